@@ -1,0 +1,57 @@
+# The two commands of the README: `make demo` and `make test`. Both bootstrap .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LINK := .collections/ansible_collections/xprotect/encryption
+SANITY_ROOT := build/sanity/ansible_collections/xprotect/encryption
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: demo test lint sanity unit integration bench venv dev clean lab-clean
+
+# ---- bootstrap --------------------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+# The collection resolves from this checkout through a symlink, never from a stale copy.
+$(LINK):
+	mkdir -p $(dir $(LINK))
+	ln -sfn ../../.. $(LINK)
+
+venv: $(VENV)/.runtime $(LINK)
+dev: $(VENV)/.dev $(LINK)
+
+# ---- the main job -----------------------------------------------------------------------
+demo: venv
+	. $(BIN)/activate && bash scripts/demo.sh
+
+# ---- every check ------------------------------------------------------------------------
+test: dev
+	. $(BIN)/activate && bash scripts/test.sh
+
+lint: dev
+	. $(BIN)/activate && ruff check . && ruff format --check . && ansible-lint
+
+sanity: dev
+	. $(BIN)/activate && bash scripts/sanity.sh
+
+unit: dev
+	. $(BIN)/activate && pytest -q -n 2 tests/unit
+
+integration: dev
+	. $(BIN)/activate && pytest -q tests/integration
+
+bench: dev
+	. $(BIN)/activate && for b in benchmarks/bench_*.py; do python "$$b" || exit 1; done
+
+clean:
+	rm -rf build tests/output .pytest_cache .ruff_cache .coverage

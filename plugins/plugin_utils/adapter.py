@@ -1,0 +1,201 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host adapter contract: the one way an action plugin touches a host.
+
+Two implementations share this interface:
+
+- ``WindowsAdapter`` (``windows.py``): each method is exactly one call to an
+  ansible.windows or ansible.builtin module through the action plugin's
+  ``_execute_module``. It is the only code in the collection that names an
+  ansible.windows module.
+- ``LabAdapter`` (``lab.py``): the simulated XProtect host of the lab.
+
+Action plugins get an adapter from :func:`get_adapter` and never learn which one it is.
+Every public method counts as one module round-trip in :attr:`HostAdapter.calls`, so
+tests can assert what a run cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Optional, Sequence
+
+ADAPTER_VAR = "xprotect_host_adapter"
+ADAPTER_KINDS = ("windows", "lab")
+
+
+class AdapterError(Exception):
+    """A module call on the host failed. ``message`` says what to do."""
+
+    def __init__(self, message: str, result: Optional[dict] = None):
+        super().__init__(message)
+        self.message = message
+        self.result = result or {}
+
+
+class HostUnreachable(AdapterError):
+    """The host could not be reached (as Ansible's ``unreachable``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    rc: int
+    stdout: str
+    stderr: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateEntry:
+    """One certificate in a LocalMachine store, as win_certificate_info reports it."""
+
+    thumbprint: str  # uppercase hex SHA-1 of the DER
+    subject: str
+    issuer: str
+    dns_names: tuple
+    not_after: datetime.datetime  # timezone-aware UTC
+    has_private_key: bool
+    der: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceInfo:
+    """One Windows service, as win_service_info reports it."""
+
+    name: str
+    display_name: str
+    username: str  # the account it runs as (StartName), e.g. 'NT AUTHORITY\\NetworkService'
+    path: str  # the full command line of the service binary
+    state: str  # 'started', 'stopped', ...
+
+
+class HostAdapter:
+    """Base class: the contract table of design.md. Subclasses implement the ``_`` methods."""
+
+    kind = "abstract"
+
+    def __init__(self, host: str):
+        self.host = host
+        self.calls = 0
+        self.call_log: list = []
+
+    def _count(self, method: str) -> None:
+        self.calls += 1
+        self.call_log.append(method)
+
+    # -- the contract -------------------------------------------------------------------
+    def run(self, argv: Sequence[str]) -> RunResult:
+        """Run a program with an argv list (win_command ``argv``)."""
+        self._count("run")
+        return self._run(list(argv))
+
+    def read_file(self, path: str) -> str:
+        """Read a text file (slurp). Raises AdapterError when it does not exist."""
+        self._count("read_file")
+        return self._read_file(path)
+
+    def write_file(self, path: str, content) -> bool:
+        """Write ``content`` (str or bytes) to ``path`` (win_copy). Returns changed."""
+        self._count("write_file")
+        return self._write_file(path, content)
+
+    def delete_file(self, path: str) -> bool:
+        """Delete a file if present (win_file state=absent). Returns changed."""
+        self._count("delete_file")
+        return self._delete_file(path)
+
+    def list_certificates(self, store: str) -> list:
+        """Certificates of ``LocalMachine\\<store>`` (win_certificate_info)."""
+        self._count("list_certificates")
+        return self._list_certificates(store)
+
+    def import_certificate(self, path: str, store: str, password: Optional[str] = None,
+                           key_exportable: bool = False) -> list:
+        """Import a PEM/DER/PFX file into ``LocalMachine\\<store>`` (win_certificate_store).
+
+        Returns the thumbprints imported.
+        """
+        self._count("import_certificate")
+        return self._import_certificate(path, store, password, key_exportable)
+
+    def remove_certificate(self, thumbprint: str, store: str) -> bool:
+        """Remove a certificate from ``LocalMachine\\<store>`` (win_certificate_store absent)."""
+        self._count("remove_certificate")
+        return self._remove_certificate(thumbprint, store)
+
+    def grant_key_read(self, thumbprint: str, account: str, check: bool = False) -> bool:
+        """Allow ``account`` to read the private key of ``My\\<thumbprint>`` (win_acl).
+
+        With ``check`` nothing changes; the return value says whether a change is needed.
+        """
+        self._count("grant_key_read")
+        return self._grant_key_read(thumbprint, account, check)
+
+    def list_services(self, name: str = "Milestone*") -> list:
+        """Services matching a name or wildcard (win_service_info)."""
+        self._count("list_services")
+        return self._list_services(name)
+
+    def file_version(self, path: str) -> Optional[str]:
+        """The file version of an executable, or None when it does not exist."""
+        self._count("file_version")
+        return self._file_version(path)
+
+    # -- to implement -------------------------------------------------------------------
+    def _run(self, argv):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _read_file(self, path):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _write_file(self, path, content):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _delete_file(self, path):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _list_certificates(self, store):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _import_certificate(self, path, store, password, key_exportable):  # pragma: no cover
+        raise NotImplementedError
+
+    def _remove_certificate(self, thumbprint, store):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _grant_key_read(self, thumbprint, account, check):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _list_services(self, name):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _file_version(self, path):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def get_adapter(action, task_vars: dict) -> HostAdapter:
+    """Pick the adapter for the current host from ``xprotect_host_adapter``.
+
+    ``action`` is the ActionBase instance (the Windows adapter calls its
+    ``_execute_module``); ``task_vars`` are the host's variables.
+    """
+    kind = task_vars.get(ADAPTER_VAR, "windows")
+    host = task_vars.get("inventory_hostname", "")
+    if kind == "windows":
+        from ansible_collections.xprotect.encryption.plugins.plugin_utils.windows import WindowsAdapter
+
+        return WindowsAdapter(action, task_vars)
+    if kind == "lab":
+        from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAdapter
+
+        site = task_vars.get("xprotect_lab_site")
+        if not site:
+            raise AdapterError(
+                f"Host {host} uses the lab adapter but has no 'xprotect_lab_site'. "
+                "Use the inventory.yml that the lab writes into its site folder."
+            )
+        return LabAdapter(site, task_vars.get("xprotect_lab_host", host))
+    raise AdapterError(
+        f"Host {host}: {ADAPTER_VAR}={kind!r} is not one of {', '.join(ADAPTER_KINDS)}. "
+        "Leave it unset for Windows hosts; the lab inventory sets 'lab'."
+    )
