@@ -1,0 +1,112 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for xprotect.encryption.encryption (documentation in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, xprotect
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow as flow
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+
+class ActionModule(XProtectAction):
+    argument_spec = dict(
+        state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
+        thumbprint=dict(type="str"),
+        groups=dict(type="list", elements="str", choices=["server", "streaming", "mobile", "event"]),
+        roles=dict(type="list", elements="str"),
+        fqdn=dict(type="str"),
+        address=dict(type="str"),
+        port_offset=dict(type="int"),
+        configurator_path=dict(type="str"),
+        config_paths=dict(type="dict", default={}),
+        stop_stale_configurator=dict(type="bool", default=False),
+        retries=dict(type="int", default=3),
+        retry_delay=dict(type="float", default=10.0),
+        probe_timeout=dict(type="float", default=5.0),
+    )
+    required_if = [["state", "enabled", ["thumbprint"]]]
+
+    def work(self, args, adapter, task_vars):
+        fqdn = self.host_fqdn(args, task_vars)
+        roles = hoststate.roles_from_groups(task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles"))
+        groups = args["groups"] or xprotect.groups_for_roles(roles)
+        ctx = {
+            "fqdn": fqdn,
+            "address": args["address"] or task_vars.get("ansible_host") or fqdn,
+            "port_offset": args["port_offset"] if args["port_offset"] is not None
+            else int(task_vars.get("xprotect_lab_port_offset", 0)),
+            "config_paths": args["config_paths"],
+            "timeout": args["probe_timeout"],
+        }
+        want = args["thumbprint"].replace(" ", "").upper() if args["state"] == "enabled" else None
+        desired = {g: want for g in groups}
+        current = hoststate.reconcile_unknown(flow.read_state(adapter, ctx, roles, groups), desired)
+        changes = hoststate.plan_group_changes(current, desired)
+        names = {g: xprotect.GROUPS[g].name for g in groups}
+        result = {
+            "roles": roles,
+            "groups": {names[g]: hoststate.describe_group_state(current[g]) for g in groups},
+            "reasons": [
+                f"encryption {'off' if current[g] is None else 'on with ' + current[g]} for group {names[g]}"
+                + (f", wanted {t}" if t else ", wanted off")
+                for g, _, t in changes
+            ],
+            "changed": bool(changes),
+        }
+        if "mobile" in groups and want is None:
+            result["warnings"] = [
+                f"{fqdn}: the mobile server stays on plain HTTP. Push-to-talk in the XProtect Web Client needs "
+                "encryption and will not work."
+            ]
+        if self.diff_mode and changes:
+            result["diff"] = {
+                "before": {names[g]: hoststate.describe_group_state(current[g]) for g in groups},
+                "after": {names[g]: hoststate.describe_group_state(desired[g]) for g in groups},
+            }
+        if not changes or self.check_mode:
+            return result
+
+        become = self._play_context.become and (self._play_context.become_method or "") == "runas"
+        if not become:
+            raise AdapterError(
+                f"{fqdn}: Server Configurator must run as a Milestone administrator with an interactive logon. "
+                "Set become: true, become_method: ansible.builtin.runas and become_user to that account "
+                "(ansible_become* variables) for this task."
+            )
+        exe = flow.locate_configurator(adapter, fqdn, args["configurator_path"])
+        ids = flow.group_ids(adapter, exe, fqdn, [g for g, _, _ in changes])
+        applied = []
+        try:
+            for group, action, thumbprint in changes:
+                applied.append(
+                    flow.apply_change(
+                        adapter, exe, fqdn, ids[group], names[group], action, thumbprint,
+                        args["retries"], args["retry_delay"], args["stop_stale_configurator"],
+                    )
+                )
+        except AdapterError as e:
+            e.result.update(changed=bool(applied), applied=applied)
+            raise
+        # The exit code alone is not to be trusted [L]: read the state back.
+        after = hoststate.reconcile_unknown(flow.read_state(adapter, ctx, roles, groups), desired)
+        wrong = hoststate.plan_group_changes(after, desired)
+        result["applied"] = applied
+        result["groups"] = {names[g]: hoststate.describe_group_state(after[g]) for g in groups}
+        if wrong:
+            hint = ""
+            if any(r in roles for r in ("recording", "failover")) and "management" not in roles:
+                hint = (
+                    " Recording and failover servers can only move to the state the management server is already "
+                    "in, and Server Configurator then exits without a change and without a reason [L]: check the "
+                    "management server first."
+                )
+            raise AdapterError(
+                result=dict(result, changed=True),
+                message=f"{fqdn}: Server Configurator reported success, but the state read back is not what was asked: "
+                + "; ".join(f"{names[g]} is {hoststate.describe_group_state(after[g])}" for g, _, _ in wrong)
+                + "."
+                + hint
+            )
+        return result

@@ -1,0 +1,98 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for xprotect.encryption.server_certificate (documentation in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import ca_source
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow as flow
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+DEFAULT_VALIDITY = 730
+
+
+class ActionModule(XProtectAction):
+    argument_spec = dict(
+        fqdn=dict(type="str"),
+        dns_names=dict(type="list", elements="str", default=[]),
+        ip_addresses=dict(type="list", elements="str", default=[]),
+        key_source=dict(type="str", choices=["host", "pfx"], default="host"),
+        key_length=dict(type="int", default=2048),
+        provider=dict(type="str", default="Microsoft RSA SChannel Cryptographic Provider"),
+        renew_before=dict(type="int", default=30),
+        validity_days=dict(type="int"),
+        key_readers=dict(type="list", elements="str", default=[]),
+        verify_key_access=dict(type="bool", default=False),
+        pfx_path=dict(type="path"),
+        pfx_passphrase=dict(type="str", no_log=True),
+        pfx_encryption=dict(type="str", choices=["3des", "aes256"], default="3des"),
+        temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
+        **ca_source.CA_OPTIONS,
+    )
+
+    def work(self, args, adapter, task_vars):
+        params = dict(args)
+        params["fqdn"] = pki.validate_hostname(self.host_fqdn(args, task_vars), option="fqdn")
+        if params["key_length"] < 2048:
+            raise pki.PkiError(f"key_length {params['key_length']} is too weak; use 2048 or more.", "key_length")
+        params["_clamp_to_ca"] = params["validity_days"] is None
+        params["validity_days"] = params["validity_days"] or DEFAULT_VALIDITY
+        ca_cert = ca_source.load_ca_certificate(args)
+
+        entries, current, decision = flow.assess(adapter, params, ca_cert)
+        before = flow.summary(current)
+        result = {
+            "fqdn": params["fqdn"],
+            "names": pki.host_names(params["fqdn"], params["dns_names"]),
+            "reasons": list(decision.reasons),
+            "days_left": decision.days_left,
+            "thumbprint": current.thumbprint if current else None,
+            "not_after": before["not_after"] if before else None,
+            "changed": False,
+        }
+        if decision.action == "keep":
+            if params["verify_key_access"]:
+                accounts = flow.service_key_readers(adapter, params["key_readers"])
+                missing = flow.grant_key_access(adapter, current.thumbprint, accounts, check=self.check_mode)
+                if missing:
+                    result["changed"] = True
+                    result["reasons"] = [f"private key not readable by {a}" for a in missing]
+                result["key_readers"] = accounts
+            return result
+
+        result["changed"] = True
+        if self.check_mode:
+            result["msg"] = "Would issue a new certificate: " + "; ".join(decision.reasons)
+            if self.diff_mode:
+                result["diff"] = {"before": before or {}, "after": {"reissue": True, "names": result["names"]}}
+            return result
+
+        if params["key_source"] == "host":
+            thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args))
+            flow.clean_pending_requests(adapter, params["fqdn"])
+        else:
+            if params["pfx_path"]:
+                with open(params["pfx_path"], "rb") as f:
+                    pfx = f.read()
+                password = params.get("pfx_passphrase") or ""
+                _, cert, _ = pki.read_pfx(pfx, password.encode() or None)
+            else:
+                cert, pfx, password = flow.make_pfx(params, ca_source.load_signing_ca(args))
+            flow.import_pfx(adapter, params, pfx, password)
+            thumbprint = pki.thumbprint(cert)
+
+        installed = {e.thumbprint: e for e in adapter.list_certificates("My")}.get(thumbprint)
+        if installed is None or not installed.has_private_key:
+            raise AdapterError(
+                f"{params['fqdn']}: certificate {thumbprint} is not in LocalMachine\\My with its private key after "
+                "the install. Nothing was switched; re-run the task, and check the host's certificate store."
+            )
+        accounts = flow.service_key_readers(adapter, params["key_readers"])
+        flow.grant_key_access(adapter, thumbprint, accounts, check=False)
+        after = flow.summary(installed)
+        result.update(thumbprint=thumbprint, not_after=after["not_after"], key_readers=accounts)
+        if self.diff_mode:
+            result["diff"] = {"before": before or {}, "after": after}
+        return result

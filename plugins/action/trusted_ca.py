@@ -1,0 +1,71 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for xprotect.encryption.trusted_ca (documentation in plugins/modules)."""
+
+from __future__ import annotations
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import ca_source
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+
+class ActionModule(XProtectAction):
+    argument_spec = dict(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        retired_thumbprints=dict(type="list", elements="str", default=[]),
+        temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
+        **ca_source.CA_CERT_ONLY_OPTIONS,
+    )
+    required_one_of = [["ca_cert_path", "ca_cert_content"]]
+
+    def work(self, args, adapter, task_vars):
+        ca_cert = ca_source.load_ca_certificate(args)
+        thumbprint = pki.thumbprint(ca_cert)
+        root = {e.thumbprint for e in adapter.list_certificates("Root")}
+        retired = [t.replace(" ", "").upper() for t in args["retired_thumbprints"]]
+        present = thumbprint in root
+        want_present = args["state"] == "present"
+        to_remove = [t for t in retired if t in root and t != thumbprint]
+        if not want_present and present:
+            to_remove.append(thumbprint)
+        reasons = []
+        if want_present and not present:
+            reasons.append("CA missing from Root")
+        reasons += [f"retired CA {t} still in Root" for t in to_remove if t != thumbprint]
+        if not want_present and present:
+            reasons.append("CA to be removed from Root")
+        result = {
+            "thumbprint": thumbprint,
+            "subject": ca_cert.subject.rfc4514_string(),
+            "changed": bool(reasons),
+            "reasons": reasons,
+            "removed": to_remove,
+        }
+        if self.diff_mode and reasons:
+            after = (root | ({thumbprint} if want_present else set())) - set(to_remove)
+            result["diff"] = {
+                "before": {"root_contains_ca": present, "retired_present": sorted(set(retired) & root)},
+                "after": {"root_contains_ca": thumbprint in after, "retired_present": sorted(set(retired) & after)},
+            }
+        if self.check_mode or not reasons:
+            return result
+        if want_present and not present:
+            path = "{}\\xprotect-ca-{}.crt".format(args["temp_dir"].rstrip("\\"), thumbprint)
+            try:
+                adapter.write_file(path, ca_cert.public_bytes(_pem_encoding()).decode())
+                adapter.import_certificate(path, "Root")
+            finally:
+                try:
+                    adapter.delete_file(path)
+                except AdapterError:
+                    pass
+        for t in to_remove:
+            adapter.remove_certificate(t, "Root")
+        return result
+
+
+def _pem_encoding():
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.PEM

@@ -1,0 +1,98 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for xprotect.encryption.xprotect_info (documentation in plugins/modules)."""
+
+from __future__ import annotations
+
+import datetime
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import ca_source
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow as flow
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+
+def _exe_of(service_path: str) -> str:
+    path = (service_path or "").strip()
+    if path.startswith('"'):
+        return path[1:].split('"', 1)[0]
+    return path.split(" -", 1)[0].split(" /", 1)[0]
+
+
+class ActionModule(XProtectAction):
+    argument_spec = dict(
+        fqdn=dict(type="str"),
+        roles=dict(type="list", elements="str"),
+        address=dict(type="str"),
+        port_offset=dict(type="int"),
+        config_paths=dict(type="dict", default={}),
+        configurator_path=dict(type="str"),
+        probe_timeout=dict(type="float", default=5.0),
+        **ca_source.CA_CERT_ONLY_OPTIONS,
+    )
+
+    def work(self, args, adapter, task_vars):
+        fqdn = self.host_fqdn(args, task_vars)
+        roles = hoststate.roles_from_groups(task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles"))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        services = adapter.list_services("Milestone*")
+        components = []
+        for svc in services:
+            components.append(
+                {
+                    "name": svc.name,
+                    "display_name": svc.display_name,
+                    "account": svc.username,
+                    "state": svc.state,
+                    "version": adapter.file_version(_exe_of(svc.path)) if svc.path else None,
+                }
+            )
+        exe = args["configurator_path"] or xprotect.configurator_path_from_services(services)
+        configurator = {"path": exe, "version": adapter.file_version(exe) if exe else None}
+        configurator["usable"] = bool(configurator["version"]) and xprotect.configurator_version_ok(configurator["version"])
+
+        info = {
+            "fqdn": fqdn,
+            "roles": roles,
+            "components": components,
+            "service_accounts": sorted({c["account"] for c in components if c["account"]}),
+            "key_readers": hoststate.key_reader_accounts(services),
+            "server_configurator": configurator,
+        }
+        groups = xprotect.groups_for_roles(roles)
+        if groups:
+            ctx = {
+                "fqdn": fqdn,
+                "address": args["address"] or task_vars.get("ansible_host") or fqdn,
+                "port_offset": args["port_offset"] if args["port_offset"] is not None
+                else int(task_vars.get("xprotect_lab_port_offset", 0)),
+                "config_paths": args["config_paths"],
+                "timeout": args["probe_timeout"],
+            }
+            try:
+                state = flow.read_state(adapter, ctx, roles, groups)
+                info["encryption"] = {xprotect.GROUPS[g].name: state[g] for g in groups}
+            except AdapterError as e:
+                info["encryption_error"] = e.message
+        my = adapter.list_certificates("My")
+        info["certificates"] = [
+            {
+                "thumbprint": e.thumbprint,
+                "subject": e.subject,
+                "dns_names": list(e.dns_names),
+                "not_after": e.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "days_left": (e.not_after - now).days,
+                "has_private_key": e.has_private_key,
+            }
+            for e in my
+        ]
+        if args.get("ca_cert_path") or args.get("ca_cert_content"):
+            ca_cert = ca_source.load_ca_certificate(args)
+            tp = pki.thumbprint(ca_cert)
+            root = adapter.list_certificates("Root")
+            info["ca"] = {"thumbprint": tp, "trusted": any(e.thumbprint == tp for e in root)}
+            info["certificates"] = [
+                c for c, e in zip(info["certificates"], my) if pki.verify_issued_by(pki.load_certificate(e.der), ca_cert)
+            ]
+        return {"ansible_facts": {"xprotect": info}, "xprotect": info}

@@ -1,0 +1,62 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: rollout
+type: notification
+short_description: Say where a rollout stopped, which hosts failed, and that re-running is safe
+description:
+  - At the end of a playbook run, when any host failed or was unreachable, prints the phase (play) in which the run
+    stopped, the failed and unreachable hosts with their last error, and that re-running the same command is safe.
+  - Enabled in the collection's ansible.cfg (C(callbacks_enabled)); add it to yours, or to an AWX project's.
+author:
+  - xprotect.encryption maintainers (@xprotect)
+requirements:
+  - enable in configuration (callbacks_enabled)
+"""
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "xprotect.encryption.rollout"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._play = None
+        self._problems = {}
+
+    def v2_playbook_on_play_start(self, play):
+        self._play = play.get_name().strip()
+
+    def _record(self, result, kind):
+        host = result._host.get_name()
+        msg = (result._result.get("msg") or "").strip().splitlines()
+        self._problems[host] = (kind, self._play, msg[0] if msg else "")
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if not ignore_errors:
+            self._record(result, "failed")
+
+    def v2_runner_on_unreachable(self, result):
+        if not result._task.ignore_unreachable:
+            self._record(result, "unreachable")
+
+    def v2_playbook_on_stats(self, stats):
+        failed = {h: p for h, p in self._problems.items() if stats.failures.get(h) or stats.dark.get(h)}
+        if not failed:
+            return
+        phase = list(failed.values())[-1][1]
+        lines = [f"Stopped in: {phase}"]
+        for host, (kind, play, msg) in sorted(failed.items()):
+            lines.append(f"  {host}: {kind} in '{play}': {msg}")
+        lines.append(
+            "Later phases did not start. Re-running the same command is safe: every step reads the hosts first "
+            "and changes only what differs."
+        )
+        self._display.display("\n".join(lines), color="bright red", stderr=False)

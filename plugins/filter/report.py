@@ -1,0 +1,29 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters the playbooks use to hand hostvars to the gate and table logic in module_utils."""
+
+from __future__ import annotations
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import report
+
+
+def _plain(hostvars):
+    # hostvars is a lazy HostVars object; the functions only need mapping access.
+    return hostvars
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "tls_endpoints": lambda hosts, hostvars, tls=True: report.tls_endpoints(hosts, _plain(hostvars), tls),
+            "probe_problems": lambda probes, hostvars, expect_tls=True: report.probe_problems(
+                probes, _plain(hostvars), expect_tls
+            ),
+            "preflight_findings": report.preflight_findings,
+            "preflight_gate": lambda hostvars, servers, clients, must_trust="all": report.preflight_gate(
+                _plain(hostvars), servers, clients, must_trust
+            ),
+            "text_table": report.table,
+            "summary_rows": lambda hosts, hostvars: report.summary_rows(hosts, _plain(hostvars)),
+            "drift_rows": lambda hosts, hostvars, keys: report.drift_rows(hosts, _plain(hostvars), keys),
+        }

@@ -1,0 +1,166 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure decisions about one host: its roles, who must read its key, and its encryption state.
+
+Each function takes what was read from the host and returns what to do, so that the action
+plugins stay short and every rule is unit-tested without Ansible.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+# Inventory contract (design.md): group name -> role.
+GROUP_ROLES = {
+    "xprotect_management_servers": "management",
+    "xprotect_recording_servers": "recording",
+    "xprotect_failover_servers": "failover",
+    "xprotect_mobile_servers": "mobile",
+    "xprotect_event_servers": "event",
+    "xprotect_clients": "client",
+}
+ROLES = ("management", "recording", "failover", "mobile", "event", "client")
+SERVER_ROLES = ("management", "recording", "failover", "mobile", "event")
+
+# Which services read the server certificate's private key. The recording server's need is
+# [L] (without it the 7563 handshake fails), the failover service's [H], the mobile server's [M].
+KEY_READER_SERVICES = (
+    ("recording", ("recording server",)),
+    ("failover", ("failover",)),
+    ("mobile", ("mobile server",)),
+)
+
+# Windows reports built-in accounts in service form; win_acl needs the account name.
+_WELL_KNOWN = {
+    "nt authority\\networkservice": "NT AUTHORITY\\NETWORK SERVICE",
+    "nt authority\\network service": "NT AUTHORITY\\NETWORK SERVICE",
+    "networkservice": "NT AUTHORITY\\NETWORK SERVICE",
+    "nt authority\\localservice": "NT AUTHORITY\\LOCAL SERVICE",
+    "nt authority\\local service": "NT AUTHORITY\\LOCAL SERVICE",
+    "localservice": "NT AUTHORITY\\LOCAL SERVICE",
+}
+# LocalSystem already holds full control of machine keys: nothing to grant.
+_SYSTEM = {"localsystem", "nt authority\\system", "system", ".\\localsystem"}
+
+
+def roles_from_groups(group_names: Iterable[str], explicit: Optional[Sequence[str]] = None) -> List[str]:
+    """The host's XProtect roles, from ``xprotect_roles`` if set, else from its inventory groups."""
+    if explicit:
+        bad = [r for r in explicit if r not in ROLES]
+        if bad:
+            raise ValueError(f"xprotect_roles: {', '.join(bad)} is not a role; use {', '.join(ROLES)}.")
+        return [r for r in ROLES if r in explicit]
+    found = {GROUP_ROLES[g] for g in group_names if g in GROUP_ROLES}
+    return [r for r in ROLES if r in found]
+
+
+def normalize_account(account: str) -> Optional[str]:
+    """The name to grant to, or None for LocalSystem (which needs no grant)."""
+    key = account.strip().lower()
+    if not key or key in _SYSTEM:
+        return None
+    return _WELL_KNOWN.get(key, account.strip())
+
+
+def key_reader_accounts(services, extra: Sequence[str] = ()) -> List[str]:
+    """Accounts that must read the private key: the Milestone services installed, plus ``extra``.
+
+    ``services`` are objects with ``name``, ``display_name`` and ``username`` (the adapter's
+    ServiceInfo). The real account is read from the service, never assumed.
+    """
+    accounts: List[str] = []
+    for svc in services:
+        label = f"{svc.name} {svc.display_name}".lower()
+        if "milestone" not in label:
+            continue
+        if any(any(word in label for word in words) for _, words in KEY_READER_SERVICES):
+            acct = normalize_account(svc.username or "")
+            if acct and acct.lower() not in (a.lower() for a in accounts):
+                accounts.append(acct)
+    for acct in extra:
+        norm = normalize_account(acct)
+        if norm and norm.lower() not in (a.lower() for a in accounts):
+            accounts.append(norm)
+    return accounts
+
+
+def plan_group_changes(
+    current: Dict[str, Optional[str]], desired: Dict[str, Optional[str]]
+) -> List[Tuple[str, str, Optional[str]]]:
+    """``[(group, 'enable'|'disable', thumbprint)]`` for every group whose state differs.
+
+    ``current``/``desired`` map a group key to the bound thumbprint, or None for disabled.
+    The server group comes first: on a combined box it is the one the others follow.
+    """
+    order = ["event", "server", "streaming", "mobile"]
+    changes = []
+    for group in sorted(desired, key=lambda g: order.index(g) if g in order else len(order)):
+        want = desired[group]
+        have = current.get(group)
+        if want is None and have is not None:
+            changes.append((group, "disable", None))
+        elif want is not None and (have or "").upper() != want.upper():
+            changes.append((group, "enable", want.upper()))
+    return changes
+
+
+def describe_group_state(thumbprint: Optional[str]) -> str:
+    return f"enabled ({thumbprint})" if thumbprint else "disabled"
+
+
+# Where each group's current state is read from, per role. The server group shows as the
+# netsh binding on the web API port [H]; streaming media has no known stored flag [?], so a
+# TLS handshake on 7563 decides; the event server's flag is in ServiceEndpoints.xml [L].
+ENABLED_UNKNOWN_THUMBPRINT = "ENABLED"
+
+
+def group_state_from_readings(
+    roles: Sequence[str],
+    groups: Sequence[str],
+    bindings: Sequence[dict],
+    configs: Dict[str, dict],
+    streaming_thumbprint: Optional[str] = None,
+) -> Dict[str, Optional[str]]:
+    """Current thumbprint (or None when disabled) of each group in ``groups``.
+
+    ``bindings``: parsed netsh blocks (dicts with ``port`` and ``thumbprint``).
+    ``configs``: parsed config files by role ('recording', 'management', 'mobile', 'event').
+    ``streaming_thumbprint``: the thumbprint served over TLS on the image server port, or None
+    when it answered in plain text.
+    """
+
+    def bound(port) -> Optional[str]:
+        for b in bindings:
+            if port is not None and int(b.get("port") or -1) == int(port):
+                return (b.get("thumbprint") or "").upper() or None
+        return None
+
+    state: Dict[str, Optional[str]] = {}
+    for group in groups:
+        if group == "server":
+            if "management" in roles:
+                cfg = configs.get("management") or {}
+                state[group] = bound(cfg.get("webapi_port") or 9000) or bound(443)
+            else:
+                cfg = configs.get("recording") or {}
+                state[group] = bound(cfg.get("webapi_port") or 9001)
+        elif group == "streaming":
+            state[group] = streaming_thumbprint.upper() if streaming_thumbprint else None
+        elif group == "mobile":
+            cfg = configs.get("mobile") or {}
+            state[group] = bound(cfg.get("https_port") or 8082)
+        elif group == "event":
+            cfg = configs.get("event") or {}
+            state[group] = ENABLED_UNKNOWN_THUMBPRINT if cfg.get("certificate_enabled") else None
+        else:
+            raise ValueError(f"unknown certificate group {group!r}")
+    return state
+
+
+def reconcile_unknown(current: Dict[str, Optional[str]], desired: Dict[str, Optional[str]]) -> Dict[str, Optional[str]]:
+    """Where a group shows only "enabled" (no thumbprint readable), take it as the desired one."""
+    out = dict(current)
+    for group, value in current.items():
+        if value == ENABLED_UNKNOWN_THUMBPRINT:
+            out[group] = desired.get(group) or value
+    return out

@@ -1,0 +1,112 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: encryption
+short_description: Switch XProtect encryption per certificate group with Server Configurator
+description:
+  - Sets the desired state of each certificate group of the host (Server, Streaming media, Mobile streaming media,
+    Event server) to a thumbprint or to disabled. By default the groups follow the host's roles, from its inventory
+    groups (or C(xprotect_roles)).
+  - "Reads the current state first: the bound thumbprints from C(netsh http show sslcert) and the XProtect
+    configuration file; for streaming media, where no stored flag is known, a TLS handshake from the controller on
+    the image server port."
+  - "When a group differs, it runs C(ServerConfigurator.exe /quiet /enableencryption /certificategroup=<GUID>
+    /thumbprint=<TP>) (or C(/disableencryption)), the group IDs resolved by name from C(/listcertificategroups)."
+  - Every known exit code is turned into a message a person can act on. Afterwards the state is read back, and the
+    task fails if it is not what was asked; the exit code alone is not trusted.
+  - Server Configurator must run as a Milestone administrator with an interactive logon, so the task must use
+    C(become: true) and C(become_method: runas) with that user. Without it the task fails before any change.
+  - It refuses Server Configurator older than 20.3 (2020 R3), which has no command line for encryption.
+  - The order between hosts (management server, then recording servers, then failover servers, then mobile
+    servers) is the playbook's job; see C(playbooks/site.yml).
+author:
+  - xprotect.encryption maintainers (@xprotect)
+options:
+  state:
+    description: C(enabled) binds O(thumbprint) to every group; C(disabled) switches every group off.
+    type: str
+    choices: [enabled, disabled]
+    default: enabled
+  thumbprint:
+    description: The certificate (in C(LocalMachine\My), with its key) to use. Required when O(state=enabled).
+    type: str
+  groups:
+    description: The certificate groups to manage. Default, from the host's roles.
+    type: list
+    elements: str
+    choices: [server, streaming, mobile, event]
+  roles:
+    description: The host's XProtect roles; default from C(xprotect_roles) or the inventory groups.
+    type: list
+    elements: str
+  fqdn:
+    description: The host's name, for messages and the TLS handshake. Default C(xprotect_fqdn), then C(inventory_hostname).
+    type: str
+  address:
+    description: Address the controller uses for the TLS handshake. Default C(ansible_host).
+    type: str
+  port_offset:
+    description: Added to every probed port (the lab as a non-root user). Default C(xprotect_lab_port_offset) or 0.
+    type: int
+  configurator_path:
+    description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.
+    type: str
+  config_paths:
+    description: Override the location of a configuration file, by kind (C(recording), C(management), C(mobile), C(event)).
+    type: dict
+    default: {}
+  stop_stale_configurator:
+    description: When Server Configurator reports another instance (exit -4), end it and try once more.
+    type: bool
+    default: false
+  retries:
+    description: How often to retry exit codes 10000 and 20000 (a Milestone service would not stop or start).
+    type: int
+    default: 3
+  retry_delay:
+    description: Seconds between those retries.
+    type: float
+    default: 10.0
+  probe_timeout:
+    description: Timeout in seconds of the TLS handshake that reads the streaming media state.
+    type: float
+    default: 5.0
+notes:
+  - Supports check mode and diff mode; in check mode nothing runs on the host except reads.
+"""
+
+EXAMPLES = r"""
+- name: Encrypt the groups of this host's roles
+  xprotect.encryption.encryption:
+    thumbprint: "{{ cert.thumbprint }}"
+  become: true
+  become_method: ansible.builtin.runas
+  become_user: EXAMPLE\milestone-admin
+"""
+
+RETURN = r"""
+groups:
+  description: State of each group after the task (before, in check mode), by group name.
+  returned: success
+  type: dict
+  sample: {"Server certificate": "enabled (6A3F...)", "Streaming media certificate": "disabled"}
+reasons:
+  description: What differed, e.g. C(encryption off for group Streaming media certificate, wanted 6A3F...).
+  returned: success
+  type: list
+  elements: str
+applied:
+  description: The Server Configurator runs, per group, with every exit code seen.
+  returned: when something changed
+  type: list
+  elements: dict
+roles:
+  description: The roles the groups were derived from.
+  returned: success
+  type: list
+  elements: str
+"""

@@ -1,0 +1,153 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: server_certificate
+short_description: Give an XProtect server a certificate for its own names, with the key born on the server
+description:
+  - Makes sure the host holds, in C(LocalMachine\My), a certificate for its names with its private key, signed by
+    the CA and valid beyond O(renew_before) days.
+  - "With O(key_source=host) (the default): C(certreq -new) makes the key on the host (machine key set, not
+    exportable) from an INF this plugin writes; the CSR is read back, checked and signed on the controller (the CA key
+    never goes to a host); C(certreq -accept) installs the certificate; the store is read again; the service accounts
+    of the Milestone services installed on the host (recording, failover, mobile), read from the services, plus
+    O(key_readers), get Read on the private key; the INF, CSR and certificate files and any pending request left by an
+    interrupted earlier run are removed."
+  - "With O(key_source=pfx): a PFX (O(pfx_path), or one made on the controller) is copied to the host, imported, and
+    deleted from the host in every case."
+  - The controller refuses to sign a CSR whose key is weaker than RSA 2048 or that asks for a name that is not the
+    host's own.
+  - This is an action plugin. It reaches the host through the collection's host adapter, which uses
+    ansible.windows modules on Windows hosts and the lab on lab hosts.
+author:
+  - xprotect.encryption maintainers (@xprotect)
+options:
+  fqdn:
+    description:
+      - The host's fully qualified name, used as the subject CN and the first SAN.
+      - Defaults to C(xprotect_fqdn), then C(inventory_hostname). Never an IP address.
+    type: str
+  dns_names:
+    description: DNS aliases clients use for this host, added to the SAN after the FQDN and the short name.
+    type: list
+    elements: str
+    default: []
+  ip_addresses:
+    description: IP addresses to add to the SAN (never to the CN). Only when clients connect by address.
+    type: list
+    elements: str
+    default: []
+  key_source:
+    description: Where the private key is made.
+    type: str
+    choices: [host, pfx]
+    default: host
+  key_length:
+    description: RSA key length for a new key. 2048 or more.
+    type: int
+    default: 2048
+  provider:
+    description:
+      - The key storage provider named in the certreq INF.
+      - Whether CSP or CNG key storage matters to XProtect is not known; the legacy SChannel provider is the most
+        widely compatible, so it is the default.
+    type: str
+    default: Microsoft RSA SChannel Cryptographic Provider
+  renew_before:
+    description: Re-issue when the certificate expires within this many days.
+    type: int
+    default: 30
+  validity_days:
+    description:
+      - Validity of a new certificate. When not set, 730 days, shortened to the CA's own expiry.
+      - When set, a validity past the CA's expiry is refused.
+    type: int
+  key_readers:
+    description: Accounts that need Read on the private key, besides the Milestone service accounts found on the host.
+    type: list
+    elements: str
+    default: []
+  verify_key_access:
+    description:
+      - Also verify (and, outside check mode, restore) the private-key Read right of every key reader when the
+        certificate itself needs no change. This costs one more round-trip per account.
+    type: bool
+    default: false
+  pfx_path:
+    description: A PFX on the controller to import instead of issuing (O(key_source=pfx)), e.g. from your own CA.
+    type: path
+  pfx_passphrase:
+    description: The passphrase of O(pfx_path), or of the PFX made on the controller (a random one when not set).
+    type: str
+  pfx_encryption:
+    description:
+      - Encryption of a PFX made on the controller. C(3des) (PBE-SHA1-3DES, SHA-1 MAC) is what Windows Server 2016
+        can read; C(aes256) only for newer hosts.
+    type: str
+    choices: [3des, aes256]
+    default: 3des
+  temp_dir:
+    description: A folder on the host for the INF, CSR, certificate and PFX files; they are deleted afterwards.
+    type: str
+    default: C:\Windows\Temp
+extends_documentation_fragment:
+  - xprotect.encryption.ca
+notes:
+  - Supports check mode and diff mode. In check mode it reads the store and says what it would do and why.
+"""
+
+EXAMPLES = r"""
+- name: Certificate for a recording server, key born on the server
+  xprotect.encryption.server_certificate:
+    ca_cert_path: /etc/xprotect/pki/ca.crt
+    ca_key_path: /etc/xprotect/pki/ca.key
+    ca_passphrase: "{{ vault_ca_passphrase }}"
+    dns_names: [rs01-alias.example.com]
+  register: cert
+
+- name: Import a PFX issued by your own CA
+  xprotect.encryption.server_certificate:
+    key_source: pfx
+    pfx_path: "files/{{ inventory_hostname }}.pfx"
+    pfx_passphrase: "{{ vault_pfx_passphrase }}"
+    ca_cert_path: files/corporate-root.crt
+"""
+
+RETURN = r"""
+thumbprint:
+  description: SHA-1 thumbprint (uppercase hex) of the certificate the host now uses.
+  returned: success
+  type: str
+  sample: 6A3F0C2B9D1E4F5A6B7C8D9E0F1A2B3C4D5E6F70
+not_after:
+  description: Expiry of that certificate (ISO 8601, UTC).
+  returned: success
+  type: str
+names:
+  description: The names the certificate must cover (FQDN, short name, aliases).
+  returned: success
+  type: list
+  elements: str
+reasons:
+  description: Why a certificate was (or, in check mode, would be) issued. Empty when nothing was needed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["certificate expires in 12 days (renew_before 30)"]
+days_left:
+  description: Days until the current certificate expires, before any change.
+  returned: success
+  type: int
+key_readers:
+  description: Accounts given Read on the private key.
+  returned: when the key access was granted or verified
+  type: list
+  elements: str
+round_trips:
+  description: Module round-trips to the host this task took.
+  returned: always
+  type: int
+"""

@@ -1,0 +1,65 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: trusted_ca
+short_description: Make an XProtect server or client trust the site CA
+description:
+  - Makes sure the CA certificate is in C(LocalMachine\Root), idempotent by thumbprint.
+  - Optionally removes retired CA certificates, by thumbprint.
+  - Every server and every client that pulls video (Smart Client, Management Client, LPR, Mobile Server, Event
+    Server...) must trust the CA before the recording servers encrypt streaming media.
+  - This is an action plugin that reaches the host through the collection's host adapter.
+author:
+  - xprotect.encryption maintainers (@xprotect)
+options:
+  ca_cert_path:
+    description: The CA certificate (PEM or DER) on the controller.
+    type: path
+  ca_cert_content:
+    description: The CA certificate as PEM text, e.g. injected by an AWX credential.
+    type: str
+  state:
+    description: C(present) to trust the CA, C(absent) to remove it.
+    type: str
+    choices: [present, absent]
+    default: present
+  retired_thumbprints:
+    description: Thumbprints of former CA certificates to remove from Root.
+    type: list
+    elements: str
+    default: []
+  temp_dir:
+    description: A folder on the host for the certificate file while it is imported.
+    type: str
+    default: C:\Windows\Temp
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+- name: Trust the site CA
+  xprotect.encryption.trusted_ca:
+    ca_cert_path: /etc/xprotect/pki/ca.crt
+    retired_thumbprints: ["0B5E...old"]
+"""
+
+RETURN = r"""
+thumbprint:
+  description: Thumbprint of the CA certificate.
+  returned: success
+  type: str
+reasons:
+  description: What differed, e.g. C(CA missing from Root).
+  returned: success
+  type: list
+  elements: str
+removed:
+  description: Thumbprints removed (or, in check mode, to remove) from Root.
+  returned: success
+  type: list
+  elements: str
+"""

@@ -1,0 +1,85 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: xprotect_info
+short_description: Read what an XProtect host has, for encryption
+description:
+  - Read-only facts about one host, returned as C(xprotect) and as the fact C(ansible_facts.xprotect).
+  - Installed Milestone components, their versions and service accounts; the accounts that must read the server
+    certificate's key; Server Configurator's path, version and whether it is usable (20.3 or newer).
+  - The encryption state of each certificate group for the host's roles, and the bound thumbprints.
+  - The certificates in C(LocalMachine\My) with their expiry (only those issued by the CA when one is given), and
+    whether the CA is in C(LocalMachine\Root).
+author:
+  - xprotect.encryption maintainers (@xprotect)
+options:
+  fqdn:
+    description: The host's name. Default C(xprotect_fqdn), then C(inventory_hostname).
+    type: str
+  roles:
+    description: The host's XProtect roles; default from C(xprotect_roles) or the inventory groups.
+    type: list
+    elements: str
+  address:
+    description: Address for the TLS handshake that reads streaming media. Default C(ansible_host).
+    type: str
+  port_offset:
+    description: Added to probed ports (lab only). Default C(xprotect_lab_port_offset) or 0.
+    type: int
+  config_paths:
+    description: Override configuration file locations, by kind.
+    type: dict
+    default: {}
+  configurator_path:
+    description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.
+    type: str
+  probe_timeout:
+    description: Timeout of the TLS handshake, in seconds.
+    type: float
+    default: 5.0
+  ca_cert_path:
+    description: The CA certificate, to report whether it is trusted and which certificates it issued.
+    type: path
+  ca_cert_content:
+    description: The CA certificate as PEM text.
+    type: str
+notes:
+  - Read-only; runs the same in check mode.
+"""
+
+EXAMPLES = r"""
+- name: What does this host have?
+  xprotect.encryption.xprotect_info:
+    ca_cert_path: /etc/xprotect/pki/ca.crt
+  register: info
+"""
+
+RETURN = r"""
+xprotect:
+  description: The facts.
+  returned: always
+  type: dict
+  contains:
+    roles:
+      description: XProtect roles of the host.
+      type: list
+    components:
+      description: Milestone services with display name, account, state and file version.
+      type: list
+    server_configurator:
+      description: Path, version and C(usable).
+      type: dict
+    encryption:
+      description: Bound thumbprint (or null when off) per certificate group name.
+      type: dict
+    certificates:
+      description: Certificates in My with thumbprint, names, expiry, days left and whether the key is there.
+      type: list
+    ca:
+      description: The CA thumbprint and whether it is trusted (in Root).
+      type: dict
+"""

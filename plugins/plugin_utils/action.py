@@ -1,0 +1,81 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every per-host action plugin of the collection shares.
+
+An action plugin here is short: an argument spec, then one call to ``work()``, which talks
+to the host only through the adapter and leaves every decision to ``module_utils``. This
+base class validates the arguments, builds the adapter, turns adapter and PKI errors into
+failed (or unreachable) results, and reports how many module round-trips the task took.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
+    AdapterError,
+    HostUnreachable,
+    get_adapter,
+)
+
+try:
+    from ansible_collections.xprotect.encryption.plugins.module_utils.pki import PkiError
+except ImportError:  # pragma: no cover - cryptography missing; pki import guarded
+
+    class PkiError(Exception):  # type: ignore[no-redef]
+        option = None
+
+
+class XProtectAction(ActionBase):
+    """Template: ``argument_spec`` + ``work(args, adapter, task_vars) -> dict``."""
+
+    TRANSFERS_FILES = False
+    argument_spec: dict = {}
+    mutually_exclusive: list = []
+    required_one_of: list = []
+    required_if: list = []
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        _, args = self.validate_argument_spec(
+            argument_spec=self.argument_spec,
+            mutually_exclusive=self.mutually_exclusive,
+            required_one_of=self.required_one_of,
+            required_if=self.required_if,
+        )
+        adapter = None
+        try:
+            adapter = get_adapter(self, task_vars)
+            result.update(self.work(args, adapter, task_vars))
+        except HostUnreachable as e:
+            result.update(e.result)
+            result.update(unreachable=True, msg=e.message)
+        except AdapterError as e:
+            result.update(e.result)
+            result.update(failed=True, msg=e.message)
+        except PkiError as e:
+            result.update(failed=True, msg=str(e))
+        except AnsibleActionFail:
+            raise
+        if adapter is not None:
+            result["round_trips"] = adapter.calls
+        result.setdefault("changed", False)
+        return result
+
+    # -- helpers for subclasses ---------------------------------------------------------
+    @property
+    def check_mode(self) -> bool:
+        return bool(self._task.check_mode)
+
+    @property
+    def diff_mode(self) -> bool:
+        return bool(self._task.diff)
+
+    def host_fqdn(self, args: dict, task_vars: dict) -> str:
+        return (args.get("fqdn") or task_vars.get("xprotect_fqdn") or task_vars.get("inventory_hostname", "")).lower()
+
+    def work(self, args: dict, adapter, task_vars: dict) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,171 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The server certificate flows, host side, through the adapter.
+
+``key_source: host`` (default): certreq makes the key on the host (machine key set, not
+exportable); only the CSR comes back; the controller checks and signs it; certreq installs
+the certificate onto its pending key. The private key never leaves the host.
+
+``key_source: pfx``: a PFX (the user's, or made on the controller) is copied, imported and
+deleted from the host in every case.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from typing import List, Optional
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, reissue, xprotect
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _summary(entry) -> Optional[dict]:
+    if entry is None:
+        return None
+    return {
+        "thumbprint": entry.thumbprint,
+        "not_after": entry.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "names": list(entry.dns_names),
+        "has_private_key": entry.has_private_key,
+    }
+
+
+def _tmp(params: dict, fqdn: str, ext: str) -> str:
+    return "{}\\xprotect-{}.{}".format(params["temp_dir"].rstrip("\\"), fqdn, ext)
+
+
+def assess(adapter, params: dict, ca_cert, now=None):
+    """Read My once and decide: ``(entries, current_entry, Decision)``."""
+    now = now or _now()
+    names = pki.host_names(params["fqdn"], params.get("dns_names") or ())
+    entries = adapter.list_certificates("My")
+    current = reissue.pick_current(entries, names, ca_cert)
+    decision = reissue.decide(
+        current.der if current else None,
+        bool(current and current.has_private_key),
+        names,
+        ca_cert,
+        now,
+        params["renew_before"],
+    )
+    return entries, current, decision
+
+
+def grant_key_access(adapter, thumbprint: str, accounts: List[str], check: bool) -> List[str]:
+    """Grant (or, with ``check``, detect missing) key Read; returns the accounts changed."""
+    changed = []
+    for account in accounts:
+        if adapter.grant_key_read(thumbprint, account, check=check):
+            changed.append(account)
+    return changed
+
+
+def issue_on_host(adapter, params: dict, ca: "pki.CA") -> str:
+    """The certreq flow. Returns the new thumbprint. Cleans up its files in every case."""
+    fqdn = params["fqdn"]
+    names = pki.host_names(fqdn, params.get("dns_names") or ())
+    inf, csr, cer = (_tmp(params, fqdn, ext) for ext in ("inf", "csr", "cer"))
+    try:
+        adapter.write_file(
+            inf,
+            xprotect.certreq_inf(
+                fqdn,
+                names,
+                key_length=params["key_length"],
+                provider=params["provider"],
+                exportable=False,
+                machine_key_set=True,
+            ),
+        )
+        res = adapter.run(["certreq.exe", "-new", "-q", "-f", inf, csr])
+        if res.rc != 0:
+            raise AdapterError(
+                f"certreq -new failed on {fqdn} (exit {res.rc}): {(res.stdout + res.stderr).strip()}. "
+                "Check the INF provider (option provider) and that the task runs as an administrator."
+            )
+        csr_text = adapter.read_file(csr)
+        # The controller decides: a compromised host must not get a certificate for another name.
+        request = pki.check_csr(csr_text.encode(), names, min_bits=2048, host=fqdn)
+        cert = pki.sign_csr(
+            ca,
+            request,
+            fqdn,
+            names,
+            params.get("ip_addresses") or (),
+            days=params["validity_days"],
+            clamp_to_ca=params.get("_clamp_to_ca", True),
+        )
+        adapter.write_file(cer, _pem(cert))
+        res = adapter.run(["certreq.exe", "-accept", "-q", cer])
+        if res.rc != 0:
+            raise AdapterError(
+                f"certreq -accept failed on {fqdn} (exit {res.rc}): {(res.stdout + res.stderr).strip()}. "
+                "The pending request may have been removed; re-run the task to start a new one."
+            )
+        return pki.thumbprint(cert)
+    finally:
+        for path in (inf, csr, cer):
+            try:
+                adapter.delete_file(path)
+            except AdapterError:
+                pass
+
+
+def clean_pending_requests(adapter, fqdn: str, keep: Optional[str] = None) -> List[str]:
+    """Remove pending certreq requests for this host left by an interrupted earlier run."""
+    removed = []
+    for entry in adapter.list_certificates("REQUEST"):
+        if entry.thumbprint != keep and f"cn={fqdn}" in entry.subject.lower():
+            adapter.remove_certificate(entry.thumbprint, "REQUEST")
+            removed.append(entry.thumbprint)
+    return removed
+
+
+def _pem(cert) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
+    """Copy a PFX to the host, import it into My, and delete it from the host in every case."""
+    path = _tmp(params, params["fqdn"], "pfx")
+    try:
+        adapter.write_file(path, pfx)
+        return adapter.import_certificate(path, "My", password=password)
+    finally:
+        try:
+            adapter.delete_file(path)
+        except AdapterError:
+            pass
+
+
+def make_pfx(params: dict, ca: "pki.CA"):
+    """A key, certificate and PFX made on the controller (for hosts that cannot run certreq)."""
+    fqdn = params["fqdn"]
+    names = pki.host_names(fqdn, params.get("dns_names") or ())
+    key = pki.generate_key(params["key_length"])
+    cert = pki.issue_certificate(
+        ca,
+        key.public_key(),
+        fqdn,
+        names,
+        params.get("ip_addresses") or (),
+        days=params["validity_days"],
+        clamp_to_ca=params.get("_clamp_to_ca", True),
+    )
+    password = params.get("pfx_passphrase") or secrets.token_urlsafe(24)
+    pfx = pki.write_pfx(key, cert, [ca.cert], password.encode(), fqdn, params.get("pfx_encryption", "3des"))
+    return cert, pfx, password
+
+
+def service_key_readers(adapter, extra) -> List[str]:
+    return hoststate.key_reader_accounts(adapter.list_services("Milestone*"), extra or ())
+
+
+summary = _summary

@@ -1,0 +1,127 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read and change the encryption state of one host through the adapter and Server Configurator.
+
+Reading costs two round-trips in the usual case (netsh, one config file) plus a TLS handshake
+from the controller for streaming media. Group IDs, the Server Configurator path and its
+version are only looked up when something has to change.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, List, Optional, Sequence
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, tls_probe, xprotect
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+CONFIG_KIND = {"server": None, "streaming": "recording", "mobile": "mobile", "event": "event"}
+
+
+def _config_kinds(roles: Sequence[str], groups: Sequence[str]) -> List[str]:
+    kinds = []
+    for group in groups:
+        if group == "server":
+            kind = "management" if "management" in roles else "recording"
+        elif group == "streaming":
+            kind = None  # the port comes from RecorderConfig.xml when it is read anyway
+        else:
+            kind = CONFIG_KIND[group]
+        if kind and kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
+_PARSERS = {
+    "recording": "parse_recorder_config",
+    "management": "parse_server_config",
+    "mobile": "parse_mobile_config",
+    "event": "parse_event_config",
+}
+
+
+def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) -> Dict[str, Optional[str]]:
+    """Current thumbprint or None per group. ``ctx``: fqdn, address, port_offset, config_paths, timeout."""
+    bindings = []
+    if any(g in ("server", "mobile") for g in groups):
+        res = adapter.run(["netsh", "http", "show", "sslcert"])
+        bindings = xprotect.parse_netsh_sslcert(res.stdout) if res.rc == 0 else []
+    configs = {}
+    for kind in _config_kinds(roles, groups):
+        path = ctx["config_paths"].get(kind) or xprotect.CONFIG_PATHS[kind]
+        try:
+            text = adapter.read_file(path)
+        except AdapterError as e:
+            raise AdapterError(
+                f"{ctx['fqdn']}: cannot read the XProtect {kind} configuration at {path} ({e.message}). "
+                f"Is the {kind} server installed on this host? Set config_paths.{kind} if it lives elsewhere."
+            )
+        configs[kind] = getattr(xprotect, _PARSERS[kind])(text)
+    streaming = None
+    if "streaming" in groups:
+        port = (configs.get("recording") or {}).get("webserver_port") or 7563
+        probe = tls_probe.probe(
+            ctx["address"], int(port) + ctx["port_offset"], server_name=ctx["fqdn"], timeout=ctx["timeout"]
+        )
+        if not probe.get("reachable"):
+            raise AdapterError(
+                f"{ctx['fqdn']}: the image server on {ctx['address']}:{int(port) + ctx['port_offset']} did not answer "
+                f"({probe.get('error')}). Streaming media state is read by a TLS handshake there; check that the "
+                "Recording Server service runs and the port is open from the controller."
+            )
+        streaming = probe.get("thumbprint") if probe.get("tls") else None
+    return hoststate.group_state_from_readings(roles, groups, bindings, configs, streaming)
+
+
+def locate_configurator(adapter, fqdn: str, path: Optional[str]) -> str:
+    """Find Server Configurator and refuse one that is missing or older than 20.3 [H]."""
+    exe = path or xprotect.configurator_path_from_services(adapter.list_services("Milestone*"))
+    if not exe:
+        raise AdapterError(
+            f"{fqdn}: no Milestone XProtect service found, so Server Configurator cannot be located. "
+            "Is XProtect installed here? Set configurator_path to its ServerConfigurator.exe."
+        )
+    version = adapter.file_version(exe)
+    if version is None:
+        raise AdapterError(
+            f"{fqdn}: Server Configurator is missing at {exe}. Install or repair XProtect, or set configurator_path."
+        )
+    if not xprotect.configurator_version_ok(version):
+        raise AdapterError(
+            f"{fqdn}: Server Configurator {version} at {exe} is older than 20.3 (2020 R3), which has no command line "
+            "for encryption. Upgrade XProtect on this host, or switch it in the Server Configurator GUI."
+        )
+    return exe
+
+
+def group_ids(adapter, exe: str, fqdn: str, keys: Sequence[str]) -> Dict[str, str]:
+    res = adapter.run(xprotect.list_groups_argv(exe))
+    if res.rc != 0:
+        raise AdapterError(xprotect.explain_exit(res.rc, fqdn) + f" (while listing certificate groups: {res.stdout.strip()})")
+    return xprotect.resolve_group_ids(xprotect.parse_certificate_groups(res.stdout), keys)
+
+
+def apply_change(adapter, exe: str, fqdn: str, guid: str, group_name: str, action: str, thumbprint,
+                 retries: int, retry_delay: float, stop_stale: bool) -> dict:
+    """Run Server Configurator for one group, with retries on 10000/20000 and a stale-instance stop."""
+    argv = xprotect.enable_argv(exe, guid, thumbprint) if action == "enable" else xprotect.disable_argv(exe, guid)
+    attempts = []
+    stale_stopped = False
+    while True:
+        res = adapter.run(argv)
+        attempts.append(res.rc)
+        if res.rc == 0:
+            return {"group": group_name, "action": action, "exit_codes": attempts}
+        if res.rc == -4 and stop_stale and not stale_stopped:
+            # One instance at a time [H]: end the stale one, then try once more.
+            adapter.run(["taskkill.exe", "/F", "/IM", "ServerConfigurator.exe"])
+            stale_stopped = True
+            continue
+        if res.rc in xprotect.RETRYABLE_EXIT_CODES and len(attempts) <= retries:
+            time.sleep(retry_delay)
+            continue
+        raise AdapterError(
+            xprotect.explain_exit(res.rc, fqdn, group_name)
+            + (f" Output: {res.stdout.strip()}" if res.stdout.strip() else "")
+            + f" Exit codes seen: {attempts}."
+        )
