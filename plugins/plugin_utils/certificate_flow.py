@@ -82,7 +82,7 @@ def issue_on_host(adapter, params: dict, ca: "pki.CA") -> str:
                 machine_key_set=True,
             ),
         )
-        res = adapter.run(["certreq.exe", "-new", "-q", "-f", inf, csr])
+        res = adapter.run(["certreq.exe", "-new", "-machine", "-q", "-f", inf, csr])
         if res.rc != 0:
             raise AdapterError(
                 f"certreq -new failed on {fqdn} (exit {res.rc}): {(res.stdout + res.stderr).strip()}. "
@@ -101,7 +101,7 @@ def issue_on_host(adapter, params: dict, ca: "pki.CA") -> str:
             clamp_to_ca=params.get("_clamp_to_ca", True),
         )
         adapter.write_file(cer, _pem(cert))
-        res = adapter.run(["certreq.exe", "-accept", "-q", cer])
+        res = adapter.run(["certreq.exe", "-accept", "-machine", "-q", cer])
         if res.rc != 0:
             raise AdapterError(
                 f"certreq -accept failed on {fqdn} (exit {res.rc}): {(res.stdout + res.stderr).strip()}. "

@@ -1,0 +1,137 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Syntax and shape of the inline PowerShell in plugins/plugin_utils/powershell.py.
+
+Parsed with tree-sitter-powershell (requirements-dev.txt: tree-sitter, tree-sitter-powershell).
+No Windows host is needed: a syntax error, a PowerShell 7-only operator, a parameter name that
+the adapter does not pass, or a snippet that win_powershell would skip in check mode fails here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import re
+import sys
+
+import pytest
+import tree_sitter
+import tree_sitter_powershell
+
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.windows import WindowsAdapter
+
+_spec = importlib.util.spec_from_file_location(
+    "_xprotect_windows_fake_action", pathlib.Path(__file__).parent / "fixtures" / "fake_action.py"
+)
+fake = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(fake)
+
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+
+# The fallback test win_powershell.ps1 applies when its own parser fails (ansible.windows 3.3).
+WIN_POWERSHELL_SHOULD_PROCESS = re.compile(
+    r"\[CmdletBinding\((?:[\w=\$]+,\s*)?SupportsShouldProcess(?:=\$true)?(?:,\s*[\w=\$]+)?\)\]"
+)
+
+
+def parse(script: str) -> tree_sitter.Tree:
+    return PARSER.parse(script.encode("utf-8"))
+
+
+def syntax_errors(script: str) -> list:
+    """(line, column, kind) of every ERROR or MISSING node."""
+    found = []
+
+    def walk(node):
+        if node.is_error or node.is_missing:
+            found.append((node.start_point[0] + 1, node.start_point[1] + 1, node.type))
+        for child in node.children:
+            walk(child)
+
+    walk(parse(script).root_node)
+    return found
+
+
+def parameter_names(script: str) -> set:
+    """Names declared in the script's param() block."""
+    names = set()
+
+    def walk(node):
+        if node.type == "script_parameter":
+            for child in node.children:
+                if child.type == "variable":
+                    names.add(child.text.decode().lstrip("$"))
+        for child in node.children:
+            walk(child)
+
+    walk(parse(script).root_node)
+    return names
+
+
+SNIPPETS = sorted(powershell.SNIPPETS.items())
+
+
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+def test_snippet_parses(name, script):
+    assert syntax_errors(script) == [], f"{name} has a syntax error"
+    assert not parse(script).root_node.has_error
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "param([string]$Path\n$x = 1\n",  # unclosed param(
+        "$Ansible.Result = @{ exists = $true\n",  # unclosed hashtable
+        "if ($x { 'y' }\n",  # unclosed condition
+        "$v = '{0}.{1}' -f $a,\n",  # dangling operand
+    ],
+)
+def test_a_broken_snippet_is_detected(broken):
+    assert syntax_errors(broken)
+
+
+def test_every_snippet_is_registered():
+    constants = {k for k, v in vars(powershell).items() if k.isupper() and isinstance(v, str) and k != "SNIPPETS"}
+    assert constants == set(powershell.SNIPPETS)
+
+
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+def test_snippet_runs_in_check_mode_and_reports_no_change(name, script):
+    # win_powershell skips scripts without SupportsShouldProcess in check mode; these only read.
+    assert script.startswith("[CmdletBinding(SupportsShouldProcess)]\nparam(")
+    assert WIN_POWERSHELL_SHOULD_PROCESS.search(script)
+    assert "$Ansible.Changed = $false" in script
+    assert "$Ansible.Result" in script
+
+
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+def test_snippet_is_windows_powershell_5_syntax(name, script):
+    # PowerShell 7-only operators: pipeline chains, null-coalescing, null-conditional, ternary.
+    code = re.sub(r"'[^']*'|\"[^\"]*\"", "''", script)
+    for token in ("&&", "||", "??", "?.", " ? "):
+        assert token not in code, f"{name} uses {token!r}, which Windows PowerShell 5.1 cannot parse"
+
+
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+def test_snippet_is_short(name, script):
+    assert len(script.strip().splitlines()) <= 25
+
+
+def test_parameters_the_adapter_passes_are_the_ones_declared():
+    action = fake.FakeAction("win_powershell_file_version", "win_powershell_key_read_missing")
+    adapter = WindowsAdapter(action, {"inventory_hostname": "rs01"})
+    adapter.file_version(r"C:\Program Files\Milestone\Server Configurator\ServerConfigurator.exe")
+    adapter.grant_key_read("A" * 40, "NT AUTHORITY\\NetworkService", check=True)
+    by_script = {call.args["script"]: set(call.args["parameters"]) for call in action.calls}
+    assert set(by_script) == set(powershell.SNIPPETS.values())
+    for script, passed in by_script.items():
+        assert passed == parameter_names(script)
+
+
+def test_values_are_never_interpolated_into_the_script_text():
+    action = fake.FakeAction("win_powershell_file_version")
+    WindowsAdapter(action, {"inventory_hostname": "rs01"}).file_version("C:\\x'; Remove-Item C:\\ -Recurse; '.exe")
+    (call,) = action.calls
+    assert call.args["script"] == powershell.FILE_VERSION
+    assert call.args["parameters"] == {"Path": "C:\\x'; Remove-Item C:\\ -Recurse; '.exe"}
