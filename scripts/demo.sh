@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make demo`: a lab site (1 management, 3 recording, 1 failover, 1 mobile server, 2 clients),
+# its CA under .lab/pki, the rollout, the summary and the lab's connectivity. Run it twice:
+# the second run changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-}"
+site="$PWD/.lab/site"
+
+echo "== The lab: a simulated XProtect site on loopback =="
+ansible-playbook playbooks/lab.yml -e "lab_path=$site"
+
+echo "== The rollout: playbooks/site.yml =="
+ansible-playbook -i "$site/inventory.yml" playbooks/site.yml
+
+echo "== The lab's connectivity, from $site/status.json =="
+python - "$site/status.json" <<'PY'
+import json, sys
+status = json.load(open(sys.argv[1]))
+hosts = status.get("hosts", status)
+rows = []
+for name, h in sorted(hosts.items()):
+    enc = h.get("encryption") or {}
+    on = sorted(g for g, v in enc.items() if (v or {}).get("enabled"))
+    tls = [f"{e.get('port')}{'/tls' if e.get('tls') else ''}" for e in h.get("endpoints", [])]
+    link = h.get("connected")
+    video = h.get("video")
+    state = "-" if link is None else ("connected" if link else "DISCONNECTED")
+    if video:
+        state = f"video from {sum(1 for v in video.values() if v)}/{len(video)} recording servers"
+    rows.append((name, ",".join(h.get("roles", [])), ", ".join(on) or "none", " ".join(tls) or "-", state))
+widths = [max(len(r[i]) for r in rows + [("host", "roles", "encrypted groups", "endpoints", "state")]) for i in range(5)]
+for r in [("host", "roles", "encrypted groups", "endpoints", "state")] + rows:
+    print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)))
+PY
+
+cat <<EOT
+
+Done. The lab keeps running. From the repository root, after '. .venv/bin/activate':
+  ansible-playbook -i .lab/site/inventory.yml playbooks/site.yml      # run again: changes nothing
+  ansible-playbook -i .lab/site/inventory.yml playbooks/audit.yml     # drift report (check mode)
+  ansible-playbook -i .lab/site/inventory.yml playbooks/renew.yml     # re-issue certificates due for renewal
+  ansible-playbook -i .lab/site/inventory.yml playbooks/rollback.yml  # encryption off, in the safe order
+  ansible-playbook playbooks/lab.yml -e lab_state=absent              # stop and remove the lab
+EOT

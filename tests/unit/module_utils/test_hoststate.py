@@ -1,0 +1,103 @@
+"""Pure host decisions: roles, key readers, group state from readings, changes to make."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
+
+Svc = collections.namedtuple("Svc", "name display_name username")
+
+
+def test_roles_from_groups_follow_the_inventory_contract():
+    groups = ["xprotect_recording_servers", "xprotect_management_servers", "other"]
+    assert hoststate.roles_from_groups(groups) == ["management", "recording"]
+    assert hoststate.roles_from_groups([]) == []
+
+
+def test_explicit_roles_win_and_are_checked():
+    assert hoststate.roles_from_groups(["xprotect_clients"], ["mobile", "event"]) == ["mobile", "event"]
+    with pytest.raises(ValueError, match="xprotect_roles: bogus is not a role"):
+        hoststate.roles_from_groups([], ["bogus"])
+
+
+@pytest.mark.parametrize(
+    ("account", "expected"),
+    [
+        ("NT AUTHORITY\\NetworkService", "NT AUTHORITY\\NETWORK SERVICE"),
+        ("nt authority\\network service", "NT AUTHORITY\\NETWORK SERVICE"),
+        ("NT AUTHORITY\\LocalService", "NT AUTHORITY\\LOCAL SERVICE"),
+        ("LocalSystem", None),
+        ("NT AUTHORITY\\SYSTEM", None),
+        ("", None),
+        ("CORP\\svc-failover", "CORP\\svc-failover"),
+    ],
+)
+def test_normalize_account(account, expected):
+    assert hoststate.normalize_account(account) == expected
+
+
+def test_key_readers_come_from_the_installed_milestone_services():
+    services = [
+        Svc("MilestoneRecordingServerService", "Milestone XProtect Recording Server", "NT AUTHORITY\\NetworkService"),
+        Svc("MilestoneFailoverServerService", "Milestone XProtect Failover Server", "CORP\\svc-fo"),
+        Svc("MilestoneMobileServerService", "Milestone XProtect Mobile Server", "CORP\\svc-mobile"),
+        Svc("MilestoneManagementServer", "Milestone XProtect Management Server", "CORP\\svc-ms"),
+        Svc("MilestoneEventServerService", "Milestone XProtect Event Server", "LocalSystem"),
+        Svc("Spooler", "Print Spooler (mobile server lookalike)", "CORP\\nobody"),
+    ]
+    accounts = hoststate.key_reader_accounts(services, extra=["CORP\\svc-fo", "CORP\\lpr"])
+    assert accounts == ["NT AUTHORITY\\NETWORK SERVICE", "CORP\\svc-fo", "CORP\\svc-mobile", "CORP\\lpr"]
+
+
+def test_plan_group_changes_orders_and_compares_case_insensitively():
+    current = {"server": "aa" * 20, "streaming": None, "mobile": "BB" * 20}
+    desired = {"server": "AA" * 20, "streaming": "AA" * 20, "mobile": None}
+    assert hoststate.plan_group_changes(current, desired) == [
+        ("streaming", "enable", "AA" * 20),
+        ("mobile", "disable", None),
+    ]
+    assert hoststate.plan_group_changes(desired, desired) == []
+
+
+def test_event_group_goes_first_then_server():
+    changes = hoststate.plan_group_changes({}, {"streaming": "T", "server": "T", "event": "T"})
+    assert [c[0] for c in changes] == ["event", "server", "streaming"]
+
+
+def test_group_state_from_readings_per_role():
+    bindings = [
+        {"port": 9001, "thumbprint": "ab" * 20},
+        {"port": 9000, "thumbprint": "CD" * 20},
+        {"port": 8082, "thumbprint": "EF" * 20},
+    ]
+    rs = hoststate.group_state_from_readings(
+        ["recording"], ["server", "streaming"], bindings, {"recording": {"webapi_port": 9001}}, "12" * 20
+    )
+    assert rs == {"server": "AB" * 20, "streaming": "12" * 20}
+    ms = hoststate.group_state_from_readings(
+        ["management"], ["server"], bindings, {"management": {"webapi_port": 9000}}
+    )
+    assert ms == {"server": "CD" * 20}
+    mob = hoststate.group_state_from_readings(["mobile"], ["mobile"], bindings, {})
+    assert mob == {"mobile": "EF" * 20}
+    off = hoststate.group_state_from_readings(["recording"], ["server", "streaming"], [], {}, None)
+    assert off == {"server": None, "streaming": None}
+    ev = hoststate.group_state_from_readings(["event"], ["event"], [], {"event": {"certificate_enabled": True}})
+    assert ev == {"event": hoststate.ENABLED_UNKNOWN_THUMBPRINT}
+    with pytest.raises(ValueError):
+        hoststate.group_state_from_readings([], ["nope"], [], {})
+
+
+def test_management_falls_back_to_443_binding():
+    state = hoststate.group_state_from_readings(["management"], ["server"], [{"port": 443, "thumbprint": "ff"}], {})
+    assert state == {"server": "FF"}
+
+
+def test_reconcile_unknown_only_touches_enabled_unknown():
+    cur = {"event": hoststate.ENABLED_UNKNOWN_THUMBPRINT, "server": None}
+    assert hoststate.reconcile_unknown(cur, {"event": "T1", "server": "T1"}) == {"event": "T1", "server": None}
+    assert hoststate.describe_group_state(None) == "disabled"
+    assert hoststate.describe_group_state("X") == "enabled (X)"

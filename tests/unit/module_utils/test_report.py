@@ -1,0 +1,149 @@
+"""Gate and table logic behind the playbooks."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import report
+
+HV = {
+    "ms.example.com": {"group_names": ["xprotect_management_servers"], "ansible_host": "127.1.0.1"},
+    "rs1.example.com": {
+        "group_names": ["xprotect_recording_servers"],
+        "ansible_host": "127.1.0.2",
+        "xprotect_lab_port_offset": 10000,
+        "xprotect_certificate": {"thumbprint": "AA" * 20},
+    },
+    "combo.example.com": {"group_names": ["xprotect_management_servers", "xprotect_recording_servers"]},
+    "mob.example.com": {"group_names": ["xprotect_mobile_servers"], "xprotect_mobile_encryption": False},
+    "custom.example.com": {
+        "group_names": ["xprotect_recording_servers"],
+        "xprotect_tls_endpoints": [{"port": 17563, "name": "image server"}],
+    },
+    "cl.example.com": {"group_names": ["xprotect_clients"]},
+}
+
+
+def test_tls_endpoints_follow_roles_offsets_and_overrides():
+    eps = report.tls_endpoints(list(HV), HV)
+    by_host = {}
+    for ep in eps:
+        by_host.setdefault(ep["inventory_host"], []).append(ep["port"])
+    assert by_host["ms.example.com"] == [443]
+    assert by_host["rs1.example.com"] == [17563, 19001]
+    assert by_host["combo.example.com"] == [7563, 9001, 443]
+    assert "mob.example.com" not in by_host  # deliberately left on HTTP
+    assert by_host["custom.example.com"] == [17563]
+    assert "cl.example.com" not in by_host
+    plain = report.tls_endpoints(["ms.example.com", "mob.example.com"], HV, tls=False)
+    assert [e["port"] for e in plain] == [80, 8081]
+
+
+def _probe(**kw):
+    base = {"inventory_host": "rs1.example.com", "host": "127.1.0.2", "port": 17563, "name": "image server"}
+    base.update(kw)
+    return base
+
+
+def test_probe_problems_name_each_failure():
+    good = _probe(reachable=True, tls=True, verified=True, thumbprint="aa" * 20)
+    assert report.probe_problems([good], HV) == []
+    problems = report.probe_problems(
+        [
+            _probe(reachable=False, error="connection refused"),
+            _probe(reachable=True, tls=False),
+            _probe(reachable=True, tls=True, verified=False, verify_error="unknown CA", thumbprint="AA" * 20),
+            _probe(reachable=True, tls=True, verified=True, thumbprint="BB" * 20),
+        ],
+        HV,
+    )
+    assert "unreachable (connection refused)" in problems[0]
+    assert "plain text" in problems[1]
+    assert "not trusted (unknown CA)" in problems[2]
+    assert "serves " + "BB" * 20 in problems[3]
+    assert report.probe_problems([_probe(reachable=True, tls=True)], HV, expect_tls=False)[0].endswith(
+        "still serves TLS"
+    )
+    assert report.probe_problems([_probe(reachable=True, tls=False)], HV, expect_tls=False) == []
+
+
+def test_preflight_findings_collects_every_missing_piece():
+    cert = {"changed": True, "reasons": ["private key not readable by NT AUTHORITY\\NETWORK SERVICE"]}
+    trust = {"changed": True, "reasons": ["CA missing from Root"]}
+    info = {"xprotect": {"server_configurator": {"path": "C:\\x.exe", "version": "20.1", "usable": False}}}
+    found = report.preflight_findings(cert, trust, info)
+    assert found == [
+        "certificate: private key not readable by NT AUTHORITY\\NETWORK SERVICE",
+        "trust: CA missing from Root",
+        "Server Configurator: version 20.1 is older than 20.3",
+    ]
+    assert report.preflight_findings(
+        {"unreachable": True, "msg": "down"}, {"unreachable": True, "msg": "down"}, None
+    ) == ["host unreachable: down"]
+    assert report.preflight_findings({"skipped": True}, {"changed": False}, {"skipped": True}) == []
+    assert report.preflight_findings(
+        {}, {"failed": True, "msg": "boom"}, {"xprotect": {"server_configurator": {}}}
+    ) == [
+        "trust: boom",
+        "Server Configurator: not found (no Milestone XProtect service)",
+    ]
+    missing = {"xprotect": {"server_configurator": {"path": "C:\\x.exe", "version": None}}}
+    assert report.preflight_findings(None, None, missing) == ["Server Configurator: missing at C:\\x.exe"]
+
+
+def test_preflight_gate_blocks_servers_and_defers_offline_clients_when_asked():
+    hv = {
+        "ms": {"xprotect_preflight": []},
+        "rs": {"xprotect_preflight": ["trust: CA missing from Root"]},
+        "cl1": {"xprotect_preflight": ["host unreachable: timed out"]},
+        "cl2": {},
+    }
+    gate = report.preflight_gate(hv, ["ms", "rs"], ["cl1", "cl2"], "all")
+    assert gate["ok"] is False and gate["blocking"] == ["rs", "cl1", "cl2"]
+    assert "CA missing from Root" in gate["table"]
+    gate = report.preflight_gate(hv, ["ms"], ["cl1", "cl2"], "reachable")
+    assert gate["ok"] is True and gate["deferred"] == ["cl1", "cl2"]
+    assert (
+        report.preflight_gate({"ms": {"xprotect_preflight": []}}, ["ms"], [], "all")["table"] == "every host is ready"
+    )
+    with pytest.raises(ValueError):
+        report.preflight_gate(hv, [], [], "some")
+
+
+def test_table_aligns_columns():
+    text = report.table([{"a": "x", "b": 1}, {"a": "long", "b": None}], ["a", "b"])
+    assert text.splitlines() == ["a     b", "----  -", "x     1", "long"]
+
+
+def test_summary_rows_connected_follows_the_management_server():
+    on = {"groups": {"Server certificate": "enabled (AA)", "Streaming media certificate": "enabled (AA)"}}
+    off = {"groups": {"Server certificate": "disabled"}}
+    hv = {
+        "ms": {
+            "group_names": ["xprotect_management_servers"],
+            "xprotect_final_state": {"groups": {"Server certificate": "enabled (AA)"}},
+        },
+        "rs1": {
+            "group_names": ["xprotect_recording_servers"],
+            "xprotect_final_state": on,
+            "xprotect_final_cert": {"thumbprint": "AA", "days_left": 729},
+        },
+        "rs2": {"group_names": ["xprotect_recording_servers"], "xprotect_final_state": off},
+    }
+    rows = {r["host"]: r for r in report.summary_rows(["ms", "rs1", "rs2"], hv)}
+    assert rows["rs1"]["connected"] == "yes" and rows["rs1"]["days to expiry"] == 729
+    assert rows["rs1"]["groups encrypted"] == "Server certificate, Streaming media certificate"
+    assert rows["rs2"]["connected"] == "NO" and rows["rs2"]["groups encrypted"] == "none"
+    assert rows["ms"]["connected"] == "-" and rows["ms"]["thumbprint"] == "-"
+
+
+def test_drift_rows_one_per_difference():
+    hv = {
+        "rs1": {
+            "xprotect_audit_trust": {"changed": True, "reasons": ["CA missing from Root"]},
+            "xprotect_audit_encryption": {"changed": False, "reasons": []},
+        },
+        "rs2": {"xprotect_audit_trust": {"changed": False}},
+    }
+    rows = report.drift_rows(["rs1", "rs2"], hv, ["xprotect_audit_trust", "xprotect_audit_encryption"])
+    assert rows == [{"host": "rs1", "drift": "trust: CA missing from Root"}]
