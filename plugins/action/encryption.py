@@ -25,6 +25,8 @@ class ActionModule(XProtectAction):
         retries=dict(type="int", default=3),
         retry_delay=dict(type="float", default=10.0),
         probe_timeout=dict(type="float", default=5.0),
+        settle_timeout=dict(type="float", default=180.0),
+        settle_interval=dict(type="float", default=2.0),
     )
     required_if = [["state", "enabled", ["thumbprint"]]]
 
@@ -89,8 +91,9 @@ class ActionModule(XProtectAction):
         except AdapterError as e:
             e.result.update(changed=bool(applied), applied=applied)
             raise
-        # The exit code alone is not to be trusted [L]: read the state back.
-        after = hoststate.reconcile_unknown(flow.read_state(adapter, ctx, roles, groups), desired)
+        # The exit code alone is not to be trusted [L]: read the state back, giving the
+        # services Server Configurator restarts time to come back.
+        after = flow.settle(adapter, ctx, roles, groups, desired, args["settle_timeout"], args["settle_interval"])
         wrong = hoststate.plan_group_changes(after, desired)
         result["applied"] = applied
         result["groups"] = {names[g]: hoststate.describe_group_state(after[g]) for g in groups}

@@ -42,7 +42,7 @@ def tls_endpoints(hosts: Iterable[str], hostvars: Mapping, tls: bool = True) -> 
         offset = int(hv.get("xprotect_lab_port_offset") or 0)
         if hv.get("xprotect_tls_endpoints"):
             for ep in hv["xprotect_tls_endpoints"]:
-                endpoints.append(dict({"host": address, "server_name": fqdn, "inventory_host": host}, **ep))
+                endpoints.append(dict({"host": address, "server_name": fqdn, "label": host}, **ep))
             continue
         roles = host_roles(hv)
         if "management" in roles and "recording" in roles:
@@ -51,13 +51,11 @@ def tls_endpoints(hosts: Iterable[str], hostvars: Mapping, tls: bool = True) -> 
             roles = [r for r in roles if r != "mobile"]
         seen = set()
         for role in roles:
-            for name, port in table_.get(role, ()):
+            for _name, port in table_.get(role, ()):
                 if port in seen:
                     continue
                 seen.add(port)
-                endpoints.append(
-                    {"host": address, "port": port + offset, "server_name": fqdn, "name": name, "inventory_host": host}
-                )
+                endpoints.append({"host": address, "port": port + offset, "server_name": fqdn, "label": host})
     return endpoints
 
 
@@ -65,8 +63,8 @@ def probe_problems(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: boo
     """What is wrong with the probed endpoints: not reachable, not TLS, untrusted, or another certificate."""
     problems = []
     for p in probes:
-        host = p.get("inventory_host") or p.get("server_name") or p.get("host")
-        where = f"{host} {p.get('name') or ''} ({p.get('host')}:{p.get('port')})".replace("  ", " ")
+        host = p.get("label") or p.get("server_name") or p.get("host")
+        where = f"{host} ({p.get('host')}:{p.get('port')})"
         if not p.get("reachable"):
             problems.append(f"{where}: unreachable ({p.get('error')})")
             continue

@@ -75,6 +75,16 @@ options:
     description: Timeout in seconds of the TLS handshake that reads the streaming media state.
     type: float
     default: 5.0
+  settle_timeout:
+    description:
+      - After Server Configurator ran, how long to keep reading the state back until it is as asked. It restarts
+        the affected Milestone services, and their endpoints come back after a while.
+    type: float
+    default: 180.0
+  settle_interval:
+    description: Seconds between those readings.
+    type: float
+    default: 2.0
 notes:
   - Supports check mode and diff mode; in check mode nothing runs on the host except reads.
 """

@@ -194,7 +194,11 @@ def get_adapter(action, task_vars: dict) -> HostAdapter:
                 f"Host {host} uses the lab adapter but has no 'xprotect_lab_site'. "
                 "Use the inventory.yml that the lab writes into its site folder."
             )
-        return LabAdapter(site, task_vars.get("xprotect_lab_host", host))
+        # The lab models who runs Server Configurator: the become user of a runas task, as on
+        # Windows; without become it behaves as a plain network logon.
+        pc = getattr(action, "_play_context", None)
+        run_as = pc.become_user if pc is not None and pc.become and pc.become_method == "runas" else None
+        return LabAdapter(site, task_vars.get("xprotect_lab_host", host), run_as=run_as)
     raise AdapterError(
         f"Host {host}: {ADAPTER_VAR}={kind!r} is not one of {', '.join(ADAPTER_KINDS)}. "
         "Leave it unset for Windows hosts; the lab inventory sets 'lab'."

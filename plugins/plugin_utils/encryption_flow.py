@@ -13,7 +13,7 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, tls_probe, xprotect
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError, HostUnreachable
 
 CONFIG_KIND = {"server": None, "streaming": "recording", "mobile": "mobile", "event": "event"}
 
@@ -125,3 +125,23 @@ def apply_change(adapter, exe: str, fqdn: str, guid: str, group_name: str, actio
             + (f" Output: {res.stdout.strip()}" if res.stdout.strip() else "")
             + f" Exit codes seen: {attempts}."
         )
+
+
+def settle(adapter, ctx: dict, roles, groups, desired: dict, timeout: float, interval: float) -> dict:
+    """Read the state until it is as desired or ``timeout`` seconds have passed.
+
+    Server Configurator restarts the affected services [L]; until they are back, an endpoint
+    may be closed or still serve the old state. The last reading is returned either way.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            state = hoststate.reconcile_unknown(read_state(adapter, ctx, roles, groups), desired)
+            if not hoststate.plan_group_changes(state, desired) or time.monotonic() >= deadline:
+                return state
+        except HostUnreachable:
+            raise
+        except AdapterError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(interval)

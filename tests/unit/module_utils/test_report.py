@@ -18,7 +18,7 @@ HV = {
     "mob.example.com": {"group_names": ["xprotect_mobile_servers"], "xprotect_mobile_encryption": False},
     "custom.example.com": {
         "group_names": ["xprotect_recording_servers"],
-        "xprotect_tls_endpoints": [{"port": 17563, "name": "image server"}],
+        "xprotect_tls_endpoints": [{"port": 17563}],
     },
     "cl.example.com": {"group_names": ["xprotect_clients"]},
 }
@@ -28,7 +28,7 @@ def test_tls_endpoints_follow_roles_offsets_and_overrides():
     eps = report.tls_endpoints(list(HV), HV)
     by_host = {}
     for ep in eps:
-        by_host.setdefault(ep["inventory_host"], []).append(ep["port"])
+        by_host.setdefault(ep["label"], []).append(ep["port"])
     assert by_host["ms.example.com"] == [443]
     assert by_host["rs1.example.com"] == [17563, 19001]
     assert by_host["combo.example.com"] == [7563, 9001, 443]
@@ -40,7 +40,7 @@ def test_tls_endpoints_follow_roles_offsets_and_overrides():
 
 
 def _probe(**kw):
-    base = {"inventory_host": "rs1.example.com", "host": "127.1.0.2", "port": 17563, "name": "image server"}
+    base = {"label": "rs1.example.com", "host": "127.1.0.2", "port": 17563}
     base.update(kw)
     return base
 

@@ -1,0 +1,62 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs of lab_site and lab_fault, shared by the action plugins and their doc stubs."""
+
+from __future__ import annotations
+
+ROLES = ("management", "recording", "failover", "mobile", "event", "client")
+STATES = ("present", "started", "stopped", "absent", "status")
+
+FAULTS = (
+    "configurator_exit",
+    "stale_configurator",
+    "unreachable",
+    "slow_restart",
+    "remove_trusted_ca",
+    "disable_encryption",
+    "expire_certificate",
+    "wrong_name_certificate",
+    "remove_key_acl",
+    "clear",
+)
+
+COUNT_OPTIONS = (
+    "management_servers",
+    "recording_servers",
+    "failover_servers",
+    "mobile_servers",
+    "event_servers",
+    "clients",
+)
+
+LAB_SITE_ARGS = dict(
+    path=dict(type="path"),
+    state=dict(type="str", choices=list(STATES), default="present"),
+    management_servers=dict(type="int"),
+    recording_servers=dict(type="int"),
+    failover_servers=dict(type="int"),
+    mobile_servers=dict(type="int"),
+    event_servers=dict(type="int"),
+    clients=dict(type="int"),
+    hosts=dict(
+        type="list",
+        elements="dict",
+        options=dict(
+            name=dict(type="str", required=True),
+            roles=dict(type="list", elements="str", required=True, choices=list(ROLES)),
+        ),
+    ),
+    address_range=dict(type="str"),
+    port_offset=dict(type="int"),
+    pki_dir=dict(type="path"),
+    settings=dict(type="dict"),
+    timeout=dict(type="float", default=60.0),
+)
+LAB_SITE_MUTUALLY_EXCLUSIVE = [["hosts", name] for name in COUNT_OPTIONS]
+
+LAB_FAULT_ARGS = dict(
+    path=dict(type="path"),
+    host=dict(type="str", required=True),
+    fault=dict(type="str", required=True, choices=list(FAULTS)),
+    value=dict(type="raw"),
+)

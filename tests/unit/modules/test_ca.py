@@ -1,0 +1,429 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ca module, run through its main() with patched arguments (as ansible-core tests modules)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from cryptography.hazmat.primitives import serialization
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.modules import ca as ca_module
+
+PASS = "ca pass phrase 1"  # noqa: S105 - a test value
+PFX_PHRASE = "pfx phrase"  # noqa: S105 - a test value
+
+
+def run(capsys, check=False, diff=False, **args):
+    """main() with ``args``; returns the JSON result (``failed`` set on fail_json)."""
+    args = {**args, "_ansible_check_mode": check, "_ansible_diff": diff}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        ca_module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def warnings_of(res) -> str:
+    """Warning texts: plain strings before ansible-core 2.19, event dicts from it on."""
+    return " ".join(w if isinstance(w, str) else json.dumps(w) for w in res.get("warnings", []))
+
+
+def listing(folder) -> list:
+    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture(scope="module")
+def existing_ca():
+    return pki.create_ca("Imported CA", key_size=3072)
+
+
+@pytest.fixture(scope="module")
+def server():
+    key = pki.generate_key()
+    issuer = pki.create_ca("Server Issuer", key_size=3072)
+    return key, pki.issue_certificate(issuer, key.public_key(), "rs01.example.com", ["rs01.example.com"])
+
+
+@pytest.fixture
+def fast_create(monkeypatch):
+    """Create 3072-bit CAs in module tests: 4096 is covered once, in test_pki.py and below."""
+    real = pki.create_ca
+
+    def create(common_name=pki.CA_COMMON_NAME, key_size=4096, days=pki.CA_DAYS, now=None):
+        return real(common_name, 3072 if key_size == 4096 else key_size, days, now)
+
+    monkeypatch.setattr(pki, "create_ca", create)
+
+
+def write_ca(folder, ca, passphrase=PASS):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "ca.crt"), "w") as f:
+        f.write(ca.cert_pem)
+    with open(os.path.join(folder, "ca.key"), "wb") as f:
+        f.write(pki.serialize_ca_key(ca, passphrase.encode() if passphrase else None))
+
+
+# ---- create, re-run, check mode ---------------------------------------------------------------
+
+
+def test_create_writes_encrypted_key_and_is_idempotent(tmp_path, capsys):
+    folder = str(tmp_path / "pki")
+    first = run(capsys, path=folder, passphrase=PASS, diff=True)
+    assert first["changed"] and first["created"] and not first["renewed"] and not first["imported"]
+    assert first["reasons"] == ["no CA yet; a new one is created"]
+    assert first["subject"] == "CN=XProtect VMS Root CA"
+    assert listing(folder) == [".lock", "ca.crt", "ca.key"]
+    assert mode(folder) == 0o700
+    assert mode(os.path.join(folder, "ca.key")) == 0o600 and mode(os.path.join(folder, "ca.crt")) == 0o644
+    key_pem = open(os.path.join(folder, "ca.key"), "rb").read()
+    assert b"ENCRYPTED PRIVATE KEY" in key_pem
+    opened = subprocess.run(
+        ["openssl", "pkey", "-in", os.path.join(folder, "ca.key"), "-noout", "-passin", "pass:" + PASS],
+        check=False,
+        capture_output=True,
+    )
+    assert opened.returncode == 0, opened.stderr
+    ca = pki.load_ca(open(os.path.join(folder, "ca.crt"), "rb").read(), key_pem, PASS.encode())
+    assert ca.key.key_size == 4096
+    assert first["thumbprint"] == ca.thumbprint and first["certificate"] == ca.cert_pem
+    assert first["diff"]["before"] == {} and first["diff"]["after"]["thumbprint"] == ca.thumbprint
+    assert first["cert_path"] == os.path.join(folder, "ca.crt")
+    again = run(capsys, path=folder, passphrase=PASS)
+    assert not again["changed"] and again["reasons"] == [] and again["thumbprint"] == first["thumbprint"]
+    assert "diff" not in again
+
+
+def test_check_mode_create_writes_nothing(tmp_path, capsys):
+    folder = str(tmp_path / "pki")
+    res = run(capsys, check=True, diff=True, path=folder, passphrase=PASS)
+    assert res["changed"] and res["created"] and res["certificate"] is None and res["thumbprint"] is None
+    assert res["diff"]["after"]["subject"] == "CN=XProtect VMS Root CA"
+    assert not os.path.exists(folder)
+
+
+def test_options_of_a_new_ca(tmp_path, capsys, fast_create):
+    res = run(
+        capsys,
+        cert_path=str(tmp_path / "a" / "root.pem"),
+        key_path=str(tmp_path / "b" / "root.key"),
+        passphrase=PASS,
+        common_name="Site West CA",
+        validity_days=400,
+        renew_before=30,
+    )
+    assert res["changed"] and res["subject"] == "CN=Site West CA" and res["days_left"] == 400
+    assert listing(tmp_path / "a") == [".lock", "root.pem"] and listing(tmp_path / "b") == ["root.key"]
+
+
+def test_allow_unencrypted_key(tmp_path, capsys, fast_create):
+    folder = str(tmp_path / "pki")
+    res = run(capsys, path=folder, allow_unencrypted_key=True)
+    assert res["changed"]
+    assert not pki.is_key_encrypted(open(os.path.join(folder, "ca.key"), "rb").read())
+    assert not run(capsys, path=folder, allow_unencrypted_key=True)["changed"]
+
+
+# ---- renewal ------------------------------------------------------------------------------------
+
+
+def test_renew_before_keeps_key_and_subject(tmp_path, capsys):
+    folder = str(tmp_path / "pki")
+    old = pki.create_ca("Old Site CA", key_size=3072, days=100, now=pki.utcnow() - datetime.timedelta(hours=1))
+    write_ca(folder, old)
+    key_before = open(os.path.join(folder, "ca.key"), "rb").read()
+    checked = run(capsys, check=True, diff=True, path=folder, passphrase=PASS, renew_before=365)
+    assert checked["changed"] and checked["renewed"] and checked["trust_redistribution_required"]
+    assert checked["thumbprint"] == old.thumbprint and checked["diff"]["after"]["thumbprint"] == "(new)"
+    assert open(os.path.join(folder, "ca.crt")).read() == old.cert_pem  # check mode wrote nothing
+    res = run(capsys, diff=True, path=folder, passphrase=PASS, renew_before=365)
+    assert res["changed"] and res["renewed"] and res["trust_redistribution_required"]
+    assert res["previous_thumbprint"] == old.thumbprint and res["thumbprint"] != old.thumbprint
+    assert res["reasons"] == ["CA certificate expires in 99 days (renew_before 365)"]
+    assert res["diff"]["before"]["thumbprint"] == old.thumbprint
+    assert res["days_left"] == 3650 and res["subject"] == "CN=Old Site CA"
+    assert open(os.path.join(folder, "ca.key"), "rb").read() == key_before  # same key, untouched
+    new = pki.load_certificate(open(os.path.join(folder, "ca.crt"), "rb").read())
+    assert new.subject == old.cert.subject and pki.cert_has_private_key_match(new, old.key)
+    assert not run(capsys, path=folder, passphrase=PASS, renew_before=365)["changed"]
+
+
+def test_renew_in_content_mode_returns_the_new_certificate(capsys):
+    old = pki.create_ca("Content CA", key_size=3072, days=10)
+    args = {"cert_content": old.cert_pem, "key_content": pki.serialize_ca_key(old, PASS.encode()).decode()}
+    res = run(capsys, passphrase=PASS, renew_before=30, **args)
+    assert res["changed"] and res["renewed"] and res["thumbprint"] != old.thumbprint
+    assert "Store the returned certificate" in warnings_of(res)
+    new = pki.load_certificate(res["certificate"].encode())
+    assert pki.verify_issued_by(new, old.cert) and "cert_path" not in res
+    checked = run(capsys, check=True, passphrase=PASS, renew_before=30, **args)
+    assert checked["changed"] and checked["thumbprint"] == old.thumbprint
+
+
+def test_renewing_an_intermediate_is_refused(tmp_path, capsys):
+    root = pki.create_ca("Root", key_size=3072)
+    key = pki.generate_key(3072)
+    now = pki.utcnow()
+    inter = (
+        pki.x509.CertificateBuilder()
+        .subject_name(pki.x509.Name([pki.x509.NameAttribute(pki.NameOID.COMMON_NAME, "Issuing")]))
+        .issuer_name(root.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(5)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=20))
+        .add_extension(pki.x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(pki.x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(root.key, pki.hashes.SHA256())
+    )
+    folder = str(tmp_path / "pki")
+    write_ca(folder, pki.CA(cert=inter, key=key))
+    res = run(capsys, path=folder, passphrase=PASS, renew_before=30)
+    assert res["failed"] and res["option"] == "renew_before" and "issuing CA" in res["msg"]
+    assert listing(folder) == [".lock", "ca.crt", "ca.key"]
+    assert res["msg"] and pki.load_certificate(open(os.path.join(folder, "ca.crt"), "rb").read()) == inter
+
+
+# ---- import and content mode ------------------------------------------------------------------
+
+
+def test_import_pem_reencrypts_the_key(tmp_path, capsys, existing_ca):
+    src = tmp_path / "src"
+    old_phrase = "old phrase"
+    write_ca(str(src), existing_ca, passphrase=old_phrase)
+    folder = str(tmp_path / "pki")
+    args = {
+        "path": folder,
+        "passphrase": PASS,
+        "import_cert_path": str(src / "ca.crt"),
+        "import_key_path": str(src / "ca.key"),
+        "import_passphrase": old_phrase,
+    }
+    res = run(capsys, **args)
+    assert res["changed"] and res["imported"] and not res["created"]
+    assert res["thumbprint"] == existing_ca.thumbprint
+    key = open(os.path.join(folder, "ca.key"), "rb").read()
+    assert pki.load_ca(open(os.path.join(folder, "ca.crt"), "rb").read(), key, PASS.encode()).thumbprint == (
+        existing_ca.thumbprint
+    )
+    again = run(capsys, **args)
+    assert not again["changed"] and not again["imported"]
+
+
+def test_import_pfx(tmp_path, capsys, existing_ca):
+    pfx = tmp_path / "ca.pfx"
+    pfx.write_bytes(pki.write_pfx(existing_ca.key, existing_ca.cert, [], PFX_PHRASE.encode(), "CA"))
+    folder = str(tmp_path / "pki")
+    res = run(capsys, path=folder, passphrase=PASS, import_pfx_path=str(pfx), import_passphrase=PFX_PHRASE)
+    assert res["imported"] and res["thumbprint"] == existing_ca.thumbprint
+    assert listing(folder) == [".lock", "ca.crt", "ca.key"]
+
+
+def test_content_mode_writes_nothing(tmp_path, capsys, existing_ca, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = run(
+        capsys,
+        cert_content=existing_ca.cert_pem,
+        key_content=pki.serialize_ca_key(existing_ca, PASS.encode()).decode(),
+        passphrase=PASS,
+    )
+    assert not res["changed"] and res["thumbprint"] == existing_ca.thumbprint
+    assert res["certificate"] == existing_ca.cert_pem and "key_path" not in res
+    assert listing(tmp_path) == []
+    plain = run(capsys, cert_content=existing_ca.cert_pem, key_content=pki.serialize_ca_key(existing_ca, None).decode())
+    assert not plain.get("failed") and plain["thumbprint"] == existing_ca.thumbprint
+
+
+def test_small_imported_ca_key_warns(capsys):
+    small = pki.create_ca("Small", key_size=3072)
+    key2048 = pki.generate_key(2048)
+    cert = pki._self_sign(key2048, small.cert.subject, pki.utcnow(), 100, None)
+    res = run(
+        capsys, cert_content=pki.cert_pem(cert), key_content=pki.serialize_ca_key(pki.CA(cert, key2048), None).decode()
+    )
+    assert "2048 bits" in warnings_of(res)
+
+
+# ---- bad input: the option is named, nothing is left behind ------------------------------------
+
+
+def _bad_cases(tmp, existing, server):
+    """(name, setup(tmp) -> args, expected option)."""
+    src = tmp / "src"
+    write_ca(str(src), existing)
+    key_pem = pki.serialize_ca_key(existing, PASS.encode()).decode()
+    server_key, server_cert = server
+    (tmp / "server.crt").write_text(pki.cert_pem(server_cert))
+    (tmp / "server.key").write_bytes(pki.serialize_ca_key(pki.CA(server_cert, server_key), None))
+    (tmp / "garbage.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    other = tmp / "other"
+    write_ca(str(other), pki.create_ca("Other", key_size=3072))
+    (tmp / "ca.pfx").write_bytes(pki.write_pfx(existing.key, existing.cert, [], b"right", "CA"))
+    dest = str(tmp / "dest")
+    imp = {"path": dest, "passphrase": PASS}
+    return [
+        ("wrong CA passphrase", {"path": str(src), "passphrase": "wrong"}, "passphrase"),
+        (
+            "cert/key mismatch",
+            {
+                **imp,
+                "import_cert_path": str(src / "ca.crt"),
+                "import_key_path": str(other / "ca.key"),
+                "import_passphrase": PASS,
+            },
+            "import_key_path",
+        ),
+        (
+            "non-CA cert as CA",
+            {**imp, "import_cert_path": str(tmp / "server.crt"), "import_key_path": str(tmp / "server.key")},
+            "import_cert_path",
+        ),
+        (
+            "garbage PEM",
+            {
+                **imp,
+                "import_cert_path": str(tmp / "garbage.pem"),
+                "import_key_path": str(src / "ca.key"),
+                "import_passphrase": PASS,
+            },
+            "import_cert_path",
+        ),
+        (
+            "unreadable path",
+            {**imp, "import_cert_path": str(tmp), "import_key_path": str(src / "ca.key")},
+            "import_cert_path",
+        ),
+        (
+            "missing import file",
+            {**imp, "import_pfx_path": str(tmp / "absent.pfx")},
+            "import_pfx_path",
+        ),
+        (
+            "PFX wrong passphrase",
+            {**imp, "import_pfx_path": str(tmp / "ca.pfx"), "import_passphrase": "bad"},
+            "import_passphrase",
+        ),
+        ("key size 2048 for the CA", {**imp, "key_size": 2048}, "key_size"),
+        ("key size 1024 for the CA", {**imp, "key_size": 1024}, "key_size"),
+        ("no passphrase, encrypted key refused", {"path": dest}, "passphrase"),
+        ("content mode with missing key", {"cert_content": existing.cert_pem}, "key_content"),
+        ("content mode with missing cert", {"key_content": key_pem, "passphrase": PASS}, "cert_content"),
+        (
+            "content mode wrong passphrase",
+            {"cert_content": existing.cert_pem, "key_content": key_pem, "passphrase": "nope"},
+            "passphrase",
+        ),
+        (
+            "content mode mixed with path",
+            {"cert_content": existing.cert_pem, "key_content": key_pem, "path": dest},
+            "cert_content",
+        ),
+        ("no CA source at all", {"passphrase": PASS}, "path"),
+        ("cert_path without key_path", {"cert_path": str(tmp / "dest" / "x.crt"), "passphrase": PASS}, "key_path"),
+        ("path is a file", {"path": str(tmp / "garbage.pem"), "passphrase": PASS}, "path"),
+        ("validity_days 0", {**imp, "validity_days": 0}, "validity_days"),
+        ("negative renew_before", {**imp, "renew_before": -1}, "renew_before"),
+        (
+            "pfx and pem import together",
+            {**imp, "import_pfx_path": str(tmp / "ca.pfx"), "import_cert_path": str(src / "ca.crt")},
+            "import_pfx_path",
+        ),
+        ("import cert without key", {**imp, "import_cert_path": str(src / "ca.crt")}, "import_key_path"),
+        (
+            "import different CA over existing",
+            {
+                "path": str(other),
+                "passphrase": PASS,
+                "import_cert_path": str(src / "ca.crt"),
+                "import_key_path": str(src / "ca.key"),
+                "import_passphrase": PASS,
+            },
+            "import_cert_path",
+        ),
+        ("common name too long", {**imp, "common_name": "x" * 80}, "common_name"),
+    ]
+
+
+def test_bad_input_cases(tmp_path, capsys, existing_ca, server, monkeypatch):
+    cases = _bad_cases(tmp_path, existing_ca, server)
+    assert len(cases) >= 15
+    monkeypatch.chdir(tmp_path)
+    for name, args, option in cases:
+        before = {d: listing(tmp_path / d) for d in ("src", "other", "dest")}
+        top = listing(tmp_path)
+        res = run(capsys, **args)
+        assert res.get("failed"), name
+        assert res["option"] == option, (name, res)
+        assert option in res["msg"], (name, res["msg"])
+        assert listing(tmp_path) == top, name
+        assert {d: listing(tmp_path / d) for d in before} == before, name
+        assert not os.path.exists(tmp_path / "dest"), name
+
+
+def test_unencrypted_key_on_disk_refused(tmp_path, capsys, existing_ca):
+    folder = tmp_path / "pki"
+    write_ca(str(folder), existing_ca, passphrase=None)
+    res = run(capsys, path=str(folder), passphrase=PASS)
+    assert res["failed"] and res["option"] == "allow_unencrypted_key" and "not encrypted" in res["msg"]
+    assert listing(folder) == ["ca.crt", "ca.key"]
+    assert not run(capsys, path=str(folder), passphrase=PASS, allow_unencrypted_key=True)["changed"]
+
+
+@pytest.mark.parametrize("missing", ["ca.key", "ca.crt"])
+def test_half_a_ca_is_refused(tmp_path, capsys, existing_ca, missing):
+    folder = tmp_path / "pki"
+    write_ca(str(folder), existing_ca)
+    os.unlink(folder / missing)
+    res = run(capsys, path=str(folder), passphrase=PASS)
+    assert res["failed"] and res["option"] == "path" and missing in res["msg"] and "Restore" in res["msg"]
+    assert len(listing(folder)) == 1
+
+
+def test_failed_certificate_write_removes_the_new_key(tmp_path, capsys, fast_create, monkeypatch):
+    real = fileutil.atomic_write
+
+    def flaky(path, data, file_mode):
+        if path.endswith(".crt"):
+            raise OSError(28, "No space left on device")
+        real(path, data, file_mode)
+
+    monkeypatch.setattr(fileutil, "atomic_write", flaky)
+    folder = tmp_path / "pki"
+    res = run(capsys, path=str(folder), passphrase=PASS)
+    assert res["failed"] and res["option"] == "path" and "No space left" in res["msg"]
+    assert listing(folder) == [".lock"]
+
+
+def test_lock_error_is_reported(tmp_path, capsys, fast_create, monkeypatch):
+    def busy(path, timeout=60.0, poll=0.1):
+        raise fileutil.LockError(f"{path} is locked by another run")
+
+    monkeypatch.setattr(fileutil, "locked", busy)
+    res = run(capsys, path=str(tmp_path / "pki"), passphrase=PASS)
+    assert res["failed"] and res["option"] == "path" and "locked by another run" in res["msg"]
+
+
+def test_missing_cryptography(capsys, monkeypatch):
+    monkeypatch.setattr(pki, "HAS_CRYPTOGRAPHY", False)
+    res = run(capsys, path="/nonexistent", passphrase=PASS)
+    assert res["failed"] and "cryptography" in res["msg"]
+
+
+def test_run_without_ansible(tmp_path, existing_ca):
+    """run() is usable on its own, e.g. by the lab, and takes a fixed 'now'."""
+    params = {k: v.get("default") for k, v in ca_module.ARGUMENT_SPEC.items()}
+    params.update(cert_content=existing_ca.cert_pem, key_content=pki.serialize_ca_key(existing_ca, None).decode())
+    late = pki.not_after(existing_ca.cert) - datetime.timedelta(days=10)
+    res = ca_module.run(params, check_mode=True, now=late)
+    assert res["renewed"] and res["reasons"] == ["CA certificate expires in 10 days (renew_before 365)"]
+    assert res["diff"]["after"]["not_after"] == pki.iso_z(late + datetime.timedelta(days=3650))
+    assert existing_ca.cert.public_bytes(serialization.Encoding.PEM).decode() == res["certificate"]
