@@ -25,8 +25,10 @@ def env() -> dict:
     return e
 
 
-def run(argv, check=True, timeout=900) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, cwd=REPO, env=env(), capture_output=True, text=True, timeout=timeout)
+def run(argv, check=True, timeout=900, env_extra=None) -> subprocess.CompletedProcess:
+    e = env()
+    e.update(env_extra or {})
+    proc = subprocess.run(argv, cwd=REPO, env=e, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, argv))} exited {proc.returncode}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
     return proc

@@ -1,0 +1,201 @@
+"""The per-host action plugins end to end against lab hosts, one ad-hoc task at a time.
+
+Covers issue 4's integration list: first run changes, second does not, check mode changes
+nothing (asserted on the lab's status.json and events.jsonl), the round-trip cost of a host
+in the desired state, and each fault with its message.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .rollout_helpers import BIN, events, fault, lab, run, status
+
+pytestmark = pytest.mark.integration
+
+MS = "mgmt01.lab.xprotect.test"
+RS = "rs001.lab.xprotect.test"
+FO = "fo01.lab.xprotect.test"
+MOB = "mob01.lab.xprotect.test"
+CL = "cl01.lab.xprotect.test"
+
+
+def adhoc(site, host, module, args=None, check=False, extra=None):
+    """Run one module on one lab host; return its result dict."""
+    argv = [str(BIN / "ansible"), host, "-i", str(site / "inventory.yml"), "-m", f"xprotect.encryption.{module}"]
+    if args:
+        argv += ["-a", json.dumps(args)]
+    if check:
+        argv.append("--check")
+    if extra:
+        argv += ["-e", json.dumps(extra)]
+    proc = run(argv, check=False, env_extra={"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
+    data = json.loads(proc.stdout)
+    return data["plays"][0]["tasks"][0]["hosts"][host]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    path = tmp_path_factory.mktemp("plugins") / "site"
+    lab(path, recording_servers=1, failover_servers=1, mobile_servers=1, event_servers=0, clients=1)
+    pki = path.parent / "pki"
+    passphrase = (pki / "passphrase").read_text().strip()
+    res = adhoc_local(["ca", {"path": str(pki), "passphrase": passphrase}])
+    assert res["changed"]
+    yield path
+    lab(path, state="absent")
+
+
+def adhoc_local(spec):
+    module, args = spec
+    proc = run(
+        [str(BIN / "ansible"), "localhost", "-m", f"xprotect.encryption.{module}", "-a", json.dumps(args)],
+        check=False,
+        env_extra={"ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"},
+    )
+    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def ca_args(site):
+    pki = site.parent / "pki"
+    return {
+        "ca_cert_path": str(pki / "ca.crt"),
+        "ca_key_path": str(pki / "ca.key"),
+        "ca_passphrase": (pki / "passphrase").read_text().strip(),
+    }
+
+
+def snapshot(site):
+    return (site / "events.jsonl").read_text(), {h: (v.get("encryption"), v.get("endpoints")) for h, v in status(site).items()}
+
+
+def test_check_mode_changes_nothing_and_says_why(site):
+    before = snapshot(site)
+    trust = adhoc(site, FO, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]}, check=True)
+    cert = adhoc(site, FO, "server_certificate", ca_args(site), check=True)
+    assert trust["changed"] and trust["reasons"] == ["CA missing from Root"]
+    assert cert["changed"] and cert["reasons"] and "Would issue" in cert["msg"]
+    assert snapshot(site) == before
+
+
+def test_first_run_changes_second_does_not(site):
+    for host in (MS, RS):
+        trust = adhoc(site, host, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
+        assert trust["changed"] is True
+        cert = adhoc(site, host, "server_certificate", ca_args(site))
+        assert cert["changed"] is True and len(cert["thumbprint"]) == 40
+        enc = adhoc(site, host, "encryption", {"thumbprint": cert["thumbprint"]})
+        assert enc["changed"] is True, enc
+        assert all(s.startswith("enabled") for s in enc["groups"].values())
+        again = [
+            adhoc(site, host, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]}),
+            adhoc(site, host, "server_certificate", ca_args(site)),
+            adhoc(site, host, "encryption", {"thumbprint": cert["thumbprint"]}),
+        ]
+        assert [r["changed"] for r in again] == [False, False, False]
+    assert status(site)[RS]["connected"] is True
+    installed = [e for e in events(site) if e["event"] == "certificate_installed" and e["host"] == RS]
+    assert installed
+
+
+def test_steady_state_costs_at_most_four_round_trips(site):
+    cert = adhoc(site, RS, "server_certificate", ca_args(site))
+    trust = adhoc(site, RS, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
+    enc = adhoc(site, RS, "encryption", {"thumbprint": cert["thumbprint"]})
+    assert not (cert["changed"] or trust["changed"] or enc["changed"])
+    assert cert["round_trips"] + trust["round_trips"] + enc["round_trips"] <= 4
+
+
+def test_key_access_is_granted_to_the_service_accounts_and_verified(site):
+    cert = adhoc(site, FO, "server_certificate", ca_args(site))
+    assert cert["changed"] and "LAB\\svc-failover" in cert["key_readers"]
+    fault(site, FO, "remove_key_acl")
+    drift = adhoc(site, FO, "server_certificate", dict(ca_args(site), verify_key_access=True), check=True)
+    assert drift["changed"] and any("not readable by" in r for r in drift["reasons"])
+    fixed = adhoc(site, FO, "server_certificate", dict(ca_args(site), verify_key_access=True))
+    assert fixed["changed"]
+    assert not adhoc(site, FO, "server_certificate", dict(ca_args(site), verify_key_access=True))["changed"]
+
+
+def test_a_service_account_that_does_not_exist_is_named(site):
+    res = adhoc(site, FO, "server_certificate", dict(ca_args(site), verify_key_access=True, key_readers=["LAB\\nobody"]))
+    assert res.get("failed") and "LAB\\nobody" in res["msg"]
+
+
+def test_become_missing_fails_before_any_change(site):
+    cert = adhoc(site, MOB, "server_certificate", ca_args(site))
+    before = snapshot(site)
+    res = adhoc(site, MOB, "encryption", {"thumbprint": cert["thumbprint"]}, extra={"ansible_become": False})
+    assert res.get("failed") and "become: true" in res["msg"]
+    assert snapshot(site)[0] == before[0]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [(-4, "another instance"), (-2, "invalid arguments"), (10000, "would not stop or start"), (4711, "4711")],
+)
+def test_server_configurator_exit_codes_become_sentences(site, code, words):
+    cert = adhoc(site, MOB, "server_certificate", ca_args(site))
+    fault(site, MOB, "configurator_exit", code)
+    res = adhoc(site, MOB, "encryption", {"thumbprint": cert["thumbprint"], "retries": 0})
+    fault(site, MOB, "clear")
+    assert res.get("failed"), res
+    assert str(code) in res["msg"] and words.lower() in res["msg"].lower()
+    if code == 4711:
+        assert "log" in res["msg"].lower()
+
+
+def test_state_not_matching_after_the_run_fails(site):
+    # The management server switched off behind our back: the recording server cannot follow
+    # a state the management server is not in, and Server Configurator says nothing [L].
+    fault(site, MS, "disable_encryption")
+    fault(site, RS, "disable_encryption")
+    cert = adhoc(site, RS, "server_certificate", ca_args(site))
+    res = adhoc(site, RS, "encryption", {"thumbprint": cert["thumbprint"], "settle_timeout": 2, "settle_interval": 0.5})
+    assert res.get("failed") and "state read back is not what was asked" in res["msg"]
+    assert "management server" in res["msg"]
+    ms_cert = adhoc(site, MS, "server_certificate", ca_args(site))
+    assert adhoc(site, MS, "encryption", {"thumbprint": ms_cert["thumbprint"]})["changed"]
+    assert adhoc(site, RS, "encryption", {"thumbprint": cert["thumbprint"]})["changed"]
+
+
+def test_unreachable_host(site):
+    fault(site, CL, "unreachable")
+    res = adhoc(site, CL, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
+    fault(site, CL, "clear")
+    assert res.get("unreachable") is True
+
+
+def test_xprotect_info_reads_everything_without_changing(site):
+    before = snapshot(site)
+    res = adhoc(site, RS, "xprotect_info", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
+    facts = res["xprotect"]
+    assert facts["roles"] == ["recording"]
+    assert facts["server_configurator"]["usable"] is True
+    assert facts["ca"]["trusted"] is True
+    assert facts["encryption"]["Server certificate"] and facts["encryption"]["Streaming media certificate"]
+    assert "NT AUTHORITY\\NETWORK SERVICE" in facts["key_readers"]
+    assert facts["certificates"] and facts["certificates"][0]["days_left"] > 700
+    assert snapshot(site) == before
+
+
+@pytest.fixture
+def old_site(tmp_path):
+    path = tmp_path / "site"
+    lab(path, recording_servers=0, failover_servers=0, mobile_servers=0, event_servers=0, clients=0,
+        settings={"configurator_version": "20.1.0.0"})
+    yield path
+    lab(path, state="absent")
+
+
+def test_server_configurator_too_old_is_refused(old_site):
+    pki = old_site.parent / "pki"
+    adhoc_local(["ca", {"path": str(pki), "passphrase": (pki / "passphrase").read_text().strip()}])
+    args = ca_args(old_site)
+    adhoc(old_site, MS, "trusted_ca", {"ca_cert_path": args["ca_cert_path"]})
+    cert = adhoc(old_site, MS, "server_certificate", args)
+    res = adhoc(old_site, MS, "encryption", {"thumbprint": cert["thumbprint"]})
+    assert res.get("failed") and "older than 20.3" in res["msg"]
+    assert not [e for e in events(old_site) if e["event"] == "configurator_run"]

@@ -1,0 +1,231 @@
+"""The host-side flows against a scripted adapter: the faults a real host can throw at them."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow, encryption_flow
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
+    AdapterError,
+    HostAdapter,
+    HostUnreachable,
+    RunResult,
+    ServiceInfo,
+)
+
+GUID = "84430eb7-847c-422d-aa00-7915cd0d7a65"
+EXE = "C:\\Program Files\\Milestone\\Server Configurator\\ServerConfigurator.exe"
+LISTING = (
+    "Found 'Server certificate' group with ID = 84430eb7-847c-422d-aa00-7915cd0d7a65\r\n"
+    "Found 'Streaming media certificate' group with ID = 549df21d-047c-456b-958e-99e65dd8b3ec\r\n"
+)
+
+
+class Scripted(HostAdapter):
+    """An adapter whose answers are scripted per call; it records what was asked."""
+
+    kind = "test"
+
+    def __init__(self, runs=(), files=None, services=(), version="24.2.0.1"):
+        super().__init__("rs01.example.com")
+        self.runs = list(runs)
+        self.files = dict(files or {})
+        self.services = list(services)
+        self.version = version
+        self.argvs = []
+        self.written = {}
+        self.deleted = []
+
+    def _run(self, argv):
+        self.argvs.append(argv)
+        answer = self.runs.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(argv) if callable(answer) else answer
+
+    def _read_file(self, path):
+        if path not in self.files:
+            raise AdapterError(f"{path} not found")
+        return self.files[path]
+
+    def _write_file(self, path, content):
+        self.written[path] = content
+        return True
+
+    def _delete_file(self, path):
+        self.deleted.append(path)
+        return True
+
+    def _list_services(self, name):
+        return self.services
+
+    def _file_version(self, path):
+        return self.version
+
+    def _list_certificates(self, store):
+        return []
+
+
+SERVICES = [
+    ServiceInfo(
+        "MilestoneRecordingServerService",
+        "Milestone XProtect Recording Server",
+        "NT AUTHORITY\\NetworkService",
+        '"C:\\Program Files\\Milestone\\XProtect Recording Server\\RecordingServer.exe"',
+        "started",
+    )
+]
+
+
+def ok(stdout=""):
+    return RunResult(0, stdout, "")
+
+
+def test_locate_configurator_refuses_missing_old_and_absent_services():
+    assert encryption_flow.locate_configurator(Scripted(services=SERVICES), "rs01", None) == EXE
+    with pytest.raises(AdapterError, match="no Milestone XProtect service"):
+        encryption_flow.locate_configurator(Scripted(services=[]), "rs01", None)
+    with pytest.raises(AdapterError, match="missing at"):
+        encryption_flow.locate_configurator(Scripted(services=SERVICES, version=None), "rs01", None)
+    with pytest.raises(AdapterError, match="older than 20.3"):
+        encryption_flow.locate_configurator(Scripted(services=SERVICES, version="20.2.0.0"), "rs01", None)
+
+
+def test_group_ids_by_name_and_a_failing_listing():
+    ids = encryption_flow.group_ids(Scripted(runs=[ok(LISTING)]), EXE, "rs01", ["server", "streaming"])
+    assert ids == {"server": "84430eb7-847c-422d-aa00-7915cd0d7a65", "streaming": "549df21d-047c-456b-958e-99e65dd8b3ec"}
+    with pytest.raises(AdapterError, match="-4"):
+        encryption_flow.group_ids(Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", ["server"])
+
+
+def test_apply_change_names_the_group_and_always_passes_it():
+    adapter = Scripted(runs=[ok()])
+    out = encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "enable", "AB" * 20, 0, 0, False)
+    assert out["exit_codes"] == [0]
+    argv = adapter.argvs[0]
+    assert f"/certificategroup={GUID}" in argv and f"/thumbprint={'AB' * 20}" in argv and "/quiet" in argv
+
+
+def test_apply_change_retries_service_restart_codes_then_explains():
+    adapter = Scripted(runs=[RunResult(10000, "", ""), RunResult(20000, "", ""), ok()])
+    out = encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "disable", None, 2, 0, False)
+    assert out["exit_codes"] == [10000, 20000, 0]
+    adapter = Scripted(runs=[RunResult(10000, "", "")] * 3)
+    with pytest.raises(AdapterError, match=r"Exit codes seen: \[10000, 10000, 10000\]"):
+        encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "disable", None, 2, 0, False)
+
+
+def test_stale_instance_is_ended_only_when_asked():
+    adapter = Scripted(runs=[RunResult(-4, "", ""), ok(), ok()])
+    out = encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "disable", None, 0, 0, True)
+    assert out["exit_codes"] == [-4, 0]
+    assert adapter.argvs[1][0].lower().startswith("taskkill")
+    with pytest.raises(AdapterError, match="another instance"):
+        encryption_flow.apply_change(
+            Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", GUID, "Server certificate", "disable", None, 0, 0, False
+        )
+
+
+def test_unknown_exit_code_names_the_code_and_the_log():
+    with pytest.raises(AdapterError) as e:
+        encryption_flow.apply_change(
+            Scripted(runs=[RunResult(4711, "", "")]), EXE, "rs01", GUID, "Server certificate", "disable", None, 0, 0, False
+        )
+    assert "4711" in e.value.message and "log" in e.value.message.lower()
+
+
+def test_read_state_names_a_missing_config_file():
+    adapter = Scripted(runs=[ok("")])
+    ctx = {"fqdn": "rs01", "address": "127.0.0.1", "port_offset": 0, "config_paths": {}, "timeout": 1}
+    with pytest.raises(AdapterError, match="cannot read the XProtect recording configuration"):
+        encryption_flow.read_state(adapter, ctx, ["recording"], ["server"])
+
+
+def test_settle_reraises_unreachable_at_once():
+    adapter = Scripted(runs=[HostUnreachable("rs01 is unreachable")])
+    ctx = {"fqdn": "rs01", "address": "127.0.0.1", "port_offset": 0, "config_paths": {}, "timeout": 1}
+    with pytest.raises(HostUnreachable):
+        encryption_flow.settle(adapter, ctx, ["recording"], ["server"], {"server": "AA"}, 30, 0)
+
+
+# -- the certreq flow ---------------------------------------------------------------------
+
+
+def _csr(names, bits=2048):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    from cryptography import x509
+
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    ).add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.fixture(scope="module")
+def ca():
+    return pki.create_ca(key_size=3072, now=datetime.datetime.now(datetime.timezone.utc))
+
+
+PARAMS = {
+    "fqdn": "rs01.example.com",
+    "dns_names": [],
+    "temp_dir": "C:\\Windows\\Temp",
+    "key_length": 2048,
+    "provider": "Microsoft RSA SChannel Cryptographic Provider",
+    "validity_days": 730,
+}
+
+
+def _certreq(csr_text):
+    files = {}
+
+    def new(argv):
+        files[argv[-1]] = csr_text
+        return ok("CertReq: Request Created")
+
+    return new, files
+
+
+def test_a_csr_for_names_that_are_not_the_hosts_is_refused_and_nothing_signed(ca):
+    new, files = _certreq(_csr(["mgmt.example.com", "rs01.example.com"]))
+    adapter = Scripted(runs=[new])
+    adapter.files = files
+    with pytest.raises(pki.PkiError, match="mgmt.example.com"):
+        certificate_flow.issue_on_host(adapter, dict(PARAMS), ca)
+    assert not [p for p in adapter.written if p.endswith(".cer")]
+    assert len(adapter.argvs) == 1  # no certreq -accept
+    assert set(adapter.written) <= set(adapter.deleted)  # the INF does not stay behind
+
+
+def test_certreq_failures_are_explained_and_files_cleaned(ca):
+    adapter = Scripted(runs=[RunResult(-2146893802, "", "Keyset does not exist")])
+    with pytest.raises(AdapterError, match="certreq -new failed on rs01.example.com"):
+        certificate_flow.issue_on_host(adapter, dict(PARAMS), ca)
+    assert any(p.endswith(".inf") for p in adapter.deleted)
+
+    new, files = _certreq(_csr(["rs01.example.com", "rs01"]))
+    adapter = Scripted(runs=[new, RunResult(-2146885628, "Cannot find object or property. 0x80092004", "")])
+    adapter.files = files
+    with pytest.raises(AdapterError, match="certreq -accept failed"):
+        certificate_flow.issue_on_host(adapter, dict(PARAMS), ca)
+    assert {p.rsplit(".", 1)[1] for p in adapter.deleted} == {"inf", "csr", "cer"}
+
+
+def test_certreq_flow_signs_the_hosts_own_request(ca):
+    new, files = _certreq(_csr(["rs01.example.com", "rs01"]))
+    adapter = Scripted(runs=[new, ok("Installed Certificate")])
+    adapter.files = files
+    thumbprint = certificate_flow.issue_on_host(adapter, dict(PARAMS), ca)
+    cer = next(v for p, v in adapter.written.items() if p.endswith(".cer"))
+    cert = pki.load_certificate(cer.encode())
+    assert pki.thumbprint(cert) == thumbprint and pki.verify_issued_by(cert, ca.cert)
+    assert adapter.argvs[0][:3] == ["certreq.exe", "-new", "-machine"]
+    assert adapter.argvs[1][:3] == ["certreq.exe", "-accept", "-machine"]
+    inf = next(v for p, v in adapter.written.items() if p.endswith(".inf"))
+    assert "MachineKeySet" in inf and "Exportable" in inf
