@@ -32,12 +32,15 @@ class ActionModule(XProtectAction):
 
     def work(self, args, adapter, task_vars):
         fqdn = self.host_fqdn(args, task_vars)
-        roles = hoststate.roles_from_groups(task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles"))
+        roles = hoststate.roles_from_groups(
+            task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles")
+        )
         groups = args["groups"] or xprotect.groups_for_roles(roles)
         ctx = {
             "fqdn": fqdn,
             "address": args["address"] or task_vars.get("ansible_host") or fqdn,
-            "port_offset": args["port_offset"] if args["port_offset"] is not None
+            "port_offset": args["port_offset"]
+            if args["port_offset"] is not None
             else int(task_vars.get("xprotect_lab_port_offset", 0)),
             "config_paths": args["config_paths"],
             "timeout": args["probe_timeout"],
@@ -84,8 +87,16 @@ class ActionModule(XProtectAction):
             for group, action, thumbprint in changes:
                 applied.append(
                     flow.apply_change(
-                        adapter, exe, fqdn, ids[group], names[group], action, thumbprint,
-                        args["retries"], args["retry_delay"], args["stop_stale_configurator"],
+                        adapter,
+                        exe,
+                        fqdn,
+                        guid=ids[group],
+                        group=names[group],
+                        action=action,
+                        thumbprint=thumbprint,
+                        retries=args["retries"],
+                        retry_delay=args["retry_delay"],
+                        stop_stale=args["stop_stale_configurator"],
                     )
                 )
         except AdapterError as e:
@@ -93,7 +104,9 @@ class ActionModule(XProtectAction):
             raise
         # The exit code alone is not to be trusted [L]: read the state back, giving the
         # services Server Configurator restarts time to come back.
-        after = flow.settle(adapter, ctx, roles, groups, desired, args["settle_timeout"], args["settle_interval"])
+        after = flow.settle(
+            adapter, ctx, roles, groups, desired, timeout=args["settle_timeout"], interval=args["settle_interval"]
+        )
         wrong = hoststate.plan_group_changes(after, desired)
         result["applied"] = applied
         result["groups"] = {names[g]: hoststate.describe_group_state(after[g]) for g in groups}
@@ -110,6 +123,6 @@ class ActionModule(XProtectAction):
                 message=f"{fqdn}: Server Configurator reported success, but the state read back is not what was asked: "
                 + "; ".join(f"{names[g]} is {hoststate.describe_group_state(after[g])}" for g, _, _ in wrong)
                 + "."
-                + hint
+                + hint,
             )
         return result

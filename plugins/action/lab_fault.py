@@ -27,7 +27,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=spec.LAB_FAULT_ARGS)
+        _validated, args = self.validate_argument_spec(argument_spec=spec.LAB_FAULT_ARGS)
         if not HAS_LAB:
             result.update(
                 failed=True, msg=f"The lab needs the Python library cryptography on the controller ({LAB_ERROR})."

@@ -38,7 +38,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(
+        _validated, args = self.validate_argument_spec(
             argument_spec=spec.LAB_SITE_ARGS, mutually_exclusive=spec.LAB_SITE_MUTUALLY_EXCLUSIVE
         )
         if not HAS_LAB:

@@ -34,7 +34,9 @@ class ActionModule(XProtectAction):
 
     def work(self, args, adapter, task_vars):
         fqdn = self.host_fqdn(args, task_vars)
-        roles = hoststate.roles_from_groups(task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles"))
+        roles = hoststate.roles_from_groups(
+            task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles")
+        )
         now = datetime.datetime.now(datetime.timezone.utc)
         services = adapter.list_services("Milestone*")
         components = []
@@ -50,7 +52,9 @@ class ActionModule(XProtectAction):
             )
         exe = args["configurator_path"] or xprotect.configurator_path_from_services(services)
         configurator = {"path": exe, "version": adapter.file_version(exe) if exe else None}
-        configurator["usable"] = bool(configurator["version"]) and xprotect.configurator_version_ok(configurator["version"])
+        configurator["usable"] = bool(configurator["version"]) and xprotect.configurator_version_ok(
+            configurator["version"]
+        )
 
         info = {
             "fqdn": fqdn,
@@ -65,7 +69,8 @@ class ActionModule(XProtectAction):
             ctx = {
                 "fqdn": fqdn,
                 "address": args["address"] or task_vars.get("ansible_host") or fqdn,
-                "port_offset": args["port_offset"] if args["port_offset"] is not None
+                "port_offset": args["port_offset"]
+                if args["port_offset"] is not None
                 else int(task_vars.get("xprotect_lab_port_offset", 0)),
                 "config_paths": args["config_paths"],
                 "timeout": args["probe_timeout"],
@@ -93,6 +98,8 @@ class ActionModule(XProtectAction):
             root = adapter.list_certificates("Root")
             info["ca"] = {"thumbprint": tp, "trusted": any(e.thumbprint == tp for e in root)}
             info["certificates"] = [
-                c for c, e in zip(info["certificates"], my) if pki.verify_issued_by(pki.load_certificate(e.der), ca_cert)
+                c
+                for c, e in zip(info["certificates"], my)
+                if pki.verify_issued_by(pki.load_certificate(e.der), ca_cert)
             ]
         return {"ansible_facts": {"xprotect": info}, "xprotect": info}

@@ -177,7 +177,8 @@ def summary_rows(hosts: Sequence[str], hostvars: Mapping) -> List[dict]:
             {
                 "host": host,
                 "role": ",".join(roles),
-                "groups encrypted": ", ".join(sorted(g for g, s in enc.items() if str(s).startswith("enabled"))) or "none",
+                "groups encrypted": ", ".join(sorted(g for g, s in enc.items() if str(s).startswith("enabled")))
+                or "none",
                 "thumbprint": cert.get("thumbprint") or "-",
                 "days to expiry": cert.get("days_left") if cert.get("days_left") is not None else "-",
                 "connected": connected,

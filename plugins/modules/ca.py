@@ -367,11 +367,12 @@ def _plan(p: dict, existing: Optional[pki.CA], imported: Optional[pki.CA], now) 
         else:
             plan.update(action="create", reasons=["no CA yet; a new one is created"])
     elif imported is not None and imported.thumbprint != existing.thumbprint:
+        option = "import_pfx_path" if p["import_pfx_path"] else "import_cert_path"
         raise pki.PkiError(
-            f"import_cert_path: {p['path'] or p['cert_path']} already holds a different CA "
+            f"{option}: {p['path'] or p['cert_path']} already holds a different CA "
             f"({existing.cert.subject.rfc4514_string()}, {existing.thumbprint}). Remove it first, or import into "
             "another folder.",
-            "import_pfx_path" if p["import_pfx_path"] else "import_cert_path",
+            option,
         )
     if plan["ca"] is not None:
         why = pki.ca_renewal_reasons(plan["ca"].cert, now, p["renew_before"])

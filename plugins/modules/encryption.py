@@ -44,7 +44,9 @@ options:
     type: list
     elements: str
   fqdn:
-    description: The host's name, for messages and the TLS handshake. Default C(xprotect_fqdn), then C(inventory_hostname).
+    description:
+      - The host's name, for messages and the TLS handshake.
+      - Default C(xprotect_fqdn), then C(inventory_hostname).
     type: str
   address:
     description: Address the controller uses for the TLS handshake. Default C(ansible_host).
@@ -56,7 +58,9 @@ options:
     description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.
     type: str
   config_paths:
-    description: Override the location of a configuration file, by kind (C(recording), C(management), C(mobile), C(event)).
+    description:
+      - Override the location of a configuration file, by kind.
+      - Kinds are C(recording), C(management), C(mobile) and C(event).
     type: dict
     default: {}
   stop_stale_configurator:

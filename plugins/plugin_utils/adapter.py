@@ -109,8 +109,9 @@ class HostAdapter:
         self._count("list_certificates")
         return self._list_certificates(store)
 
-    def import_certificate(self, path: str, store: str, password: Optional[str] = None,
-                           key_exportable: bool = False) -> list:
+    def import_certificate(
+        self, path: str, store: str, password: Optional[str] = None, key_exportable: bool = False
+    ) -> list:
         """Import a PEM/DER/PFX file into ``LocalMachine\\<store>`` (win_certificate_store).
 
         Returns the thumbprints imported.

@@ -65,7 +65,7 @@ def grant_key_access(adapter, thumbprint: str, accounts: List[str], check: bool)
     return changed
 
 
-def issue_on_host(adapter, params: dict, ca: "pki.CA") -> str:
+def issue_on_host(adapter, params: dict, ca: pki.CA) -> str:
     """The certreq flow. Returns the new thumbprint. Cleans up its files in every case."""
     fqdn = params["fqdn"]
     names = pki.host_names(fqdn, params.get("dns_names") or ())
@@ -145,7 +145,7 @@ def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
             pass
 
 
-def make_pfx(params: dict, ca: "pki.CA"):
+def make_pfx(params: dict, ca: pki.CA):
     """A key, certificate and PFX made on the controller (for hosts that cannot run certreq)."""
     fqdn = params["fqdn"]
     names = pki.host_names(fqdn, params.get("dns_names") or ())

@@ -97,12 +97,25 @@ def locate_configurator(adapter, fqdn: str, path: Optional[str]) -> str:
 def group_ids(adapter, exe: str, fqdn: str, keys: Sequence[str]) -> Dict[str, str]:
     res = adapter.run(xprotect.list_groups_argv(exe))
     if res.rc != 0:
-        raise AdapterError(xprotect.explain_exit(res.rc, fqdn) + f" (while listing certificate groups: {res.stdout.strip()})")
+        raise AdapterError(
+            xprotect.explain_exit(res.rc, fqdn) + f" (while listing certificate groups: {res.stdout.strip()})"
+        )
     return xprotect.resolve_group_ids(xprotect.parse_certificate_groups(res.stdout), keys)
 
 
-def apply_change(adapter, exe: str, fqdn: str, guid: str, group_name: str, action: str, thumbprint,
-                 retries: int, retry_delay: float, stop_stale: bool) -> dict:
+def apply_change(
+    adapter,
+    exe: str,
+    fqdn: str,
+    *,
+    guid: str,
+    group: str,
+    action: str,
+    thumbprint: Optional[str] = None,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+    stop_stale: bool = False,
+) -> dict:
     """Run Server Configurator for one group, with retries on 10000/20000 and a stale-instance stop."""
     argv = xprotect.enable_argv(exe, guid, thumbprint) if action == "enable" else xprotect.disable_argv(exe, guid)
     attempts = []
@@ -111,7 +124,7 @@ def apply_change(adapter, exe: str, fqdn: str, guid: str, group_name: str, actio
         res = adapter.run(argv)
         attempts.append(res.rc)
         if res.rc == 0:
-            return {"group": group_name, "action": action, "exit_codes": attempts}
+            return {"group": group, "action": action, "exit_codes": attempts}
         if res.rc == -4 and stop_stale and not stale_stopped:
             # One instance at a time [H]: end the stale one, then try once more.
             adapter.run(["taskkill.exe", "/F", "/IM", "ServerConfigurator.exe"])
@@ -121,13 +134,13 @@ def apply_change(adapter, exe: str, fqdn: str, guid: str, group_name: str, actio
             time.sleep(retry_delay)
             continue
         raise AdapterError(
-            xprotect.explain_exit(res.rc, fqdn, group_name)
+            xprotect.explain_exit(res.rc, fqdn, group)
             + (f" Output: {res.stdout.strip()}" if res.stdout.strip() else "")
             + f" Exit codes seen: {attempts}."
         )
 
 
-def settle(adapter, ctx: dict, roles, groups, desired: dict, timeout: float, interval: float) -> dict:
+def settle(adapter, ctx: dict, roles, groups, desired: dict, *, timeout: float, interval: float) -> dict:
     """Read the state until it is as desired or ``timeout`` seconds have passed.
 
     Server Configurator restarts the affected services [L]; until they are back, an endpoint

@@ -28,9 +28,11 @@ def env() -> dict:
 def run(argv, check=True, timeout=900, env_extra=None) -> subprocess.CompletedProcess:
     e = env()
     e.update(env_extra or {})
-    proc = subprocess.run(argv, cwd=REPO, env=e, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(argv, cwd=REPO, env=e, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, argv))} exited {proc.returncode}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(map(str, argv))} exited {proc.returncode}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 

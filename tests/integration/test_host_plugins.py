@@ -68,7 +68,9 @@ def ca_args(site):
 
 
 def snapshot(site):
-    return (site / "events.jsonl").read_text(), {h: (v.get("encryption"), v.get("endpoints")) for h, v in status(site).items()}
+    return (site / "events.jsonl").read_text(), {
+        h: (v.get("encryption"), v.get("endpoints")) for h, v in status(site).items()
+    }
 
 
 def test_check_mode_changes_nothing_and_says_why(site):
@@ -120,7 +122,9 @@ def test_key_access_is_granted_to_the_service_accounts_and_verified(site):
 
 
 def test_a_service_account_that_does_not_exist_is_named(site):
-    res = adhoc(site, FO, "server_certificate", dict(ca_args(site), verify_key_access=True, key_readers=["LAB\\nobody"]))
+    res = adhoc(
+        site, FO, "server_certificate", dict(ca_args(site), verify_key_access=True, key_readers=["LAB\\nobody"])
+    )
     assert res.get("failed") and "LAB\\nobody" in res["msg"]
 
 
@@ -184,8 +188,15 @@ def test_xprotect_info_reads_everything_without_changing(site):
 @pytest.fixture
 def old_site(tmp_path):
     path = tmp_path / "site"
-    lab(path, recording_servers=0, failover_servers=0, mobile_servers=0, event_servers=0, clients=0,
-        settings={"configurator_version": "20.1.0.0"})
+    lab(
+        path,
+        recording_servers=0,
+        failover_servers=0,
+        mobile_servers=0,
+        event_servers=0,
+        clients=0,
+        settings={"configurator_version": "20.1.0.0"},
+    )
     yield path
     lab(path, state="absent")
 

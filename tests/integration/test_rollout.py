@@ -114,8 +114,13 @@ def test_05_renewal_serves_the_new_certificate(site):
     assert new and all(new[p] != old.get(p) for p in new)
     assert len(set(new.values())) == 1
     # renewal switches nothing: no Server Configurator run after the fault
-    assert not [e for e in events(site)[-50:] if e["event"] == "configurator_run" and e["host"] == rs
-                and e["ts"] > max(x["ts"] for x in events(site) if x["event"] == "fault_injected")]
+    assert not [
+        e
+        for e in events(site)[-50:]
+        if e["event"] == "configurator_run"
+        and e["host"] == rs
+        and e["ts"] > max(x["ts"] for x in events(site) if x["event"] == "fault_injected")
+    ]
 
 
 def test_06_rollback_leaves_http_everywhere_and_everything_connected(site):

@@ -112,7 +112,7 @@ def valid_at(cert: x509.Certificate, now: datetime.datetime) -> bool:
     return not_before(cert) <= now <= not_after(cert)
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=4096)
 def _issued_by_pem(cert_pem: str, issuer_pem: str) -> bool:
     cert, issuer = load_pem(cert_pem), load_pem(issuer_pem)
     if cert.issuer != issuer.subject:

@@ -218,7 +218,7 @@ def _replace_bound(site, tx, value, make) -> Dict[str, Any]:
         if old is None or not old.get("key"):
             raise model.LabError(f"{tx.name}: the bound certificate {tp} is no longer in My with its key.")
         new_cert = make(certs.load_pem(old["pem"]))
-        new_entry, _ = model.add_certificate(
+        new_entry, _added = model.add_certificate(
             tx, "My", new_cert, key_id=old["key"], acl=list(old.get("acl") or []), exportable=old.get("exportable")
         )
         model.remove_certificate(tx, "My", tp, fault=True)

@@ -108,7 +108,7 @@ def parse_configurator_args(args: Sequence[str]) -> ConfiguratorArgs:
     """Switches are case-insensitive; values follow ``=``. Anything else is an invalid argument."""
     action = group = thumbprint = None
     for arg in args:
-        key, _, value = arg.partition("=")
+        key, _sep, value = arg.partition("=")
         low = key.lower()
         if low in _ACTIONS and not value:
             if action is not None:
@@ -408,7 +408,7 @@ def netsh(site: model.Site, host: str, argv: List[str]) -> Output:
     state = site.read_state(host)
     blocks = bindings(state)
     if len(args) == 4:
-        key, _, value = args[3].partition("=")
+        key, _sep, value = args[3].partition("=")
         m = re.match(r"^(?:0\.0\.0\.0|\[::\]):(\d{1,5})$", value)
         if key != "ipport" or not m:
             return Output(1, _lines("", "The parameter is incorrect.", ""))
@@ -551,7 +551,7 @@ def _certreq_new(site: model.Site, host: str, inf_path: str, csr_path: str, forc
     with site.transaction(host) as tx:
         # Windows keeps the pending key with a self-signed placeholder in the REQUEST store; a
         # second -new leaves a second pending key.
-        entry, _ = model.add_certificate(
+        entry, _added = model.add_certificate(
             tx,
             "REQUEST",
             placeholder,

@@ -314,10 +314,8 @@ def ensure_site(
     }
     if not changed or check_mode:
         return result
-    was_running = bool(old) and model.Site(path).server_pid()
-    if was_running and (
-        added or removed or role_changed or old.get("port_offset") != offset or old["address_range"] != rng
-    ):
+    if old is not None and running_pid(path):
+        # The site process reads site.json once: a changed site means a restart.
         stop(path)
         result["restart_needed"] = True
     os.makedirs(os.path.join(path, "hosts"), exist_ok=True)

@@ -99,14 +99,27 @@ def test_locate_configurator_refuses_missing_old_and_absent_services():
 
 def test_group_ids_by_name_and_a_failing_listing():
     ids = encryption_flow.group_ids(Scripted(runs=[ok(LISTING)]), EXE, "rs01", ["server", "streaming"])
-    assert ids == {"server": "84430eb7-847c-422d-aa00-7915cd0d7a65", "streaming": "549df21d-047c-456b-958e-99e65dd8b3ec"}
+    assert ids == {
+        "server": "84430eb7-847c-422d-aa00-7915cd0d7a65",
+        "streaming": "549df21d-047c-456b-958e-99e65dd8b3ec",
+    }
     with pytest.raises(AdapterError, match="-4"):
         encryption_flow.group_ids(Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", ["server"])
 
 
 def test_apply_change_names_the_group_and_always_passes_it():
     adapter = Scripted(runs=[ok()])
-    out = encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "enable", "AB" * 20, 0, 0, False)
+    out = encryption_flow.apply_change(
+        adapter,
+        EXE,
+        "rs01",
+        guid=GUID,
+        group="Server certificate",
+        action="enable",
+        thumbprint="AB" * 20,
+        retries=0,
+        stop_stale=False,
+    )
     assert out["exit_codes"] == [0]
     argv = adapter.argvs[0]
     assert f"/certificategroup={GUID}" in argv and f"/thumbprint={'AB' * 20}" in argv and "/quiet" in argv
@@ -114,28 +127,63 @@ def test_apply_change_names_the_group_and_always_passes_it():
 
 def test_apply_change_retries_service_restart_codes_then_explains():
     adapter = Scripted(runs=[RunResult(10000, "", ""), RunResult(20000, "", ""), ok()])
-    out = encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "disable", None, 2, 0, False)
+    out = encryption_flow.apply_change(
+        adapter,
+        EXE,
+        "rs01",
+        guid=GUID,
+        group="Server certificate",
+        action="disable",
+        thumbprint=None,
+        retries=2,
+        stop_stale=False,
+    )
     assert out["exit_codes"] == [10000, 20000, 0]
     adapter = Scripted(runs=[RunResult(10000, "", "")] * 3)
     with pytest.raises(AdapterError, match=r"Exit codes seen: \[10000, 10000, 10000\]"):
-        encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "disable", None, 2, 0, False)
+        encryption_flow.apply_change(
+            adapter,
+            EXE,
+            "rs01",
+            guid=GUID,
+            group="Server certificate",
+            action="disable",
+            thumbprint=None,
+            retries=2,
+            stop_stale=False,
+        )
 
 
 def test_stale_instance_is_ended_only_when_asked():
     adapter = Scripted(runs=[RunResult(-4, "", ""), ok(), ok()])
-    out = encryption_flow.apply_change(adapter, EXE, "rs01", GUID, "Server certificate", "disable", None, 0, 0, True)
+    out = encryption_flow.apply_change(
+        adapter,
+        EXE,
+        "rs01",
+        guid=GUID,
+        group="Server certificate",
+        action="disable",
+        thumbprint=None,
+        retries=0,
+        stop_stale=True,
+    )
     assert out["exit_codes"] == [-4, 0]
     assert adapter.argvs[1][0].lower().startswith("taskkill")
     with pytest.raises(AdapterError, match="another instance"):
         encryption_flow.apply_change(
-            Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", GUID, "Server certificate", "disable", None, 0, 0, False
+            Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", guid=GUID, group="Server certificate", action="disable"
         )
 
 
 def test_unknown_exit_code_names_the_code_and_the_log():
     with pytest.raises(AdapterError) as e:
         encryption_flow.apply_change(
-            Scripted(runs=[RunResult(4711, "", "")]), EXE, "rs01", GUID, "Server certificate", "disable", None, 0, 0, False
+            Scripted(runs=[RunResult(4711, "", "")]),
+            EXE,
+            "rs01",
+            guid=GUID,
+            group="Server certificate",
+            action="disable",
         )
     assert "4711" in e.value.message and "log" in e.value.message.lower()
 
@@ -151,7 +199,7 @@ def test_settle_reraises_unreachable_at_once():
     adapter = Scripted(runs=[HostUnreachable("rs01 is unreachable")])
     ctx = {"fqdn": "rs01", "address": "127.0.0.1", "port_offset": 0, "config_paths": {}, "timeout": 1}
     with pytest.raises(HostUnreachable):
-        encryption_flow.settle(adapter, ctx, ["recording"], ["server"], {"server": "AA"}, 30, 0)
+        encryption_flow.settle(adapter, ctx, ["recording"], ["server"], {"server": "AA"}, timeout=30, interval=0)
 
 
 # -- the certreq flow ---------------------------------------------------------------------
@@ -161,9 +209,11 @@ def _csr(names, bits=2048):
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     from cryptography import x509
 
-    builder = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    ).add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+    builder = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+    )
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
 
 
