@@ -119,12 +119,14 @@ options:
 """
 
 EXAMPLES = r"""
+---
 # site.xprotect.yml: every recording and failover server of the site
 plugin: xprotect.encryption.xprotect
 url: https://ms.example.com
 username: ansible-inventory        # an XProtect basic user; the password comes from XPROTECT_PASSWORD
 ca_path: /etc/xprotect/pki/ca.crt  # after the rollout: the CA that signed the management server's certificate
 
+---
 # A Windows user, one site's servers only, grouped by failover group
 plugin: xprotect.encryption.xprotect
 url: https://ms.example.com
@@ -135,6 +137,7 @@ keyed_groups:
   - key: xprotect_failover_group | default('none')
     prefix: failover_group
 
+---
 # Cached for an hour between runs
 plugin: xprotect.encryption.xprotect
 url: http://ms.example.com

@@ -18,8 +18,8 @@ description:
     /thumbprint=<TP>) (or C(/disableencryption)), the group IDs resolved by name from C(/listcertificategroups)."
   - Every known exit code is turned into a message a person can act on. Afterwards the state is read back, and the
     task fails if it is not what was asked; the exit code alone is not trusted.
-  - Server Configurator must run as a Milestone administrator with an interactive logon, so the task must use
-    C(become: true) and C(become_method: runas) with that user. Without it the task fails before any change.
+  - "Server Configurator must run as a Milestone administrator with an interactive logon, so the task must use
+    C(become: true) and C(become_method: runas) with that user. Without it the task fails before any change."
   - It refuses Server Configurator older than 20.3 (2020 R3), which has no command line for encryption.
   - The order between hosts (management server, then recording servers, then failover servers, then mobile
     servers) is the playbook's job; see C(playbooks/site.yml).
