@@ -65,11 +65,11 @@ class ActionModule(XProtectAction):
                 f"{fqdn}: the mobile server stays on plain HTTP. Push-to-talk in the XProtect Web Client needs "
                 "encryption and will not work."
             ]
-        if self.diff_mode and changes:
-            result["diff"] = {
-                "before": {names[g]: hoststate.describe_group_state(current[g]) for g in groups},
-                "after": {names[g]: hoststate.describe_group_state(desired[g]) for g in groups},
-            }
+        self.diff(
+            result,
+            {names[g]: hoststate.describe_group_state(current[g]) for g in groups},
+            {names[g]: hoststate.describe_group_state(desired[g]) for g in groups},
+        )
         if not changes or self.check_mode:
             return result
 

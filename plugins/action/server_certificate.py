@@ -59,14 +59,14 @@ class ActionModule(XProtectAction):
                 if missing:
                     result["changed"] = True
                     result["reasons"] = [f"private key not readable by {a}" for a in missing]
+                    self.diff(result, {"key_readers": sorted(set(accounts) - set(missing))}, {"key_readers": accounts})
                 result["key_readers"] = accounts
             return result
 
         result["changed"] = True
         if self.check_mode:
             result["msg"] = "Would issue a new certificate: " + "; ".join(decision.reasons)
-            if self.diff_mode:
-                result["diff"] = {"before": before or {}, "after": {"reissue": True, "names": result["names"]}}
+            self.diff(result, before or {}, {"reissue": True, "names": result["names"]})
             return result
 
         if params["key_source"] == "host":
@@ -93,6 +93,5 @@ class ActionModule(XProtectAction):
         flow.grant_key_access(adapter, thumbprint, accounts, check=False)
         after = flow.summary(installed)
         result.update(thumbprint=thumbprint, not_after=after["not_after"], key_readers=accounts)
-        if self.diff_mode:
-            result["diff"] = {"before": before or {}, "after": after}
+        self.diff(result, before or {}, after)
         return result

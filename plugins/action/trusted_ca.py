@@ -36,18 +36,20 @@ class ActionModule(XProtectAction):
         if not want_present and present:
             reasons.append("CA to be removed from Root")
         result = {
+            "fqdn": self.host_fqdn(args, task_vars),
             "thumbprint": thumbprint,
             "subject": ca_cert.subject.rfc4514_string(),
             "changed": bool(reasons),
             "reasons": reasons,
             "removed": to_remove,
         }
-        if self.diff_mode and reasons:
+        if reasons:
             after = (root | ({thumbprint} if want_present else set())) - set(to_remove)
-            result["diff"] = {
-                "before": {"root_contains_ca": present, "retired_present": sorted(set(retired) & root)},
-                "after": {"root_contains_ca": thumbprint in after, "retired_present": sorted(set(retired) & after)},
-            }
+            self.diff(
+                result,
+                {"root_contains_ca": present, "retired_present": sorted(set(retired) & root)},
+                {"root_contains_ca": thumbprint in after, "retired_present": sorted(set(retired) & after)},
+            )
         if self.check_mode or not reasons:
             return result
         if want_present and not present:

@@ -74,6 +74,17 @@ class XProtectAction(ActionBase):
     def diff_mode(self) -> bool:
         return bool(self._task.diff)
 
+    def diff(self, result: dict, before: dict, after: dict) -> None:
+        """Attach a diff (in diff mode) whose header carries the reasons, so that
+        ``--check --diff`` says per host what differs and why."""
+        if self.diff_mode and result.get("changed"):
+            result["diff"] = {
+                "before": before,
+                "after": after,
+                "before_header": result.get("fqdn") or "current state",
+                "after_header": "; ".join(result.get("reasons") or []) or "desired state",
+            }
+
     def host_fqdn(self, args: dict, task_vars: dict) -> str:
         return (args.get("fqdn") or task_vars.get("xprotect_fqdn") or task_vars.get("inventory_hostname", "")).lower()
 
