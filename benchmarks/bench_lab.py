@@ -120,7 +120,7 @@ def setup_tls(lab: model.Site, ca, count: int):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="leave the site folder and process")

@@ -80,25 +80,25 @@ def test_run_restores_check_mode_when_the_call_raises():
 
 
 def test_run_converts_unsigned_exit_code_of_server_configurator():
-    a, _ = adapter("win_command_serverconfigurator_exit_minus4")
+    a = adapter("win_command_serverconfigurator_exit_minus4")[0]
     result = a.run([SC, "/quiet", "/enableencryption", "/certificategroup=x", f"/thumbprint={RS_TP}"])
     assert result.rc == -4  # the module reported 4294967292
 
 
 def test_run_converts_hresult_exit_code_of_certreq():
-    a, _ = adapter("win_command_certreq_error")
+    a = adapter("win_command_certreq_error")[0]
     result = a.run(["certreq", "-accept", "-machine", r"C:\Windows\Temp\xprotect-rs01.cer"])
     assert result.rc == -2147024894  # 0x80070002
     assert "ERROR_FILE_NOT_FOUND" in result.stdout
 
 
 def test_run_success_of_server_configurator():
-    a, _ = adapter("win_command_serverconfigurator_exit_0")
+    a = adapter("win_command_serverconfigurator_exit_0")[0]
     assert a.run([SC, "/quiet"]).rc == 0
 
 
 def test_run_missing_executable_is_an_error_not_an_exit_code():
-    a, _ = adapter("win_command_missing_executable")
+    a = adapter("win_command_missing_executable")[0]
     with pytest.raises(AdapterError) as err:
         a.run([SC, "/quiet", "/listcertificategroups"])
     assert not isinstance(err.value, HostUnreachable)
@@ -108,7 +108,7 @@ def test_run_missing_executable_is_an_error_not_an_exit_code():
 
 
 def test_run_skipped_result_is_an_error():
-    a, _ = adapter("win_command_check_mode_skipped")
+    a = adapter("win_command_check_mode_skipped")[0]
     with pytest.raises(AdapterError, match="skipped"):
         a.run(["netsh", "http", "show", "sslcert"])
 
@@ -125,7 +125,7 @@ def test_run_needs_a_program():
     "reply", ["unreachable", AnsibleConnectionFailure("psrp connection failure"), windows.RequestException("reset")]
 )
 def test_unreachable_names_the_host(reply):
-    a, _ = adapter(reply)
+    a = adapter(reply)[0]
     with pytest.raises(HostUnreachable) as err:
         a.list_certificates("My")
     assert HOST in err.value.message
@@ -133,13 +133,13 @@ def test_unreachable_names_the_host(reply):
 
 
 def test_unreachable_during_write_file():
-    a, _ = adapter(AnsibleConnectionFailure("put_file failed"))
+    a = adapter(AnsibleConnectionFailure("put_file failed"))[0]
     with pytest.raises(HostUnreachable):
         a.write_file(r"C:\Windows\Temp\x.inf", "x")
 
 
 def test_ansible_error_becomes_adapter_error():
-    a, _ = adapter(AnsibleError("The module ansible.windows.win_service_info was not found"))
+    a = adapter(AnsibleError("The module ansible.windows.win_service_info was not found"))[0]
     with pytest.raises(AdapterError, match="ansible.windows"):
         a.list_services()
 
@@ -157,21 +157,21 @@ def test_read_file_utf8_bom():
 
 
 def test_read_file_utf8_without_bom():
-    a, _ = adapter("slurp_serverconfig_utf8")
+    a = adapter("slurp_serverconfig_utf8")[0]
     text = a.read_file("ServerConfig.xml")
     assert ET.fromstring(text).findtext("WebApiConfig/Port") == "9000"  # noqa: S314 - our fixture
 
 
 @pytest.mark.parametrize("fixture", ["slurp_utf16le_bom", "slurp_utf16be_bom"])
 def test_read_file_utf16_with_bom(fixture):
-    a, _ = adapter(fixture)
+    a = adapter(fixture)[0]
     text = a.read_file(r"C:\Windows\Temp\xprotect-rs01.inf")
     assert text.startswith("[Version]\r\n")
     assert 'ProviderName = "Microsoft RSA SChannel Cryptographic Provider"' in text
 
 
 def test_read_file_not_found():
-    a, _ = adapter("slurp_not_found")
+    a = adapter("slurp_not_found")[0]
     with pytest.raises(AdapterError, match="is not found") as err:
         a.read_file(r"C:\ProgramData\Milestone\XProtect Recording Server\RecorderConfig.xml")
     assert HOST in err.value.message
@@ -218,7 +218,7 @@ def test_write_file_bytes_are_copied_unchanged():
 
 
 def test_write_file_unchanged():
-    a, _ = adapter("win_copy_action_unchanged")
+    a = adapter("win_copy_action_unchanged")[0]
     assert a.write_file(r"C:\Windows\Temp\xprotect-rs01.inf", "same") is False
 
 
@@ -282,7 +282,7 @@ def test_list_certificates_my():
 
 
 def test_list_certificates_root_and_empty():
-    a, _ = adapter("win_certificate_info_root", "win_certificate_info_empty")
+    a = adapter("win_certificate_info_root", "win_certificate_info_empty")[0]
     (ca,) = a.list_certificates("Root")
     assert ca.has_private_key is False
     assert ca.dns_names == ("XProtect Encryption CA",)
@@ -290,14 +290,14 @@ def test_list_certificates_root_and_empty():
 
 
 def test_list_certificates_accepts_documented_cert_data():
-    a, _ = adapter("win_certificate_info_root", "win_certificate_info_cert_data_variant")
+    a = adapter("win_certificate_info_root", "win_certificate_info_cert_data_variant")[0]
     (from_raw,) = a.list_certificates("Root")
     (from_cert_data,) = a.list_certificates("Root")
     assert from_raw == from_cert_data
 
 
 def test_list_certificates_reads_san_from_der_on_localised_windows():
-    a, _ = adapter("win_certificate_info_my_de")
+    a = adapter("win_certificate_info_my_de")[0]
     (rs,) = a.list_certificates("My")
     assert fake.load("win_certificate_info_my_de")["certificates"][0]["dns_names"] == ["rs01.site.local"]
     assert rs.dns_names == ("rs01.site.local", "rs01")
@@ -305,7 +305,7 @@ def test_list_certificates_reads_san_from_der_on_localised_windows():
 
 def test_list_certificates_without_cryptography_uses_module_names(monkeypatch):
     monkeypatch.setattr(windows, "HAS_CRYPTOGRAPHY", False)
-    a, _ = adapter("win_certificate_info_my")
+    a = adapter("win_certificate_info_my")[0]
     rs = next(e for e in a.list_certificates("My") if e.thumbprint == RS_TP)
     assert rs.dns_names == ("rs01.site.local", "rs01")
 
@@ -313,7 +313,7 @@ def test_list_certificates_without_cryptography_uses_module_names(monkeypatch):
 def test_list_certificates_falls_back_to_iso_date():
     result = fake.load("win_certificate_info_root")
     del result["certificates"][0]["valid_to"]
-    a, _ = adapter(result)
+    a = adapter(result)[0]
     (ca,) = a.list_certificates("Root")
     assert ca.not_after == datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -321,7 +321,7 @@ def test_list_certificates_falls_back_to_iso_date():
 def test_list_certificates_without_der_is_an_error():
     result = fake.load("win_certificate_info_root")
     del result["certificates"][0]["raw"]
-    a, _ = adapter(result)
+    a = adapter(result)[0]
     with pytest.raises(AdapterError, match="raw"):
         a.list_certificates("Root")
 
@@ -352,7 +352,7 @@ def test_import_certificate_without_password():
 
 
 def test_import_certificate_bad_password_says_what_to_do():
-    a, _ = adapter("win_certificate_store_bad_password")
+    a = adapter("win_certificate_store_bad_password")[0]
     with pytest.raises(AdapterError) as err:
         a.import_certificate(r"C:\Windows\Temp\xprotect-rs01.pfx", "My", "wrong")
     assert "network password is not correct" in err.value.message
@@ -424,7 +424,7 @@ def test_grant_key_read_in_a_check_mode_task_never_calls_win_acl():
 
 
 def test_grant_key_read_unknown_account():
-    a, _ = adapter("win_acl_invalid_user")
+    a = adapter("win_acl_invalid_user")[0]
     with pytest.raises(AdapterError) as err:
         a.grant_key_read(RS_TP, "SITE\\svc-missing")
     assert "svc-missing" in err.value.message
@@ -432,7 +432,7 @@ def test_grant_key_read_unknown_account():
 
 
 def test_grant_key_read_check_unknown_account_reports_the_powershell_error():
-    a, _ = adapter("win_powershell_key_read_no_account")
+    a = adapter("win_powershell_key_read_no_account")[0]
     with pytest.raises(AdapterError) as err:
         a.grant_key_read(RS_TP, "SITE\\svc-missing", check=True)
     assert "could not be translated" in err.value.message
@@ -441,7 +441,7 @@ def test_grant_key_read_check_unknown_account_reports_the_powershell_error():
 
 
 def test_grant_key_read_win_acl_skipped_is_never_taken_for_no_change():
-    a, _ = adapter("win_acl_check_mode_skipped")
+    a = adapter("win_acl_check_mode_skipped")[0]
     with pytest.raises(AdapterError, match="skipped"):
         a.grant_key_read(RS_TP, "S-1-5-20")
 
@@ -485,7 +485,7 @@ def test_list_services():
 
 
 def test_list_services_none():
-    a, _ = adapter("win_service_info_none")
+    a = adapter("win_service_info_none")[0]
     assert a.list_services("Milestone XProtect Event*") == []
 
 
