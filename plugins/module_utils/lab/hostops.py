@@ -117,9 +117,26 @@ def remove_certificate(site: model.Site, host: str, thumbprint: str, store_name:
         return model.remove_certificate(tx, store_name, thumbprint)
 
 
+def account_exists(site: model.Site, account: str) -> bool:
+    """Built-in accounts, the site's service accounts, its Milestone administrators and the
+    ``accounts`` setting exist; nothing else does."""
+    who = conn.canon_account(account)
+    if who.startswith(("nt authority\\", "builtin\\")) or who in ("localsystem", "system"):
+        return True
+    settings = site.settings
+    known = list(settings["service_accounts"].values()) + list(settings["milestone_administrators"])
+    known += list(settings["default_key_readers"]) + list(settings.get("accounts") or [])
+    return who in {conn.canon_account(a) for a in known}
+
+
 def grant_key_read(site: model.Site, host: str, thumbprint: str, account: str, check: bool = False) -> bool:
     """win_acl path=Cert:\\LocalMachine\\My\\<thumbprint> rights=Read type=allow."""
     check_reachable(site, host)
+    if not account_exists(site, account):
+        raise model.LabError(
+            f"account_name {account} is not a valid account, cannot get SID: Exception calling \"Translate\" with "
+            '"1" argument(s): "Some or all identity references could not be translated."'
+        )
     tp = model.normalize_thumbprint(thumbprint)
     with site.transaction(host) as tx:
         entry = model.find(tx.state, "My", tp)

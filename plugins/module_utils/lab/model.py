@@ -100,6 +100,10 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
         "event": "NT AUTHORITY\\NetworkService",
     },
     "default_key_readers": ["NT AUTHORITY\\SYSTEM", "BUILTIN\\Administrators"],
+    # Further accounts that exist on every lab host (besides the built-in ones, the service
+    # accounts and the Milestone administrators), e.g. for key_readers. Any other account is
+    # refused the way win_acl refuses one it cannot translate to a SID.
+    "accounts": [],
     "connectivity_poll_seconds": 30.0,
 }
 
