@@ -27,6 +27,7 @@ class ActionModule(XProtectAction):
         probe_timeout=dict(type="float", default=5.0),
         settle_timeout=dict(type="float", default=180.0),
         settle_interval=dict(type="float", default=2.0),
+        override_markers=dict(type="list", elements="str"),
     )
     required_if = [["state", "enabled", ["thumbprint"]]]
 
@@ -80,6 +81,7 @@ class ActionModule(XProtectAction):
                 "Set become: true, become_method: ansible.builtin.runas and become_user to that account "
                 "(ansible_become* variables) for this task."
             )
+        flow.refuse_override(ctx, args["override_markers"] or xprotect.OVERRIDE_MARKERS)
         exe = flow.locate_configurator(adapter, fqdn, args["configurator_path"])
         ids = flow.group_ids(adapter, exe, fqdn, [g for g, _, _ in changes])
         applied = []

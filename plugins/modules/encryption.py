@@ -89,6 +89,14 @@ options:
     description: Seconds between those readings.
     type: float
     default: 2.0
+  override_markers:
+    description:
+      - Regular expressions (case-insensitive) that show, in the configuration file read, that
+        C(/overridelocalmanagementserver) was used on the host. Then only the Server Configurator GUI can change
+        encryption, and the task refuses before running anything.
+      - How the override shows on a host is not verified; the defaults are documented in docs/troubleshooting.md.
+    type: list
+    elements: str
 notes:
   - Supports check mode and diff mode; in check mode nothing runs on the host except reads.
 """

@@ -56,6 +56,7 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
                 f"{ctx['fqdn']}: cannot read the XProtect {kind} configuration at {path} ({e.message}). "
                 f"Is the {kind} server installed on this host? Set config_paths.{kind} if it lives elsewhere."
             )
+        ctx.setdefault("raw", {})[path] = text
         configs[kind] = getattr(xprotect, _PARSERS[kind])(text)
     streaming = None
     if "streaming" in groups:
@@ -71,6 +72,18 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
             )
         streaming = probe.get("thumbprint") if probe.get("tls") else None
     return hoststate.group_state_from_readings(roles, groups, bindings, configs, streaming)
+
+
+def refuse_override(ctx: dict, markers) -> None:
+    """Refuse when the configuration read shows ``/overridelocalmanagementserver`` was used:
+    then only the Server Configurator GUI can change encryption [H]; how to see it is [?]."""
+    evidence = xprotect.override_blocks_cli(ctx.get("raw") or {}, markers)
+    if evidence:
+        raise AdapterError(
+            f"{ctx['fqdn']}: {evidence}. After /overridelocalmanagementserver the command line can no longer "
+            "change encryption; only the Server Configurator GUI can. Switch this host there, or adjust "
+            "xprotect_override_markers if this is a false match."
+        )
 
 
 def locate_configurator(adapter, fqdn: str, path: Optional[str]) -> str:

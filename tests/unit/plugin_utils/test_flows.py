@@ -279,3 +279,17 @@ def test_certreq_flow_signs_the_hosts_own_request(ca):
     assert adapter.argvs[1][:3] == ["certreq.exe", "-accept", "-machine"]
     inf = next(v for p, v in adapter.written.items() if p.endswith(".inf"))
     assert "MachineKeySet" in inf and "Exportable" in inf
+
+
+def test_override_mode_is_refused_before_anything_runs():
+    from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+
+    ctx = {
+        "fqdn": "rs01",
+        "raw": {
+            "C:\\RecorderConfig.xml": "<x>\n<overridelocalmanagementserver>true</overridelocalmanagementserver>\n</x>"
+        },
+    }
+    with pytest.raises(AdapterError, match="only the Server Configurator GUI"):
+        encryption_flow.refuse_override(ctx, xprotect.OVERRIDE_MARKERS)
+    encryption_flow.refuse_override({"fqdn": "rs01", "raw": {"C:\\x.xml": "<x/>"}}, xprotect.OVERRIDE_MARKERS)

@@ -1,0 +1,125 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark of the rollout on lab sites of 10, 50 and 200 recording servers.
+
+For each size (1 management server, N recording servers, 1 failover server, 1 mobile server,
+2 clients), with forks = min(N, 50) unless --forks is given:
+
+- wall time of the first ``site.yml``, of the idempotent re-run, and of ``audit.yml``;
+- the disconnection window, from the lab's event log: the management server's
+  ``encryption_enabled`` to the last recording server's.
+
+Anchor, in the same run: ``../shared/bench/community_crypto_chain/run.sh 50 <forks of the 50
+site>``, whose re-run only checks certificates. The last line reads
+``window_ratio=<window at 50 / window at 10> rerun_vs_chain=<our 50-site re-run / chain re-run>``.
+Goals: window_ratio <= 2 and rerun_vs_chain < 1.
+
+Run: ``python benchmarks/bench_rollout.py [--sizes 10,50,200] [--no-chain]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHAIN = REPO.parent / "shared" / "bench" / "community_crypto_chain" / "run.sh"
+sys.path.insert(0, str(REPO / ".collections"))
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import plan  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def env(own_config: bool = True) -> dict:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    e.update(ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="False", PATH=f"{BIN}:{e.get('PATH', '')}")
+    if own_config:
+        e["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    return e
+
+
+def timed(argv, own_config=True) -> tuple:
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=REPO, env=env(own_config), capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(map(str, argv))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def lab(site: Path, state: str, recording: int = 0) -> None:
+    extra = {"lab_path": str(site), "lab_state": state, "lab_recording_servers": recording}
+    timed([str(BIN / "ansible-playbook"), "playbooks/lab.yml", "-e", json.dumps(extra)])
+
+
+def measure(size: int, forks: int, work: Path) -> dict:
+    site = work / f"site{size}" / "site"
+    lab(site, "started", size)
+    try:
+        inv = ["-i", str(site / "inventory.yml"), "-f", str(forks)]
+        first, _ = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])
+        rerun, out = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])
+        if re.search(r"changed=[1-9]", out.split("PLAY RECAP", 1)[-1]):
+            sys.exit(f"the re-run of the {size}-server site changed something")
+        audit, _ = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/audit.yml"])
+        events = [json.loads(line) for line in (site / "events.jsonl").read_text().splitlines() if line.strip()]
+        names = json.loads((site / "status.json").read_text())
+        hosts = names.get("hosts", names)
+        by_role = {
+            "management": [h for h, v in hosts.items() if "management" in v.get("roles", [])],
+            "recording": [h for h, v in hosts.items() if "recording" in v.get("roles", [])],
+        }
+        window = plan.disconnection_window(events, by_role)
+    finally:
+        lab(site, "absent")
+    return {"size": size, "forks": forks, "first": first, "rerun": rerun, "audit": audit, "window": window}
+
+
+def chain(forks: int) -> tuple:
+    proc = subprocess.run(
+        ["bash", str(CHAIN), "50", str(forks)], env=env(own_config=False), capture_output=True, text=True, check=False
+    )
+    m = re.search(r"first run ([0-9.]+) s, idempotent re-run ([0-9.]+) s", proc.stdout)
+    if proc.returncode != 0 or not m:
+        sys.exit(f"the community.crypto chain failed:\n{proc.stdout}\n{proc.stderr[-2000:]}")
+    return float(m.group(1)), float(m.group(2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--sizes", default="10,50,200")
+    parser.add_argument("--forks", type=int, default=0, help="forks for every size (default min(N, 50))")
+    parser.add_argument("--no-chain", action="store_true", help="skip the community.crypto anchor")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
+        for size in sizes:
+            forks = args.forks or min(size, 50)
+            row = measure(size, forks, Path(tmp))
+            rows.append(row)
+            print(
+                f"N={size:>4} forks={forks:>3}: first rollout {row['first']:6.1f} s, idempotent re-run "
+                f"{row['rerun']:6.1f} s, audit {row['audit']:6.1f} s, disconnection window {row['window']:.2f} s",
+                flush=True,
+            )
+    by = {r["size"]: r for r in rows}
+    window_ratio = by[50]["window"] / by[10]["window"] if 50 in by and 10 in by else float("nan")
+    rerun_vs_chain = float("nan")
+    if not args.no_chain and 50 in by:
+        c_first, c_rerun = chain(by[50]["forks"])
+        rerun_vs_chain = by[50]["rerun"] / c_rerun
+        print(f"community.crypto chain, N=50 forks={by[50]['forks']}: first run {c_first:.1f} s, re-run {c_rerun:.1f} s")
+    print(f"window_ratio={window_ratio:.2f} rerun_vs_chain={rerun_vs_chain:.2f}")
+
+
+if __name__ == "__main__":
+    main()
