@@ -37,15 +37,7 @@ class ActionModule(XProtectAction):
             task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles")
         )
         groups = args["groups"] or xprotect.groups_for_roles(roles)
-        ctx = {
-            "fqdn": fqdn,
-            "address": args["address"] or task_vars.get("ansible_host") or fqdn,
-            "port_offset": args["port_offset"]
-            if args["port_offset"] is not None
-            else int(task_vars.get("xprotect_lab_port_offset", 0)),
-            "config_paths": args["config_paths"],
-            "timeout": args["probe_timeout"],
-        }
+        ctx = flow.context(args, task_vars, fqdn)
         want = args["thumbprint"].replace(" ", "").upper() if args["state"] == "enabled" else None
         desired = {g: want for g in groups}
         current = hoststate.reconcile_unknown(flow.read_state(adapter, ctx, roles, groups), desired)

@@ -66,15 +66,7 @@ class ActionModule(XProtectAction):
         }
         groups = xprotect.groups_for_roles(roles)
         if groups:
-            ctx = {
-                "fqdn": fqdn,
-                "address": args["address"] or task_vars.get("ansible_host") or fqdn,
-                "port_offset": args["port_offset"]
-                if args["port_offset"] is not None
-                else int(task_vars.get("xprotect_lab_port_offset", 0)),
-                "config_paths": args["config_paths"],
-                "timeout": args["probe_timeout"],
-            }
+            ctx = flow.context(args, task_vars, fqdn)
             try:
                 state = flow.read_state(adapter, ctx, roles, groups)
                 info["encryption"] = {xprotect.GROUPS[g].name: state[g] for g in groups}

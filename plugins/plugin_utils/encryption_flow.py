@@ -40,6 +40,18 @@ _PARSERS = {
 }
 
 
+def context(args: dict, task_vars: dict, fqdn: str) -> dict:
+    """Where and how to read a host's state, from the task's options and the host's variables."""
+    offset = args.get("port_offset")
+    return {
+        "fqdn": fqdn,
+        "address": args.get("address") or task_vars.get("ansible_host") or fqdn,
+        "port_offset": int(task_vars.get("xprotect_lab_port_offset", 0)) if offset is None else offset,
+        "config_paths": args.get("config_paths") or {},
+        "timeout": args["probe_timeout"],
+    }
+
+
 def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) -> Dict[str, Optional[str]]:
     """Current thumbprint or None per group. ``ctx``: fqdn, address, port_offset, config_paths, timeout."""
     bindings = []

@@ -134,7 +134,7 @@ def grant_key_read(site: model.Site, host: str, thumbprint: str, account: str, c
     check_reachable(site, host)
     if not account_exists(site, account):
         raise model.LabError(
-            f"account_name {account} is not a valid account, cannot get SID: Exception calling \"Translate\" with "
+            f'account_name {account} is not a valid account, cannot get SID: Exception calling "Translate" with '
             '"1" argument(s): "Some or all identity references could not be translated."'
         )
     tp = model.normalize_thumbprint(thumbprint)
