@@ -117,7 +117,9 @@ def main() -> None:
     if not args.no_chain and 50 in by:
         c_first, c_rerun = chain(by[50]["forks"])
         rerun_vs_chain = by[50]["rerun"] / c_rerun
-        print(f"community.crypto chain, N=50 forks={by[50]['forks']}: first run {c_first:.1f} s, re-run {c_rerun:.1f} s")
+        print(
+            f"community.crypto chain, N=50 forks={by[50]['forks']}: first run {c_first:.1f} s, re-run {c_rerun:.1f} s"
+        )
     print(f"window_ratio={window_ratio:.2f} rerun_vs_chain={rerun_vs_chain:.2f}")
 
 
