@@ -109,11 +109,13 @@ def test_first_run_changes_second_does_not(site):
 
 
 def test_steady_state_costs_at_most_four_round_trips(site):
+    before = snapshot(site)
     cert = adhoc(site, RS, "server_certificate", ca_args(site))
     trust = adhoc(site, RS, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
     enc = adhoc(site, RS, "encryption", {"thumbprint": cert["thumbprint"]})
     assert not (cert["changed"] or trust["changed"] or enc["changed"])
     assert cert["round_trips"] + trust["round_trips"] + enc["round_trips"] <= 4
+    assert snapshot(site) == before  # nothing written to the host when nothing changes
 
 
 def test_key_access_is_granted_to_the_service_accounts_and_verified(site):
