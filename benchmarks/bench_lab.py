@@ -88,7 +88,7 @@ def s_time(targets, seconds: int, clients: int):
         )
     total, wall = 0, 0.0
     for p in procs:
-        out, _ = p.communicate(timeout=seconds * 10 + 30)
+        out = p.communicate(timeout=seconds * 10 + 30)[0]
         m = re.search(r"(\d+) connections in (\d+) real seconds", out)
         if m:
             total += int(m.group(1))

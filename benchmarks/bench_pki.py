@@ -109,7 +109,7 @@ def run_chain(hosts: int, forks: int, work: Path) -> tuple[float, float]:
 
 def bench_sign(count: int) -> float:
     ca = pki.create_ca("Bench CA", key_size=4096)
-    keys = [pki.generate_key() for _ in range(8)]  # the signing cost does not depend on key reuse
+    keys = [pki.generate_key() for _key in range(8)]  # the signing cost does not depend on key reuse
     requests = []
     for i in range(count):
         fqdn = f"rs{i:04d}.vms.example.com"
@@ -135,7 +135,7 @@ def main() -> None:
 
     ca = pki.create_ca("Bench Root CA", key_size=4096)  # untimed, as ca.yml is for the chain
     firsts, reruns = [], []
-    for _ in range(args.repeat):  # each repetition in a fresh folder; the median resists a busy machine
+    for _attempt in range(args.repeat):  # each repetition in a fresh folder; the median resists a busy machine
         with tempfile.TemporaryDirectory(prefix="bench-pki-") as tmp:
             work = Path(tmp)
             (work / "ca.crt").write_text(ca.cert_pem)

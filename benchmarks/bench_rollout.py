@@ -65,11 +65,11 @@ def measure(size: int, forks: int, work: Path) -> dict:
     lab(site, "started", size)
     try:
         inv = ["-i", str(site / "inventory.yml"), "-f", str(forks)]
-        first, _ = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])
+        first = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])[0]
         rerun, out = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])
         if re.search(r"changed=[1-9]", out.split("PLAY RECAP", 1)[-1]):
             sys.exit(f"the re-run of the {size}-server site changed something")
-        audit, _ = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/audit.yml"])
+        audit = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/audit.yml"])[0]
         events = [json.loads(line) for line in (site / "events.jsonl").read_text().splitlines() if line.strip()]
         names = json.loads((site / "status.json").read_text())
         hosts = names.get("hosts", names)

@@ -49,7 +49,7 @@ class ActionModule(XProtectAction):
             "reasons": [
                 f"encryption {'off' if current[g] is None else 'on with ' + current[g]} for group {names[g]}"
                 + (f", wanted {t}" if t else ", wanted off")
-                for g, _, t in changes
+                for g, _action, t in changes
             ],
             "changed": bool(changes),
         }
@@ -75,7 +75,7 @@ class ActionModule(XProtectAction):
             )
         flow.refuse_override(ctx, args["override_markers"] or xprotect.OVERRIDE_MARKERS)
         exe = flow.locate_configurator(adapter, fqdn, args["configurator_path"])
-        ids = flow.group_ids(adapter, exe, fqdn, [g for g, _, _ in changes])
+        ids = flow.group_ids(adapter, exe, fqdn, [g for g, _action, _tp in changes])
         applied = []
         try:
             for group, action, thumbprint in changes:
@@ -115,7 +115,7 @@ class ActionModule(XProtectAction):
             raise AdapterError(
                 result=dict(result, changed=True),
                 message=f"{fqdn}: Server Configurator reported success, but the state read back is not what was asked: "
-                + "; ".join(f"{names[g]} is {hoststate.describe_group_state(after[g])}" for g, _, _ in wrong)
+                + "; ".join(f"{names[g]} is {hoststate.describe_group_state(after[g])}" for g, _action, _tp in wrong)
                 + "."
                 + hint,
             )

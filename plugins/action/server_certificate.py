@@ -77,7 +77,7 @@ class ActionModule(XProtectAction):
                 with open(params["pfx_path"], "rb") as f:
                     pfx = f.read()
                 password = params.get("pfx_passphrase") or ""
-                _, cert, _ = pki.read_pfx(pfx, password.encode() or None)
+                cert = pki.read_pfx(pfx, password.encode() or None)[1]
             else:
                 cert, pfx, password = flow.make_pfx(params, ca_source.load_signing_ca(args))
             flow.import_pfx(adapter, params, pfx, password)

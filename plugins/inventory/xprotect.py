@@ -39,7 +39,8 @@ options:
       - Base URL of the XProtect management server, for example V(https://ms.example.com).
       - The token comes from C(<url>/API/IDP/connect/token), falling back to C(<url>/IDP/connect/token) on a 404;
         the REST API is C(<url>/api/rest/v1/).
-      - Use the name its certificate was issued for once the server is encrypted.
+      - Use the name its certificate was issued for once the server is encrypted, or set O(tls_server_name)
+        where the URL must use an address or another name.
     type: str
     required: true
     env:
@@ -76,6 +77,18 @@ options:
       - After the rollout the management server presents a certificate of the rollout's CA; set this to that CA's
         certificate (C(ca.crt) in C(xprotect_ca_path)). Unset, the controller's default trust store is used.
     type: path
+  tls_server_name:
+    description:
+      - The name the management server's certificate was issued for (its FQDN), when the host in O(url) is an IP
+        address or a name that is not on the certificate (a site reached by address, an alias, the lab).
+      - It is sent as the TLS server name (SNI) and the certificate is checked against it instead of the host in
+        O(url); the connection still goes to the host in O(url). O(validate_certs) and O(ca_path) work as without
+        it.
+      - It is also the default inventory name of the management server (see O(management_server_name)).
+      - It has no effect on an V(http://) O(url) (a warning says so).
+    type: str
+    env:
+      - name: XPROTECT_TLS_SERVER_NAME
   timeout:
     description: Seconds to wait for the server to connect and to answer, per request.
     type: float
@@ -96,7 +109,7 @@ options:
   management_server_name:
     description:
       - Inventory name of the management server, when the host in O(url) is not the one to use (an IP address, an
-        alias). Default is the host of O(url).
+        alias). Default is O(tls_server_name) when set, else the host of O(url).
     type: str
   failover_assignment:
     description:
@@ -125,6 +138,14 @@ plugin: xprotect.encryption.xprotect
 url: https://ms.example.com
 username: ansible-inventory        # an XProtect basic user; the password comes from XPROTECT_PASSWORD
 ca_path: /etc/xprotect/pki/ca.crt  # after the rollout: the CA that signed the management server's certificate
+
+---
+# After the rollout, the management server reached by its address: check its certificate against its FQDN
+plugin: xprotect.encryption.xprotect
+url: https://10.20.0.5
+tls_server_name: ms.example.com    # the name on the certificate; also the management server's inventory name
+username: ansible-inventory
+ca_path: /etc/xprotect/pki/ca.crt
 
 ---
 # A Windows user, one site's servers only, grouped by failover group
@@ -164,6 +185,7 @@ try:
 
     HAS_REQUESTS = True
 except ImportError:
+    HTTPAdapter = object  # only for the class statement below; _settings refuses to run without requests
     HAS_REQUESTS = False
 
 try:
@@ -172,6 +194,32 @@ try:
     HAS_REQUESTS_NTLM = True
 except ImportError:
     HAS_REQUESTS_NTLM = False
+
+
+class ServerNameAdapter(HTTPAdapter):  # type: ignore[misc, valid-type]
+    """HTTPS to the host in the URL, with another name for SNI and for the certificate check.
+
+    urllib3 connects to the URL's host but sends ``server_hostname`` as SNI and, with
+    ``assert_hostname``, matches the certificate against that name instead of the URL's host. Both
+    are pool keys, so they go to every pool this adapter makes: direct, and through a proxy (the
+    tunnelled connection to the server is the one that is checked). Certificate trust
+    (``verify``: the CA file, the trust store, or off) stays per request, as without it.
+    """
+
+    __attrs__ = [*getattr(HTTPAdapter, "__attrs__", []), "server_name"]
+
+    def __init__(self, server_name: str, **kwargs: Any) -> None:
+        self.server_name = server_name
+        super().__init__(**kwargs)
+
+    def _name_kwargs(self) -> Dict[str, str]:
+        return {"server_hostname": self.server_name, "assert_hostname": self.server_name}
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, **dict(pool_kwargs, **self._name_kwargs()))
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return super().proxy_manager_for(proxy, **dict(proxy_kwargs, **self._name_kwargs()))
 
 
 class _Client:
@@ -185,6 +233,9 @@ class _Client:
         size = max(int(opts["workers"]), 1)
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=size)
         self.session.mount("http://", adapter)
+        server_name = opts.get("tls_server_name")
+        if server_name:
+            adapter = ServerNameAdapter(server_name, pool_connections=1, pool_maxsize=size)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "xprotect.encryption-inventory"})
         # Passed with every request: a session-wide verify loses to REQUESTS_CA_BUNDLE in requests.
@@ -205,7 +256,9 @@ class _Client:
                 method, url, timeout=(timeout, timeout), allow_redirects=False, verify=self.verify, **kwargs
             )
         except requests.exceptions.SSLError as exc:
-            raise inv.InventoryError(inv.msg_tls(url, _reason(exc), self.opts["ca_path"]))
+            raise inv.InventoryError(
+                inv.msg_tls(url, _reason(exc), self.opts["ca_path"], server_name=self.opts.get("tls_server_name"))
+            )
         except requests.exceptions.Timeout:
             raise inv.InventoryError(inv.msg_timeout(url, timeout))
         except requests.exceptions.ConnectionError as exc:
@@ -352,6 +405,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "password",
                 "validate_certs",
                 "ca_path",
+                "tls_server_name",
                 "timeout",
                 "include_disabled",
                 "query",
@@ -362,6 +416,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             )
         }
         opts["url"] = inv.normalize_url(opts["url"])
+        opts["tls_server_name"] = inv.normalize_server_name(opts["tls_server_name"])
+        if opts["tls_server_name"] and not opts["url"].startswith("https://"):
+            self.display.warning(f"{self.NAME}: {inv.msg_server_name_unused(opts['url'])}")
         if opts["ca_path"] and not os.path.isfile(opts["ca_path"]):
             raise inv.InventoryError(f"ca_path {opts['ca_path']!r} is not a file: set it to the CA certificate (PEM)")
         if not HAS_REQUESTS:
@@ -399,7 +456,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(chosen, opts)
 
     def _populate(self, records: List[Dict[str, Any]], opts: Dict[str, Any]) -> None:
-        management = inv.management_host(opts["url"], opts["management_server_name"])
+        management = inv.management_host(opts["url"], opts["management_server_name"], opts.get("tls_server_name"))
         built = inv.build_inventory(records, management, {"xprotect_api_url": opts["url"]}, opts["include_record"])
         for warning in built.warnings:
             self.display.warning(f"{self.NAME}: {warning}")

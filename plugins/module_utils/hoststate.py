@@ -73,7 +73,7 @@ def key_reader_accounts(services, extra: Sequence[str] = ()) -> List[str]:
         label = f"{svc.name} {svc.display_name}".lower()
         if "milestone" not in label:
             continue
-        if any(any(word in label for word in words) for _, words in KEY_READER_SERVICES):
+        if any(any(word in label for word in words) for _role, words in KEY_READER_SERVICES):
             acct = normalize_account(svc.username or "")
             if acct and acct.lower() not in (a.lower() for a in accounts):
                 accounts.append(acct)

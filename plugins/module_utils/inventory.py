@@ -128,10 +128,36 @@ def host_from_uri(uri: Any) -> Optional[str]:
     return host if _HOST.match(host) else None
 
 
-def management_host(base_url: str, override: Optional[str] = None) -> str:
-    """Inventory name of the management server: ``management_server_name``, else the URL's host."""
+def normalize_server_name(name: Optional[str]) -> Optional[str]:
+    """Check the ``tls_server_name`` option: a bare host name (or address), lower case; None when unset.
+
+    It is sent as SNI and the certificate is checked against it, so a URL, a port or a path here
+    would never match: refuse them with a message that says what to give instead.
+    """
+    text = (name or "").strip()
+    if not text:
+        return None
+    host = text.lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 literal as written in a URL
+    if "://" in text or "/" in text or not _HOST.match(host) or (host.count(":") == 1):
+        raise InventoryError(
+            f"Option tls_server_name {text!r} is not a host name: give only the name the management server's "
+            "certificate was issued for, e.g. ms.example.com (no scheme, port or path)"
+        )
+    return host
+
+
+def management_host(base_url: str, override: Optional[str] = None, server_name: Optional[str] = None) -> str:
+    """Inventory name of the management server.
+
+    ``management_server_name`` wins; else ``tls_server_name``, the name on the server's certificate
+    (its FQDN, where ``url`` had to use an address); else the URL's host.
+    """
     if override and override.strip():
         return override.strip().lower()
+    if server_name and server_name.strip():
+        return server_name.strip().lower()
     host = host_from_uri(base_url)
     if not host:
         raise InventoryError(f"Cannot take a host name from url {redact_url(base_url)!r}")
@@ -451,8 +477,10 @@ def msg_status(
     return f"{where} answered HTTP {status}{extra}. Check the management server and the API Gateway logs."
 
 
-def msg_tls(url: str, detail: str, ca_path: Optional[str], validate_certs: bool = True) -> str:
-    """The message for a failed TLS handshake."""
+def msg_tls(
+    url: str, detail: str, ca_path: Optional[str], validate_certs: bool = True, server_name: Optional[str] = None
+) -> str:
+    """The message for a failed TLS handshake; ``server_name`` is the ``tls_server_name`` option."""
     where = redact_url(url)
     low = detail.lower()
     if "wrong version number" in low or "unknown protocol" in low or "record layer failure" in low:
@@ -461,9 +489,15 @@ def msg_tls(url: str, detail: str, ca_path: Optional[str], validate_certs: bool 
             "HTTPS port of the management server."
         )
     if "hostname mismatch" in low or "doesn't match" in low or "not valid for" in low:
+        if server_name:
+            return (
+                f"The certificate of {where} is not valid for tls_server_name {server_name!r} ({detail}). Set "
+                "tls_server_name to the name the certificate was issued for (the management server's FQDN)."
+            )
         return (
             f"The certificate of {where} is not valid for the host in url ({detail}). Use the name the certificate "
-            "was issued for (the management server's FQDN, never an IP address) in url."
+            "was issued for (the management server's FQDN, never an IP address) in url; where url must use an "
+            "address or another name, set tls_server_name to the certificate's name."
         )
     if ca_path:
         return (
@@ -475,6 +509,14 @@ def msg_tls(url: str, detail: str, ca_path: Optional[str], validate_certs: bool 
         f"The certificate of {where} is not trusted ({detail}). After the rollout the API is served with the site "
         "CA's certificate: set ca_path to that CA's PEM certificate (ca.crt in xprotect_ca_path), or add the CA "
         "to the controller's trust store."
+    )
+
+
+def msg_server_name_unused(base_url: str) -> str:
+    """The warning for ``tls_server_name`` with an ``http://`` url: there is no TLS to use it in."""
+    return (
+        f"tls_server_name is set but url {redact_url(base_url)} is plain HTTP, so it is not used. After the "
+        "rollout use https:// (with ca_path); before it, leave tls_server_name out."
     )
 
 

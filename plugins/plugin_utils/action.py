@@ -40,12 +40,12 @@ class XProtectAction(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(
+        args = self.validate_argument_spec(
             argument_spec=self.argument_spec,
             mutually_exclusive=self.mutually_exclusive,
             required_one_of=self.required_one_of,
             required_if=self.required_if,
-        )
+        )[1]
         adapter = None
         try:
             adapter = get_adapter(self, task_vars)

@@ -9,6 +9,7 @@ roots Windows ships) and every group unencrypted, so even 270 hosts take well un
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import ipaddress
@@ -61,6 +62,7 @@ LAB_FILES = (
     "site.json",
     "inventory.yml",
     "site.xprotect.yml",
+    "site-https.xprotect.yml",
     "events.jsonl",
     "status.json",
     "connectivity.json",
@@ -515,6 +517,36 @@ def xprotect_inventory_text(site: model.Site) -> str:
     )
 
 
+def xprotect_https_inventory_text(site: model.Site) -> Optional[str]:
+    """The plugin config for after the rollout: HTTPS on 443, trusted with the site CA; None before the CA exists.
+
+    The url is the management server's loopback address, which is on no certificate (and lab FQDNs
+    do not resolve), so ``tls_server_name`` carries the FQDN the rollout's certificate names.
+    """
+    ca = os.path.join(site.pki_dir, "ca.crt")
+    if not os.path.isfile(ca):
+        return None
+    ms = site.management_name()
+    host = site.by_name[ms]
+    port = site.port(ms, 443)
+    api = site.spec["api"]
+    url = f"https://{host['address']}" + ("" if port == 443 else f":{port}")
+    return "\n".join(
+        [
+            "# The lab's Management Server REST API over HTTPS, for the xprotect.encryption.xprotect inventory plugin.",
+            "# It answers once the rollout has encrypted the management server; before, use site.xprotect.yml.",
+            "plugin: xprotect.encryption.xprotect",
+            f"url: {_q(url)}",
+            f"username: {_q(api['user'])}",
+            f"password: {_q(api['password'])}",
+            "validate_certs: true",
+            f"ca_path: {_q(ca)}",
+            f"tls_server_name: {_q(ms)}",
+            "",
+        ]
+    )
+
+
 def _write_if_different(path: str, text: str, mode: int) -> bool:
     data = text.encode("utf-8")
     try:
@@ -530,6 +562,13 @@ def _write_if_different(path: str, text: str, mode: int) -> bool:
 def write_inventory(site: model.Site) -> None:
     _write_if_different(site.file("inventory.yml"), inventory_text(site), 0o644)
     _write_if_different(site.file("site.xprotect.yml"), xprotect_inventory_text(site), 0o600)
+    https = xprotect_https_inventory_text(site)
+    if https is not None:
+        _write_if_different(site.file("site-https.xprotect.yml"), https, 0o600)
+    else:
+        # The CA is gone (a new pki_dir, or removed): a config naming it would only fail.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(site.file("site-https.xprotect.yml"))
 
 
 # ---- the site process -------------------------------------------------------------------------

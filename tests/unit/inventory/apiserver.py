@@ -67,6 +67,7 @@ class ApiServer:
         self.settings = dict(settings or SETTINGS)
         self.override = override
         self.log: List[Tuple[str, str]] = []
+        self.sni: List[Optional[str]] = []  # the server name of each TLS handshake (None: no SNI sent)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -105,6 +106,7 @@ class ApiServer:
         if tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*tls)
+            context.sni_callback = lambda _sock, name, _ctx: self.sni.append(name)
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
             self.scheme = "https"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)

@@ -96,6 +96,7 @@ def make_opts():
             "password": SETTINGS["api_password"],
             "validate_certs": True,
             "ca_path": None,
+            "tls_server_name": None,
             "timeout": 5.0,
             "include_disabled": False,
             "query": None,

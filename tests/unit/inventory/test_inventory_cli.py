@@ -29,13 +29,14 @@ def run(*args, env=None, check=True):
     return proc
 
 
-def config(tmp_path, url, name="site.xprotect.yml", password=True, **extra):
+def config(tmp_path, url, name="site.xprotect.yml", password=True, management=True, **extra):
     lines = [
         "plugin: xprotect.encryption.xprotect",
         f"url: {url}",
         f"username: {SETTINGS['api_user']}",
-        "management_server_name: mgmt01.lab.xprotect.test",
     ]
+    if management:
+        lines.append("management_server_name: mgmt01.lab.xprotect.test")
     if password:
         lines.append(f"password: {PASSWORD}")
     path = tmp_path / name
@@ -197,6 +198,8 @@ def test_ansible_doc_renders(fmt):
         "url",
         "auth_type",
         "ca_path",
+        "tls_server_name",
+        "XPROTECT_TLS_SERVER_NAME",
         "include_disabled",
         "query",
         "failover_assignment",
@@ -204,3 +207,44 @@ def test_ansible_doc_renders(fmt):
         "cache_plugin",
     ):
         assert option in proc.stdout
+
+
+def test_https_by_address_with_tls_server_name(tmp_path, pki):
+    # The certificate names ms.example.test only; url uses 127.0.0.1, as on a site reached by address.
+    with ApiServer(site_records(recording=2, failover=1), tls=pki["other"]) as server:
+        source = config(tmp_path, server.url, management=False, ca_path=pki["ca"])
+        fail = run(
+            "ansible-inventory", "-i", source, "--list", env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"}, check=False
+        )
+        assert fail.returncode != 0
+        assert "set tls_server_name to the certificate's name" in " ".join(fail.stderr.split())
+        assert set(server.sni) == {None}  # url's host is an address: no SNI without the option
+        server.sni.clear()
+        data, _proc = inventory_list(source, env={"XPROTECT_TLS_SERVER_NAME": "ms.example.test"})
+        assert set(server.sni) == {"ms.example.test"}
+        named_source = config(
+            tmp_path, server.url, name="named.xprotect.yml", ca_path=pki["ca"], tls_server_name="MS.example.test"
+        )
+        named, _proc = inventory_list(named_source)
+    assert members(data, "xprotect_recording_servers") == ["rs001.lab.xprotect.test", "rs002.lab.xprotect.test"]
+    assert members(data, "xprotect_failover_servers") == ["fo01.lab.xprotect.test"]
+    # The certificate's name is the management server's default inventory name ...
+    assert members(data, "xprotect_management_servers") == ["ms.example.test"]
+    assert unsafe(data["_meta"]["hostvars"]["ms.example.test"]["xprotect_api_url"]) == server.url
+    # ... and management_server_name still wins over it.
+    assert members(named, "xprotect_management_servers") == ["mgmt01.lab.xprotect.test"]
+    assert members(named, "xprotect_recording_servers") == members(data, "xprotect_recording_servers")
+
+
+def test_tls_server_name_with_plain_http_warns(tmp_path):
+    with ApiServer(site_records(recording=1, failover=0)) as server:
+        data, proc = inventory_list(config(tmp_path, server.url, tls_server_name="ms.example.test"))
+    assert members(data, "xprotect_recording_servers") == ["rs001.lab.xprotect.test"]
+    assert "tls_server_name is set but url" in " ".join(proc.stderr.split())
+
+
+def test_tls_server_name_must_be_a_host_name(tmp_path):
+    source = config(tmp_path, "https://127.0.0.1:1", tls_server_name="https://ms.example.test:443")
+    proc = run("ansible-inventory", "-i", source, "--list", env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"}, check=False)
+    assert proc.returncode != 0
+    assert "Option tls_server_name 'https://ms.example.test:443' is not a host name" in " ".join(proc.stderr.split())

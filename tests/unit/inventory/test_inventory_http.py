@@ -5,7 +5,11 @@
 from __future__ import annotations
 
 import json
+import pickle
+import select
 import socket
+import socketserver
+import threading
 import time
 
 import pytest
@@ -264,6 +268,7 @@ def test_tls_name_mismatch(make_opts, pki):
         text = fetch_error(make_opts(server.url, ca_path=pki["ca"]))
     assert "is not valid for the host in url" in text
     assert "never an IP address" in text
+    assert "set tls_server_name" in text
 
 
 def test_http_to_a_tls_port_and_tls_to_a_plain_port(make_opts, pki):
@@ -273,3 +278,133 @@ def test_http_to_a_tls_port_and_tls_to_a_plain_port(make_opts, pki):
     with ApiServer(site_records()) as server:
         text = fetch_error(make_opts(server.url.replace("http://", "https://"), ca_path=pki["ca"]))
     assert "does not speak TLS" in text
+
+
+# ---- tls_server_name: the certificate's name when url uses an address ------------------------------
+
+
+class ConnectProxy:
+    """A forward proxy on 127.0.0.1 that tunnels CONNECT, as a corporate HTTPS proxy does."""
+
+    def __init__(self):
+        self.targets = []
+        proxy = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    chunk = self.connection.recv(1)
+                    if not chunk:
+                        return
+                    head += chunk
+                method, target, _version = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+                proxy.targets.append((method, target))
+                host, port = target.rsplit(":", 1)
+                with socket.create_connection((host, int(port)), timeout=5) as upstream:
+                    self.connection.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    pair = {self.connection: upstream, upstream: self.connection}
+                    while True:
+                        readable, _w, _x = select.select(list(pair), [], [], 5)
+                        if not readable:
+                            return
+                        for sock in readable:
+                            data = sock.recv(65536)
+                            if not data:
+                                return
+                            pair[sock].sendall(data)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("NO_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_tls_server_name_verifies_the_certificate_against_that_name(make_opts, pki, no_proxy_env):
+    # The certificate names ms.example.test only; url uses 127.0.0.1.
+    with ApiServer(site_records(), tls=pki["other"]) as server:
+        got = plugin.fetch_records(make_opts(server.url, ca_path=pki["ca"], tls_server_name="ms.example.test"))
+        assert len(got) == 4
+        # Every handshake of the read sent the name as SNI (keep-alive may reuse one connection).
+        assert server.sni and set(server.sni) == {"ms.example.test"}
+        assert len(server.log) == 6
+        # Without it, the same server fails the host name check: the option is what makes it pass.
+        text = fetch_error(make_opts(server.url, ca_path=pki["ca"]))
+    assert "is not valid for the host in url" in text
+    assert "set tls_server_name to the certificate's name" in text
+
+
+def test_tls_server_name_that_is_not_on_the_certificate(make_opts, pki, no_proxy_env):
+    with ApiServer(site_records(), tls=pki["other"]) as server:
+        text = fetch_error(make_opts(server.url, ca_path=pki["ca"], tls_server_name="other.example.test"))
+        assert server.sni == ["other.example.test"]
+    assert f"The certificate of {server.url}/API/IDP/connect/token is not valid for tls_server_name" in text
+    assert "'other.example.test'" in text
+    assert "Set tls_server_name to the name the certificate was issued for" in text
+
+
+def test_tls_server_name_keeps_the_trust_check(make_opts, pki, no_proxy_env):
+    with ApiServer(site_records(), tls=pki["other"]) as server:
+        # The right name, but no CA that signed the certificate: still refused.
+        text = fetch_error(make_opts(server.url, tls_server_name="ms.example.test"))
+        assert "is not trusted" in text and "set ca_path to that CA's PEM certificate" in text
+        wrong_ca = pki["good"][0]
+        text = fetch_error(make_opts(server.url, ca_path=wrong_ca, tls_server_name="ms.example.test"))
+        assert f"not trusted with ca_path {wrong_ca!r}" in text
+        # Without ca_path the controller's trust store decides, REQUESTS_CA_BUNDLE included.
+        no_proxy_env.setenv("REQUESTS_CA_BUNDLE", pki["ca"])
+        assert len(plugin.fetch_records(make_opts(server.url, tls_server_name="ms.example.test"))) == 4
+        # With ca_path, that file alone decides, whatever REQUESTS_CA_BUNDLE says.
+        text = fetch_error(make_opts(server.url, ca_path=wrong_ca, tls_server_name="ms.example.test"))
+        assert "not trusted with ca_path" in text
+
+
+def test_tls_server_name_without_validation_still_sends_the_name(make_opts, pki, no_proxy_env):
+    with ApiServer(site_records(), tls=pki["other"]) as server:
+        got = plugin.fetch_records(make_opts(server.url, validate_certs=False, tls_server_name="any.example.test"))
+        assert len(got) == 4
+        assert set(server.sni) == {"any.example.test"}
+
+
+def test_tls_server_name_is_not_used_for_plain_http(make_opts, no_proxy_env):
+    with ApiServer(site_records()) as server:
+        assert len(plugin.fetch_records(make_opts(server.url, tls_server_name="ms.example.test"))) == 4
+
+
+def test_tls_server_name_through_an_https_proxy(make_opts, pki, no_proxy_env):
+    with ApiServer(site_records(), tls=pki["other"]) as server, ConnectProxy() as proxy:
+        no_proxy_env.setenv("HTTPS_PROXY", proxy.url)
+        got = plugin.fetch_records(make_opts(server.url, ca_path=pki["ca"], tls_server_name="ms.example.test"))
+        assert len(got) == 4
+        # The tunnel goes to the address in url; the TLS inside it names the certificate's host.
+        assert proxy.targets and set(proxy.targets) == {("CONNECT", f"127.0.0.1:{server.port}")}
+        assert set(server.sni) == {"ms.example.test"}
+
+
+def test_server_name_adapter_survives_pickling():
+    adapter = plugin.ServerNameAdapter("ms.example.test", pool_connections=1, pool_maxsize=3)
+    clone = pickle.loads(pickle.dumps(adapter))  # noqa: S301 - our own object
+    assert clone.server_name == "ms.example.test"
+    assert clone.poolmanager.connection_pool_kw["server_hostname"] == "ms.example.test"
+    assert clone.poolmanager.connection_pool_kw["assert_hostname"] == "ms.example.test"

@@ -221,11 +221,13 @@ def test_grant_key_read_check_mode_and_errors(lab, ca):
     assert a.grant_key_read(tp, "NT AUTHORITY\\SYSTEM") is False
     assert events(lab, "key_access_granted", RS)[-1]["account"] == "NT AUTHORITY\\NETWORK SERVICE"
     with pytest.raises(AdapterError, match="does not exist"):
-        a.grant_key_read("00" * 20, "LAB\\x")
+        a.grant_key_read("00" * 20, "LAB\\svc-failover")
+    with pytest.raises(AdapterError, match="LAB\\\\nobody is not a valid account"):
+        a.grant_key_read(tp, "LAB\\nobody")
     with pytest.raises(AdapterError, match="has no private key"):
         a.write_file(TEMP + "\\ca.crt", ca.cert_pem)
         a.import_certificate(TEMP + "\\ca.crt", "My")
-        a.grant_key_read(ca.thumbprint, "LAB\\x")
+        a.grant_key_read(ca.thumbprint, "LAB\\svc-failover")
 
 
 def test_unreachable_host_fails_every_call(lab):

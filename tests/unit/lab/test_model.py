@@ -200,7 +200,7 @@ def test_concurrent_changes_of_many_hosts(tmp_path, ca):
         except Exception as e:  # noqa: BLE001
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in names for _ in range(2)]
+    threads = [threading.Thread(target=work, args=(n,)) for n in names for _twice in range(2)]
     for t in threads:
         t.start()
     for t in threads:

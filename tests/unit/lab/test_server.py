@@ -212,7 +212,7 @@ def test_bad_requests(lab):
         with socket.create_connection(r.addr(MS, 80), timeout=5) as s:
             s.sendall(b"NONSENSE\r\n\r\n")
             assert s.recv(100).startswith(b"HTTP/1.1 400")
-        status, _ = http(r.addr(MS, 80), headers={"Content-Length": "99999999"})
+        status = http(r.addr(MS, 80), headers={"Content-Length": "99999999"})[0]
         assert status in (400, 413)
         with socket.create_connection(r.addr(MS, 80), timeout=5) as s:
             s.sendall(b"GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n")

@@ -147,6 +147,38 @@ def test_management_host():
         inv.management_host("not a url")
 
 
+def test_management_host_defaults_to_the_tls_server_name():
+    url = "https://10.20.0.5"
+    assert inv.management_host(url, None, "MS.example.com") == "ms.example.com"
+    assert inv.management_host(url, "alias.example.com", "ms.example.com") == "alias.example.com"
+    assert inv.management_host(url, "", None) == "10.20.0.5"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (None, None),
+        ("  ", None),
+        (" MGMT01.Lab.XProtect.Test. ", "mgmt01.lab.xprotect.test"),
+        ("ms", "ms"),
+        ("10.20.0.5", "10.20.0.5"),
+        ("[fd00::5]", "fd00::5"),
+    ],
+)
+def test_normalize_server_name(name, expected):
+    assert inv.normalize_server_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name", ["https://ms.example.com", "ms.example.com:443", "ms.example.com/api", "ms example", "[fd00::5]:443"]
+)
+def test_normalize_server_name_refuses_what_is_not_a_host_name(name):
+    with pytest.raises(inv.InventoryError) as err:
+        inv.normalize_server_name(name)
+    assert f"Option tls_server_name {name!r} is not a host name" in str(err.value)
+    assert "no scheme, port or path" in str(err.value)
+
+
 # ---- replies ------------------------------------------------------------------------------
 
 
@@ -417,6 +449,23 @@ def test_msg_tls(detail, ca_path, says):
     text = inv.msg_tls(URL, detail, ca_path)
     assert says in text
     assert URL in text
+
+
+def test_msg_tls_with_a_tls_server_name():
+    detail = "hostname 'ms.example.com' doesn't match 'other.example.com'"
+    text = inv.msg_tls(URL, detail, "/pki/ca.crt", server_name="ms.example.com")
+    assert f"The certificate of {URL} is not valid for tls_server_name 'ms.example.com'" in text
+    assert "Set tls_server_name to the name the certificate was issued for" in text
+    assert "set tls_server_name to the certificate's name" in inv.msg_tls(URL, detail, None)
+    # Trust failures read the same with or without the option.
+    untrusted = "certificate verify failed: unable to get local issuer certificate"
+    assert inv.msg_tls(URL, untrusted, None, server_name="ms.example.com") == inv.msg_tls(URL, untrusted, None)
+
+
+def test_msg_server_name_unused():
+    text = inv.msg_server_name_unused("http://127.0.0.2:10080")
+    assert "tls_server_name is set but url http://127.0.0.2:10080 is plain HTTP" in text
+    assert "use https://" in text
 
 
 @pytest.mark.parametrize(

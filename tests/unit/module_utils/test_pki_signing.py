@@ -183,7 +183,7 @@ def test_sign_csr_refuses_foreign_names(site_ca, server_key):
 
 
 def test_serials_are_random(site_ca, server_key):
-    serials = {pki.issue_certificate(site_ca, server_key.public_key(), FQDN, NAMES).serial_number for _ in range(5)}
+    serials = {pki.issue_certificate(site_ca, server_key.public_key(), FQDN, NAMES).serial_number for _n in range(5)}
     assert len(serials) == 5
 
 

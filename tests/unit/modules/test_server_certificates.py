@@ -48,7 +48,7 @@ def ca_dir(tmp_path_factory):
 
 @pytest.fixture
 def args(ca_dir, tmp_path):
-    folder, _ = ca_dir
+    folder = ca_dir[0]
     return {
         "path": str(tmp_path / "pfx"),
         "hosts": HOSTS,
@@ -64,7 +64,7 @@ def openssl(*argv):
 
 
 def test_first_run_then_idempotent(capsys, args, ca_dir):
-    _, ca = ca_dir
+    ca = ca_dir[1]
     first = run(capsys, diff=True, **args)
     assert first["changed"] and first["issued"] == [h["name"] for h in HOSTS]
     assert first["ca_thumbprint"] == ca.thumbprint
@@ -148,7 +148,7 @@ def test_pfx_changed_behind_our_back(capsys, args):
 
 
 def test_pfx_with_another_certificate_or_key(capsys, args, ca_dir):
-    _, ca = ca_dir
+    ca = ca_dir[1]
     first = run(capsys, **args)
     entry = first["hosts"]["rs01.vms.example.com"]
     other_key = pki.generate_key()
@@ -170,7 +170,7 @@ def test_verify_pfx_catches_a_new_passphrase(capsys, args):
 
 
 def test_renew_before_and_names_and_key_size(capsys, args, ca_dir):
-    _, ca = ca_dir
+    ca = ca_dir[1]
     run(capsys, **args)
     # rs02: a certificate 10 days from expiry (written as the module would: PFX first).
     key = pki.generate_key()

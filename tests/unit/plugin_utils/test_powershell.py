@@ -72,7 +72,7 @@ def parameter_names(script: str) -> set:
 SNIPPETS = sorted(powershell.SNIPPETS.items())
 
 
-@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _script in SNIPPETS])
 def test_snippet_parses(name, script):
     assert syntax_errors(script) == [], f"{name} has a syntax error"
     assert not parse(script).root_node.has_error
@@ -96,7 +96,7 @@ def test_every_snippet_is_registered():
     assert constants == set(powershell.SNIPPETS)
 
 
-@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _script in SNIPPETS])
 def test_snippet_runs_in_check_mode_and_reports_no_change(name, script):
     # win_powershell skips scripts without SupportsShouldProcess in check mode; these only read.
     assert script.startswith("[CmdletBinding(SupportsShouldProcess)]\nparam(")
@@ -105,7 +105,7 @@ def test_snippet_runs_in_check_mode_and_reports_no_change(name, script):
     assert "$Ansible.Result" in script
 
 
-@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _script in SNIPPETS])
 def test_snippet_is_windows_powershell_5_syntax(name, script):
     # PowerShell 7-only operators: pipeline chains, null-coalescing, null-conditional, ternary.
     code = re.sub(r"'[^']*'|\"[^\"]*\"", "''", script)
@@ -113,7 +113,7 @@ def test_snippet_is_windows_powershell_5_syntax(name, script):
         assert token not in code, f"{name} uses {token!r}, which Windows PowerShell 5.1 cannot parse"
 
 
-@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _ in SNIPPETS])
+@pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _script in SNIPPETS])
 def test_snippet_is_short(name, script):
     assert len(script.strip().splitlines()) <= 25
 
