@@ -107,19 +107,16 @@ def test_group_ids_by_name_and_a_failing_listing():
         encryption_flow.group_ids(Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", ["server"])
 
 
+def apply(adapter, action="disable", **kw):
+    """One Server Configurator change for the Server certificate group of rs01."""
+    return encryption_flow.apply_change(
+        adapter, EXE, "rs01", guid=GUID, group="Server certificate", action=action, **kw
+    )
+
+
 def test_apply_change_names_the_group_and_always_passes_it():
     adapter = Scripted(runs=[ok()])
-    out = encryption_flow.apply_change(
-        adapter,
-        EXE,
-        "rs01",
-        guid=GUID,
-        group="Server certificate",
-        action="enable",
-        thumbprint="AB" * 20,
-        retries=0,
-        stop_stale=False,
-    )
+    out = apply(adapter, "enable", thumbprint="AB" * 20)
     assert out["exit_codes"] == [0]
     argv = adapter.argvs[0]
     assert f"/certificategroup={GUID}" in argv and f"/thumbprint={'AB' * 20}" in argv and "/quiet" in argv
@@ -127,64 +124,25 @@ def test_apply_change_names_the_group_and_always_passes_it():
 
 def test_apply_change_retries_service_restart_codes_then_explains():
     adapter = Scripted(runs=[RunResult(10000, "", ""), RunResult(20000, "", ""), ok()])
-    out = encryption_flow.apply_change(
-        adapter,
-        EXE,
-        "rs01",
-        guid=GUID,
-        group="Server certificate",
-        action="disable",
-        thumbprint=None,
-        retries=2,
-        stop_stale=False,
-    )
+    out = apply(adapter, retries=2)
     assert out["exit_codes"] == [10000, 20000, 0]
     adapter = Scripted(runs=[RunResult(10000, "", "")] * 3)
     with pytest.raises(AdapterError, match=r"Exit codes seen: \[10000, 10000, 10000\]"):
-        encryption_flow.apply_change(
-            adapter,
-            EXE,
-            "rs01",
-            guid=GUID,
-            group="Server certificate",
-            action="disable",
-            thumbprint=None,
-            retries=2,
-            stop_stale=False,
-        )
+        apply(adapter, retries=2)
 
 
 def test_stale_instance_is_ended_only_when_asked():
     adapter = Scripted(runs=[RunResult(-4, "", ""), ok(), ok()])
-    out = encryption_flow.apply_change(
-        adapter,
-        EXE,
-        "rs01",
-        guid=GUID,
-        group="Server certificate",
-        action="disable",
-        thumbprint=None,
-        retries=0,
-        stop_stale=True,
-    )
+    out = apply(adapter, stop_stale=True)
     assert out["exit_codes"] == [-4, 0]
     assert adapter.argvs[1][0].lower().startswith("taskkill")
     with pytest.raises(AdapterError, match="another instance"):
-        encryption_flow.apply_change(
-            Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", guid=GUID, group="Server certificate", action="disable"
-        )
+        apply(Scripted(runs=[RunResult(-4, "", "")]))
 
 
 def test_unknown_exit_code_names_the_code_and_the_log():
     with pytest.raises(AdapterError) as e:
-        encryption_flow.apply_change(
-            Scripted(runs=[RunResult(4711, "", "")]),
-            EXE,
-            "rs01",
-            guid=GUID,
-            group="Server certificate",
-            action="disable",
-        )
+        apply(Scripted(runs=[RunResult(4711, "", "")]))
     assert "4711" in e.value.message and "log" in e.value.message.lower()
 
 
