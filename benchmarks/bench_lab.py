@@ -168,7 +168,7 @@ def main() -> int:
         # Anchor: openssl s_server with the same kind of certificate, same clients.
         cert = pki.issue_certificate(ca, key.public_key(), "anchor", ["anchor"], clamp_to_ca=True)
         (work / "a.crt").write_text(pki.cert_pem(cert) + ca.cert_pem)
-        (work / "a.key").write_bytes(site.certs.key_pem(key))
+        (work / "a.key").write_bytes(pki.private_key_pem(key))
         anchor_port = 29443
         server = subprocess.Popen(
             [

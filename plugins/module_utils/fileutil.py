@@ -14,7 +14,7 @@ import errno
 import os
 import tempfile
 import time
-from typing import Iterator
+from typing import Iterator, Optional
 
 try:
     import fcntl
@@ -24,24 +24,35 @@ except ImportError:  # pragma: no cover - Ansible controllers are POSIX
     HAS_FCNTL = False
 
 LOCK_NAME = ".lock"
+TEMP_SUFFIX = ".tmp"
 
 
 class LockError(Exception):
     """The folder lock could not be taken; the message names the folder and what to do."""
 
 
-def atomic_write(path: str, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data`` in one rename; on any failure nothing is left behind."""
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one of :func:`atomic_write`'s temporary files (left only by a crash)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def atomic_write(path: str, data: bytes, mode: int, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` in one rename; on any failure nothing is left behind.
+
+    ``durable`` fsyncs the file and its folder, so the new content survives a power cut. The
+    lab's scratch state turns it off: hundreds of files per change, none worth the wait.
+    """
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=TEMP_SUFFIX)
     try:
         # chmod before writing: a 0600 key is never, even briefly, readable by others.
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             fd = -1
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if fd >= 0:
@@ -49,7 +60,8 @@ def atomic_write(path: str, data: bytes, mode: int) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(folder)
+    if durable:
+        _fsync_dir(folder)
 
 
 def _fsync_dir(folder: str) -> None:
@@ -70,6 +82,28 @@ def ensure_dir(path: str, mode: int = 0o700) -> bool:
     return True
 
 
+def wait_for_lock(fd: int, timeout: float, poll: float = 0.1, first_poll: Optional[float] = None) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, retrying until ``timeout``; False when the time ran out.
+
+    The wait between tries starts at ``first_poll`` (default ``poll``) and doubles up to ``poll``.
+    An OSError other than "held by someone else" is raised as it is.
+    """
+    deadline = time.monotonic() + timeout
+    delay = poll if first_poll is None else first_poll
+    while True:
+        try:
+            if HAS_FCNTL:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, poll)
+
+
 @contextlib.contextmanager
 def locked(path: str, timeout: float = 60.0, poll: float = 0.1) -> Iterator[str]:
     """Hold an exclusive lock on folder ``path`` (file ``<path>/.lock``) for the block.
@@ -83,21 +117,15 @@ def locked(path: str, timeout: float = 60.0, poll: float = 0.1) -> Iterator[str]
     except OSError as e:
         raise LockError(f"cannot create the lock file {lock_path} ({e.strerror}). Check that {path} is writable.")
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if HAS_FCNTL:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise LockError(f"cannot lock {path} ({e.strerror}).")
-                if time.monotonic() >= deadline:
-                    raise LockError(
-                        f"{path} is locked by another run (lock file {lock_path}) for more than {timeout:.0f} s. "
-                        "Wait for it to finish, or end it if it hangs, then run again."
-                    )
-                time.sleep(poll)
+        try:
+            got = wait_for_lock(fd, timeout, poll)
+        except OSError as e:
+            raise LockError(f"cannot lock {path} ({e.strerror}).")
+        if not got:
+            raise LockError(
+                f"{path} is locked by another run (lock file {lock_path}) for more than {timeout:.0f} s. "
+                "Wait for it to finish, or end it if it hangs, then run again."
+            )
         yield lock_path
     finally:
         os.close(fd)

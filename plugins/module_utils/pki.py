@@ -26,6 +26,8 @@ import os
 import re
 from typing import Any, Mapping, Optional, Sequence
 
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import is_ip
+
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -126,19 +128,36 @@ def cert_der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def san_names(cert: Any) -> tuple[list[str], list[str]]:
-    """``(dns_names, ip_addresses)`` of a certificate's (or CSR's) SAN extension."""
+def _san(cert: Any) -> Optional[x509.SubjectAlternativeName]:
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
+        return None
+
+
+def san_names(cert: Any) -> tuple[list[str], list[str]]:
+    """``(dns_names, ip_addresses)`` of a certificate's (or CSR's) SAN extension; DNS names lowercased."""
+    san = _san(cert)
+    if san is None:
         return [], []
     dns = [n.lower() for n in san.get_values_for_type(x509.DNSName)]
     ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
     return dns, ips
 
 
+def san_dns_names(cert: Any) -> list[str]:
+    """The SAN DNS names as the certificate writes them (case kept, as Windows shows them)."""
+    san = _san(cert)
+    return [str(n) for n in san.get_values_for_type(x509.DNSName)] if san is not None else []
+
+
 def common_names(name: x509.Name) -> list[str]:
     return [str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
+
+
+def cn_name(common_name: str) -> x509.Name:
+    """A subject (or issuer) name holding only ``CN=common_name``."""
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def cert_summary(cert: x509.Certificate) -> dict:
@@ -173,14 +192,6 @@ def read_input_file(path: str, option: str) -> bytes:
 # ---- names ------------------------------------------------------------------------------
 
 
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
 def validate_hostname(name: str, option: str = "fqdn") -> str:
     """A DNS host name, lowercased, without a trailing dot. Refuses IPs and bad characters."""
     if not isinstance(name, str) or not name.strip():
@@ -188,7 +199,7 @@ def validate_hostname(name: str, option: str = "fqdn") -> str:
     value = name.strip().lower()
     if value.endswith("."):
         value = value[:-1]
-    if _is_ip(value) or all(label.isdigit() for label in value.split(".")):
+    if is_ip(value) or all(label.isdigit() for label in value.split(".")):
         # [L] an IP in the CN breaks identity-provider registration; IPs belong in ip_addresses.
         raise PkiError(
             f"{option}: {name!r} is an IP address, not a host name. A certificate's common name must be the "
@@ -226,11 +237,17 @@ def host_names(fqdn: str, aliases: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _subject_dns_names(fqdn: str, dns_names: Sequence[str]) -> list[str]:
+    """``[fqdn, *dns_names]`` validated, lowercased, without duplicates: the CN, then the SAN DNS names."""
+    cn = validate_hostname(fqdn, "fqdn")
+    return list(dict.fromkeys([cn, *(validate_hostname(n, "dns_names") for n in dns_names)]))
+
+
 def _normalise_allowed(names: Sequence[str]) -> tuple[set, set]:
     dns, ips = set(), set()
     for n in names:
         text = str(n).strip().lower().rstrip(".")
-        if _is_ip(text):
+        if is_ip(text):
             ips.add(str(ipaddress.ip_address(text)))
         else:
             dns.add(text)
@@ -364,15 +381,17 @@ def check_ca_certificate(cert: x509.Certificate, option: str = "ca_cert_path") -
         )
 
 
+def public_key_der(public_key: Any) -> bytes:
+    """The SubjectPublicKeyInfo DER of a public key: what ties a certificate to its key."""
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def cert_has_private_key_match(cert: x509.Certificate, key: Any) -> bool:
     """Whether ``key`` is the private key of ``cert``."""
-    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
     try:
-        mine = cert.public_key().public_bytes(serialization.Encoding.DER, fmt)
-        theirs = key.public_key().public_bytes(serialization.Encoding.DER, fmt)
+        return public_key_der(cert.public_key()) == public_key_der(key.public_key())
     except (AttributeError, ValueError, TypeError):
         return False
-    return mine == theirs
 
 
 def _make_ca(cert: x509.Certificate, key: Any, cert_option: str, key_option: str) -> CA:
@@ -432,11 +451,16 @@ def load_ca_pfx(
     return _make_ca(cert, key, pfx_option, pfx_option)
 
 
-def serialize_ca_key(ca: CA, passphrase: Optional[bytes]) -> bytes:
-    """The CA key as PKCS#8 PEM, encrypted with the best available algorithm unless None."""
+def private_key_pem(key: Any, passphrase: Optional[bytes] = None) -> bytes:
+    """A private key as PKCS#8 PEM, encrypted with the best available algorithm unless no passphrase."""
     passphrase = to_bytes(passphrase) or None
     enc = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
-    return ca.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def serialize_ca_key(ca: CA, passphrase: Optional[bytes]) -> bytes:
+    """The CA key as PKCS#8 PEM, encrypted with the best available algorithm unless None."""
+    return private_key_pem(ca.key, passphrase)
 
 
 def _ski(public_key: Any) -> x509.SubjectKeyIdentifier:
@@ -466,9 +490,49 @@ def create_ca(
         raise PkiError("common_name: give a CA name of 1 to 64 characters.", "common_name")
     if days < 1:
         raise PkiError(f"validity_days: {days} is not a validity; give a number of days >= 1.", "validity_days")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name.strip())])
+    key = generate_key(key_size)
+    name = cn_name(common_name.strip())
     return CA(cert=_self_sign(key, name, utcnow(now), days, None), key=key)
+
+
+def self_signed_builder(public_key: Any, name: x509.Name, now: datetime.datetime, days: int) -> x509.CertificateBuilder:
+    """Subject = issuer = ``name``, a random serial, valid from ``now`` (less the clock skew) for ``days``.
+
+    The caller adds the extensions and signs.
+    """
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(now + datetime.timedelta(days=days))
+    )
+
+
+def key_usage(
+    *,
+    digital_signature: bool = False,
+    content_commitment: bool = False,
+    key_encipherment: bool = False,
+    data_encipherment: bool = False,
+    key_agreement: bool = False,
+    key_cert_sign: bool = False,
+    crl_sign: bool = False,
+) -> x509.KeyUsage:
+    """A keyUsage extension with the given usages and no other (never encipherOnly/decipherOnly)."""
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=content_commitment,
+        key_encipherment=key_encipherment,
+        data_encipherment=data_encipherment,
+        key_agreement=key_agreement,
+        key_cert_sign=key_cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _self_sign(
@@ -480,28 +544,9 @@ def _self_sign(
 ) -> x509.Certificate:
     ski = _cert_ski(template) if template is not None else _ski(key.public_key())
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(now + datetime.timedelta(days=days))
+        self_signed_builder(key.public_key(), name, now, days)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(ski, critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
     )
@@ -594,7 +639,7 @@ def check_csr(
             )
     for value, kind in requested:
         text = value.strip().lower().rstrip(".")
-        if _is_ip(text):
+        if is_ip(text):
             ok = str(ipaddress.ip_address(text)) in ip_ok
         else:
             ok = kind == "name" and text in dns_ok
@@ -635,17 +680,7 @@ _SERVER_KU = None  # built lazily: cryptography may be absent at import time
 def _server_key_usage() -> x509.KeyUsage:
     global _SERVER_KU  # noqa: PLW0603 - a constant that needs cryptography
     if _SERVER_KU is None:
-        _SERVER_KU = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=True,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=False,
-            crl_sign=False,
-            encipher_only=False,
-            decipher_only=False,
-        )
+        _SERVER_KU = key_usage(digital_signature=True, key_encipherment=True)
     return _SERVER_KU
 
 
@@ -697,8 +732,8 @@ def _issue(
     start: Optional[datetime.datetime] = None,
     end: Optional[datetime.datetime] = None,
 ) -> x509.Certificate:
-    cn = validate_hostname(fqdn, "fqdn")
-    dns = list(dict.fromkeys([cn, *(validate_hostname(n, "dns_names") for n in dns_names)]))
+    dns = _subject_dns_names(fqdn, dns_names)
+    cn = dns[0]
     ips = list(dict.fromkeys(validate_ip(i, "ip_addresses") for i in ip_addresses or ()))
     moment = utcnow(now)
     if start is None and end is None:
@@ -712,7 +747,7 @@ def _issue(
     san = [x509.DNSName(n) for n in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .subject_name(cn_name(cn))
         .issuer_name(issuer.name)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
@@ -773,9 +808,36 @@ def sign_csr(  # noqa: PLR0917 - public API, positional by design
 
     The content comes from the configuration, not from the request: only its public key is used.
     """
-    allowed = [validate_hostname(fqdn, "fqdn"), *dns_names, *ip_addresses]
-    request = check_csr(csr, allowed, host=fqdn)
-    return issue_certificate(ca, request.public_key(), fqdn, dns_names, ip_addresses, days, now, clamp_to_ca)
+    return _check_and_issue(
+        _Issuer.of(ca), csr, fqdn, dns_names, ip_addresses, host=fqdn, days=days, now=now, clamp_to_ca=clamp_to_ca
+    )
+
+
+def _check_and_issue(
+    issuer: _Issuer,
+    csr: Any,
+    fqdn: str,
+    dns_names: Sequence[str],
+    ip_addresses: Sequence[str],
+    *,
+    host: str,
+    days: int,
+    now: Optional[datetime.datetime],
+    clamp_to_ca: bool,
+) -> x509.Certificate:
+    """Check one CSR against the host's names, then sign its public key (``host`` names it in errors)."""
+    cn = validate_hostname(fqdn, "fqdn")
+    request = check_csr(csr, [cn, *dns_names, *ip_addresses], host=host or cn)
+    return _issue(
+        issuer,
+        request.public_key(),
+        fqdn=cn,
+        dns_names=dns_names,
+        ip_addresses=ip_addresses,
+        days=days,
+        now=now,
+        clamp_to_ca=clamp_to_ca,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -813,15 +875,13 @@ def sign_csrs(
 
     def one(req: SignRequest) -> SignResult:
         try:
-            fqdn = validate_hostname(req.fqdn, "fqdn")
-            allowed = [fqdn, *req.dns_names, *req.ip_addresses]
-            csr = check_csr(req.csr, allowed, host=req.host or fqdn)
-            cert = _issue(
+            cert = _check_and_issue(
                 issuer,
-                csr.public_key(),
-                fqdn=fqdn,
-                dns_names=req.dns_names,
-                ip_addresses=req.ip_addresses,
+                req.csr,
+                req.fqdn,
+                req.dns_names,
+                req.ip_addresses,
+                host=req.host,
                 days=days,
                 now=moment,
                 clamp_to_ca=clamp_to_ca,
@@ -843,12 +903,12 @@ def build_csr(
     key: Any, fqdn: str, dns_names: Sequence[str] = (), ip_addresses: Sequence[str] = ()
 ) -> x509.CertificateSigningRequest:
     """A CSR as certreq would make it (CN = fqdn, SAN = fqdn + names); for the lab and tests."""
-    cn = validate_hostname(fqdn, "fqdn")
-    dns = list(dict.fromkeys([cn, *(validate_hostname(n, "dns_names") for n in dns_names)]))
+    dns = _subject_dns_names(fqdn, dns_names)
+    cn = dns[0]
     san = [x509.DNSName(n) for n in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ip_addresses]
     return (
         x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .subject_name(cn_name(cn))
         .add_extension(x509.SubjectAlternativeName(san), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -857,8 +917,9 @@ def build_csr(
 # ---- keys and PFX ---------------------------------------------------------------------------
 
 
-def generate_key(bits: int = MIN_RSA_BITS) -> rsa.RSAPrivateKey:
-    if not isinstance(bits, int) or bits < MIN_RSA_BITS or bits > 16384:
+def generate_key(bits: int = MIN_RSA_BITS, *, min_bits: int = MIN_RSA_BITS) -> rsa.RSAPrivateKey:
+    """A new RSA key (exponent 65537). ``min_bits`` is lowered only by the lab, whose hosts may ask for weak keys."""
+    if not isinstance(bits, int) or bits < min_bits or bits > 16384:
         raise PkiError(f"key_size: {bits} bits is not allowed; use 2048 (the default), 3072 or 4096.", "key_size")
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 

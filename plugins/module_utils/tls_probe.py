@@ -32,6 +32,8 @@ import socket
 import ssl
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import is_ip
+
 try:
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -109,14 +111,6 @@ def _probe_context() -> ssl.SSLContext:
     except (ValueError, ssl.SSLError):  # pragma: no cover - depends on the OpenSSL build
         pass
     return ctx
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-        return True
-    except ValueError:
-        return False
 
 
 def _blank(host: str, port: int, server_name: str) -> dict:
@@ -319,7 +313,7 @@ def cert_info(cert, der: bytes) -> dict:
 def name_matches(cert, name: str) -> bool:
     """Does ``cert`` cover ``name``, as a Windows client decides (see the module docstring)."""
     san = _san(cert)
-    if _is_ip(name):
+    if is_ip(name):
         want = ipaddress.ip_address(name)
         return bool(san) and any(ip == want for ip in san.get_values_for_type(x509.IPAddress))
     dns = list(san.get_values_for_type(x509.DNSName)) if san else []

@@ -790,7 +790,8 @@ _DNS_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _DNS_RE = re.compile(rf"^(\*\.)?{_DNS_LABEL}(\.{_DNS_LABEL})*\.?$")
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
+    """Whether ``value`` is an IPv4 or IPv6 address (the one test pki and tls_probe use too)."""
     try:
         ipaddress.ip_address(value)
         return True
@@ -800,7 +801,7 @@ def _is_ip(value: str) -> bool:
 
 def _check_dns(name: str, what: str) -> str:
     name = str(name or "").strip()
-    if not name or len(name) > 253 or not _DNS_RE.match(name) or _is_ip(name):
+    if not name or len(name) > 253 or not _DNS_RE.match(name) or is_ip(name):
         raise XProtectError(
             f"{what} {name!r} is not a DNS name (letters, digits, hyphens and dots only; no IP address). "
             "Fix xprotect_fqdn / xprotect_dns_names for this host."
@@ -839,7 +840,7 @@ def certreq_inf(  # noqa: PLR0917 - the documented signature
             names.append(checked)
     ips: List[str] = []
     for ip in ip_addresses or ():
-        if not _is_ip(str(ip).strip()):
+        if not is_ip(str(ip).strip()):
             raise XProtectError(f"ip_addresses: {ip!r} is not an IP address.")
         ips.append(str(ipaddress.ip_address(str(ip).strip())))
     if not names and not ips:

@@ -220,9 +220,10 @@ import datetime
 import os
 from typing import Any, Optional
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils.pki_module import run_module
 
 ARGUMENT_SPEC = {
     "path": {"type": "path"},
@@ -477,23 +478,11 @@ def run(p: dict, check_mode: bool, now=None) -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        result = run(module.params, module.check_mode)
-    except pki.PkiError as e:
-        module.fail_json(msg=str(e), option=e.option)
-    except fileutil.LockError as e:
-        module.fail_json(msg=str(e), option="path")
-    except OSError as e:
-        module.fail_json(
-            msg=f"path: cannot write the CA files ({e}). Check that the folder is writable.", option="path"
-        )
-    warnings = result.pop("warnings")
-    for w in warnings:
+    result = run_module(
+        module, run, lambda e: f"path: cannot write the CA files ({e}). Check that the folder is writable."
+    )
+    for w in result.pop("warnings"):
         module.warn(w)
-    if not module._diff:
-        result.pop("diff")
     module.exit_json(**result)
 
 

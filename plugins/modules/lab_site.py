@@ -151,6 +151,15 @@ xprotect_inventory:
   description: The config file of the xprotect.encryption.xprotect inventory plugin, pointing at the lab's REST API.
   returned: unless state is absent
   type: str
+xprotect_inventory_https:
+  description:
+    - The config file of the xprotect.encryption.xprotect inventory plugin for the lab's REST API over HTTPS, trusted
+      with the site CA (C(site-https.xprotect.yml) in the site folder). It answers once the rollout has encrypted the
+      management server.
+    - V(null) until the site CA exists (the rollout's phase 0 creates it; the next lab_site run writes the file).
+  returned: unless state is absent
+  type: str
+  sample: /work/.lab/site/site-https.xprotect.yml
 hosts:
   description: The simulated hosts.
   returned: unless state is absent

@@ -209,9 +209,10 @@ import dataclasses
 import os
 from typing import Any, Optional
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, reissue
+from ansible_collections.xprotect.encryption.plugins.module_utils.pki_module import run_module
 
 ARGUMENT_SPEC = {
     "path": {"type": "path", "required": True},
@@ -444,18 +445,9 @@ def main() -> None:
         mutually_exclusive=[("ca_cert_path", "ca_cert_content"), ("ca_key_path", "ca_key_content")],
         required_one_of=[("ca_cert_path", "ca_cert_content")],
     )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        result = run(module.params, module.check_mode)
-    except pki.PkiError as e:
-        module.fail_json(msg=str(e), option=e.option)
-    except fileutil.LockError as e:
-        module.fail_json(msg=str(e), option="path")
-    except OSError as e:
-        module.fail_json(msg=f"path: cannot write in {module.params['path']} ({e}). Check the folder.", option="path")
-    if not module._diff:
-        result.pop("diff")
+    result = run_module(
+        module, run, lambda e: f"path: cannot write in {module.params['path']} ({e}). Check the folder."
+    )
     errors = result.pop("errors")
     if errors:
         lines = "; ".join(f"{fqdn}: {msg}" for fqdn, msg in sorted(errors.items()))

@@ -10,12 +10,18 @@ folder; lab errors become :class:`AdapterError`, the ``unreachable`` fault becom
 
 ``run_as`` is the account Server Configurator runs as: the become user (an interactive logon),
 or None for a plain network logon, which the lab answers as XProtect does [M].
+
+The ``lab_site`` and ``lab_fault`` action plugins are :class:`LabAction` with :func:`site_task`
+and :func:`fault_task`, which share the lab's import guard and its error mapping with the adapter.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Optional
+import os
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ansible.plugins.action import ActionBase
 
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
@@ -27,13 +33,65 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
 )
 
 try:
-    from ansible_collections.xprotect.encryption.plugins.module_utils.lab import hostops, model, programs
+    from ansible_collections.xprotect.encryption.plugins.module_utils.lab import faults, hostops, model, programs, site
 
     HAS_LAB = True
     LAB_IMPORT_ERROR = None
 except ImportError as e:  # pragma: no cover - cryptography missing
     HAS_LAB = False
     LAB_IMPORT_ERROR = str(e)
+
+
+def _missing_lab() -> str:
+    return f"The lab needs the Python package cryptography on the controller ({LAB_IMPORT_ERROR})."
+
+
+def default_site_path() -> str:
+    """``.lab/site`` under the collection's root (the repository root of a checkout)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    return os.path.join(root, ".lab", "site")
+
+
+def lab_task(call: Callable[[], Mapping[str, Any]]) -> Dict[str, Any]:
+    """An action plugin's result of one lab operation: a missing library or a lab error becomes
+    ``failed`` with ``msg`` (and ``option`` when one is at fault), as a module failure reads."""
+    if not HAS_LAB:
+        return {"failed": True, "msg": _missing_lab()}
+    try:
+        return dict(call())
+    except model.LabError as e:
+        out: Dict[str, Any] = {"failed": True, "msg": e.message}
+        if e.option:
+            out["option"] = e.option
+        return out
+
+
+def site_task(args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
+    """``lab_site``: bring the site at ``args['path']`` (default :func:`default_site_path`) to its state."""
+    result = lab_task(lambda: site.apply(args["path"] or default_site_path(), args, check_mode=check_mode))
+    warning = result.pop("warning", None)
+    if warning:
+        result["warnings"] = [warning]
+    return result
+
+
+def fault_task(args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
+    """``lab_fault``: inject a fault into one host of the site (check mode only names the host)."""
+
+    def inject() -> Dict[str, Any]:
+        lab = model.Site(args["path"] or default_site_path())
+        name = lab.require_host(args["host"])["name"]
+        if check_mode:
+            return {
+                "changed": True,
+                "host": name,
+                "fault": args["fault"],
+                "value": args["value"],
+                "detail": "not injected: check mode",
+            }
+        return faults.inject(lab, name, args["fault"], args["value"])
+
+    return lab_task(inject)
 
 
 def _lab_call(method):
@@ -53,6 +111,30 @@ def _lab_call(method):
     return wrapper
 
 
+class LabAction(ActionBase):
+    """Template of the lab's action plugins: they run on the controller only, without a connection.
+
+    Subclasses set ``argument_spec`` (and ``mutually_exclusive``) and ``task(args, check_mode) -> dict``.
+    """
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    argument_spec: Dict[str, Any] = {}
+    mutually_exclusive: List[Any] = []
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        _validated, args = self.validate_argument_spec(
+            argument_spec=self.argument_spec, mutually_exclusive=self.mutually_exclusive
+        )
+        result.update(self.task(args, bool(self._task.check_mode)))
+        return result
+
+    def task(self, args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
 class LabAdapter(HostAdapter):
     """A host of a lab site, reached through the site folder."""
 
@@ -61,7 +143,7 @@ class LabAdapter(HostAdapter):
     def __init__(self, site: str, host: str, run_as: Optional[str] = None):
         super().__init__(host)
         if not HAS_LAB:
-            raise AdapterError(f"The lab needs the Python package cryptography on the controller ({LAB_IMPORT_ERROR}).")
+            raise AdapterError(_missing_lab())
         try:
             self.site = model.Site(site)
             self.host = self.site.require_host(host)["name"]

@@ -160,6 +160,19 @@ def http_get(url, context=None, headers=None, data=None):
         return resp.status, json.loads(resp.read())
 
 
+def password_form(lab: model.Site) -> bytes:
+    """The token request body of a basic user, with the site's API account."""
+    api = lab.spec["api"]
+    return urllib.parse.urlencode(
+        {
+            "grant_type": "password",
+            "username": api["user"],
+            "password": api["password"],
+            "client_id": "GrantValidatorClient",
+        }
+    ).encode()
+
+
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """A read-mostly site for the checks that change nothing."""
@@ -175,6 +188,8 @@ def shared(tmp_path_factory):
 def test_lab_playbook_is_idempotent_and_writes_the_contract_files(shared):
     proc = lab_playbook(shared.path)
     assert "changed=0" in proc.stdout and "failed=0" in proc.stdout
+    assert "REST API inventory config: " in proc.stdout
+    assert "over HTTPS" not in proc.stdout  # no site CA yet, so no HTTPS inventory config
     for name in ("site.json", "inventory.yml", "site.xprotect.yml", "events.jsonl", "status.json", "server.pid"):
         assert (Path(shared.path) / name).exists(), name
     status = json.loads((Path(shared.path) / "status.json").read_text())
@@ -202,16 +217,7 @@ def test_become_runas_with_connection_local_does_not_break_an_action_plugin(shar
 
 def test_rest_api_with_a_plain_http_client(shared):
     address, port = endpoint(shared, MS, 80)
-    api = shared.spec["api"]
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "password",
-            "username": api["user"],
-            "password": api["password"],
-            "client_id": "GrantValidatorClient",
-        }
-    ).encode()
-    status, body = http_get(f"http://{address}:{port}/API/IDP/connect/token", data=form)
+    status, body = http_get(f"http://{address}:{port}/API/IDP/connect/token", data=password_form(shared))
     assert status == 200 and body["token_type"] == "Bearer"  # noqa: S105 - a token type, not a secret
     status, body = http_get(
         f"http://{address}:{port}/api/rest/v1/recordingServers",
@@ -277,6 +283,9 @@ def test_encryption_end_to_end_with_ssl_and_openssl(tmp_path):
     try:
         lab = model.Site(str(path))
         ca = make_ca(lab)
+        # With the CA, lab_site writes the HTTPS inventory config and the playbook says where it is.
+        shown = lab_playbook(path).stdout
+        assert f"REST API inventory config over HTTPS: {path / 'site-https.xprotect.yml'}" in shown
         ca_file = str(Path(lab.pki_dir) / "ca.crt")
         tps = {h: trust_and_issue(lab, h, ca) for h in (MS, RS, RS2, FO, MOB, EV, CL)}
         # Plain HTTP before: TLS handshakes fail on 9001, HTTP answers.
@@ -319,16 +328,7 @@ def test_encryption_end_to_end_with_ssl_and_openssl(tmp_path):
         address, port = endpoint(lab, MS, 443)
         ctx = ssl.create_default_context(cafile=ca_file)
         ctx.check_hostname = False  # the lab's FQDNs are not in DNS; the thumbprint was checked above
-        api = lab.spec["api"]
-        form = urllib.parse.urlencode(
-            {
-                "grant_type": "password",
-                "username": api["user"],
-                "password": api["password"],
-                "client_id": "GrantValidatorClient",
-            }
-        ).encode()
-        assert http_get(f"https://{address}:{port}/IDP/connect/token", ctx, data=form)[0] == 200
+        assert http_get(f"https://{address}:{port}/IDP/connect/token", ctx, data=password_form(lab))[0] == 200
         # The event log tells the order and the disconnection window.
         events = model.Site(str(path)).events()
         hosts = {"management": [MS], "recording": [RS, RS2], "failover": [FO], "mobile": [MOB], "event": [EV]}

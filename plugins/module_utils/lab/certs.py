@@ -3,7 +3,9 @@
 """Certificate helpers of the lab: how Windows names, lists and trusts a certificate.
 
 Everything here is pure (no files): the model keeps PEM text and key files, and asks these
-functions what Windows would show (``win_certificate_info``) or decide (chain trust).
+functions what Windows would show (``win_certificate_info``) or decide (chain trust). What is
+not Windows-specific (thumbprint, PEM and DER, names, validity dates, keys, builders) comes
+from the PKI core, ``pki.py``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import functools
 import hashlib
 from typing import Iterable, List, Optional, Sequence, Tuple
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     HAS_CRYPTOGRAPHY = True
 except ImportError:  # pragma: no cover - the import sanity test runs without it
@@ -47,45 +50,24 @@ def load_any(data: bytes) -> List[x509.Certificate]:
     return [x509.load_der_x509_certificate(data)]
 
 
-def to_pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
-def der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
-def thumbprint(cert: x509.Certificate) -> str:
-    """Windows' thumbprint: SHA-1 of the DER, uppercase hex [H]."""
-    return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()  # noqa: S324
-
-
 def dotnet_name(name: x509.Name) -> str:
     """The name as .NET's ``X509Certificate2.Subject`` prints it: most specific first, ', ' joined."""
     return ", ".join(rdn.rfc4514_string() for rdn in reversed(name.rdns))
 
 
 def common_name(cert: x509.Certificate) -> str:
-    attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(attrs[0].value) if attrs else ""
-
-
-def san_dns_names(cert: x509.Certificate) -> List[str]:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return []
-    return [str(n) for n in ext.value.get_values_for_type(x509.DNSName)]
+    """The first CN of the subject, or "" (Windows' simple name)."""
+    return next(iter(pki.common_names(cert.subject)), "")
 
 
 def windows_dns_names(cert: x509.Certificate) -> Tuple[str, ...]:
     """``dns_names`` as win_certificate_info builds it: the simple name, then every SAN DNS name."""
-    return tuple([common_name(cert), *san_dns_names(cert)])
+    return tuple([common_name(cert), *pki.san_dns_names(cert)])
 
 
 def names(cert: x509.Certificate) -> List[str]:
     """Lower-case names a TLS client would accept: SAN DNS names, else the CN."""
-    sans = san_dns_names(cert)
+    sans = pki.san_dns_names(cert)
     return [n.lower() for n in (sans or [common_name(cert)]) if n]
 
 
@@ -100,16 +82,8 @@ def covers(cert: x509.Certificate, host: str) -> bool:
     return False
 
 
-def not_after(cert: x509.Certificate) -> datetime.datetime:
-    return cert.not_valid_after_utc
-
-
-def not_before(cert: x509.Certificate) -> datetime.datetime:
-    return cert.not_valid_before_utc
-
-
 def valid_at(cert: x509.Certificate, now: datetime.datetime) -> bool:
-    return not_before(cert) <= now <= not_after(cert)
+    return pki.not_before(cert) <= now <= pki.not_after(cert)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -126,7 +100,7 @@ def _issued_by_pem(cert_pem: str, issuer_pem: str) -> bool:
 
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Issuer name matches and the signature verifies (not just the name)."""
-    return _issued_by_pem(to_pem(cert), to_pem(issuer))
+    return _issued_by_pem(pki.cert_pem(cert), pki.cert_pem(issuer))
 
 
 def find_issuer(cert_pem: str, root_pems: Iterable[str]) -> Optional[str]:
@@ -145,27 +119,14 @@ def chain_trusted(cert_pem: str, root_pems: Sequence[str], now: datetime.datetim
     return valid_at(load_pem(cert_pem), now) and valid_at(load_pem(root), now)
 
 
-def spki(public_key) -> bytes:
-    """SubjectPublicKeyInfo DER: how a certificate is matched to a key."""
-    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 def spki_sha256(public_key) -> str:
-    return hashlib.sha256(spki(public_key)).hexdigest()
-
-
-def load_key(pem: bytes, password: Optional[bytes] = None):
-    return serialization.load_pem_private_key(pem, password=password)
-
-
-def key_pem(key) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    """How a pending request's key is found again when its certificate comes back."""
+    return hashlib.sha256(pki.public_key_der(public_key)).hexdigest()
 
 
 def generate_key(bits: int):
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    """The key certreq -new makes: any size certreq takes (weak ones too, so tests can ask for them)."""
+    return pki.generate_key(bits, min_bits=512)
 
 
 def _pem_block(label: str, der: bytes) -> str:
@@ -177,9 +138,7 @@ def _pem_block(label: str, der: bytes) -> str:
 
 def make_csr(key, subject_cn: str, dns_names: Sequence[str], key_usage: int = 0xA0, eku: Sequence[str] = ()) -> str:
     """A PKCS#10 request as certreq writes it (``NEW CERTIFICATE REQUEST``), SHA-256 signed."""
-    builder = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)])
-    )
+    builder = x509.CertificateSigningRequestBuilder().subject_name(pki.cn_name(subject_cn))
     if dns_names:
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
@@ -194,7 +153,7 @@ def make_csr(key, subject_cn: str, dns_names: Sequence[str], key_usage: int = 0x
 
 def key_usage_extension(bits: int) -> x509.KeyUsage:
     """CERT_*_KEY_USAGE bits of a certreq INF (0x80 digitalSignature ... 0x01 decipherOnly)."""
-    return x509.KeyUsage(
+    return pki.key_usage(
         digital_signature=bool(bits & 0x80),
         content_commitment=bool(bits & 0x40),
         key_encipherment=bool(bits & 0x20),
@@ -202,24 +161,13 @@ def key_usage_extension(bits: int) -> x509.KeyUsage:
         key_agreement=bool(bits & 0x08),
         key_cert_sign=bool(bits & 0x04),
         crl_sign=bool(bits & 0x02),
-        encipher_only=False,
-        decipher_only=False,
     )
 
 
 def self_signed(key, subject_cn: str, days: int = 3650, ca: bool = False, now: Optional[datetime.datetime] = None):
     """A self-signed certificate: the placeholder Windows keeps in REQUEST, or a stand-in root."""
-    now = now or utcnow()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)])
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    builder = pki.self_signed_builder(key.public_key(), pki.cn_name(subject_cn), now or utcnow(), days).add_extension(
+        x509.BasicConstraints(ca=ca, path_length=None), critical=True
     )
     if not ca:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)

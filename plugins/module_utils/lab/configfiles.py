@@ -19,14 +19,17 @@ The ports written are XProtect's own defaults; the lab's port offset is a loopba
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, List, Mapping
 from xml.sax.saxutils import escape, quoteattr
 
-RECORDER_CONFIG = "C:\\ProgramData\\Milestone\\XProtect Recording Server\\RecorderConfig.xml"
-SERVER_CONFIG = "C:\\ProgramData\\Milestone\\XProtect Management Server\\ServerConfig.xml"
-MOBILE_FOLDER = "C:\\Program Files\\Milestone\\XProtect Mobile Server"
-MOBILE_CONFIG = MOBILE_FOLDER + "\\VideoOS.MobileServer.Service.exe.config"
-EVENT_CONFIG = "C:\\ProgramData\\Milestone\\XProtect Event Server\\config\\ServiceEndpoints.xml"
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import CONFIG_PATHS, DEFAULT_PORTS
+
+# Where the files are, and the default ports in them, are the collection's knowledge (xprotect.py):
+# the lab writes them where, and as, the product code reads them.
+RECORDER_CONFIG = CONFIG_PATHS["recording"]
+SERVER_CONFIG = CONFIG_PATHS["management"]
+MOBILE_CONFIG = CONFIG_PATHS["mobile"]
+EVENT_CONFIG = CONFIG_PATHS["event"]
 CONFIGURATOR_LOG = "C:\\ProgramData\\Milestone\\Server Configurator\\Logs\\ServerConfigurator.log"
 
 HEADER = '<?xml version="1.0" encoding="utf-8"?>\r\n'
@@ -34,6 +37,11 @@ HEADER = '<?xml version="1.0" encoding="utf-8"?>\r\n'
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _xml(lines: List[str]) -> str:
+    """A config file as Windows tools write it: the XML declaration, CRLF line ends."""
+    return HEADER + "\r\n".join(lines) + "\r\n"
 
 
 def _group(state: Mapping[str, Any], key: str) -> Dict[str, Any]:
@@ -54,20 +62,20 @@ def recorder_config(state: Mapping[str, Any], ms_name: str) -> str:
         "  </recorder>",
         "  <server>",
         f"    <address>{escape(ms_name)}</address>",
-        "    <webapiport>9000</webapiport>",
+        f"    <webapiport>{DEFAULT_PORTS['management_webapi']}</webapiport>",
         f"    <authorizationserveraddress>{escape(idp)}</authorizationserveraddress>",
         f"    <serverEncryption enabled={quoteattr(_bool(server.get('enabled')))} "
         f"certificateHash={quoteattr(server.get('thumbprint') or '')} />",
         "  </server>",
         "  <webserver>",
-        "    <port>7563</port>",
+        f"    <port>{DEFAULT_PORTS['recording_webserver']}</port>",
         "  </webserver>",
         "  <webapi>",
-        "    <port>9001</port>",
+        f"    <port>{DEFAULT_PORTS['recording_webapi']}</port>",
         "  </webapi>",
         "</recorderconfig>",
     ]
-    return HEADER + "\r\n".join(lines) + "\r\n"
+    return _xml(lines)
 
 
 def server_config(state: Mapping[str, Any]) -> str:
@@ -76,13 +84,13 @@ def server_config(state: Mapping[str, Any]) -> str:
         "<server>",
         f"  <Id>{escape(state['id'])}</Id>",
         "  <WebApiConfig>",
-        "    <Port>9000</Port>",
+        f"    <Port>{DEFAULT_PORTS['management_webapi']}</Port>",
         f"    <AuthorizationServerUri>{'https' if https else 'http'}://{escape(state['name'])}/IDP"
         "</AuthorizationServerUri>",
         "  </WebApiConfig>",
         "</server>",
     ]
-    return HEADER + "\r\n".join(lines) + "\r\n"
+    return _xml(lines)
 
 
 def mobile_config(state: Mapping[str, Any]) -> str:
@@ -92,21 +100,22 @@ def mobile_config(state: Mapping[str, Any]) -> str:
         "  <appSettings>",
         '    <add key="ServerType" value="MobileServer" />',
         "  </appSettings>",
-        "  <HttpMetaChannel>",
-        "    <Address>",
-        '      <add key="Port" value="8081" />',
-        '      <add key="Ip" value="+" />',
-        "    </Address>",
-        "  </HttpMetaChannel>",
-        "  <HttpSecureMetaChannel>",
-        "    <Address>",
-        '      <add key="Port" value="8082" />',
-        '      <add key="Ip" value="+" />',
-        "    </Address>",
-        "  </HttpSecureMetaChannel>",
+        *_mobile_channel("HttpMetaChannel", DEFAULT_PORTS["mobile_http"]),
+        *_mobile_channel("HttpSecureMetaChannel", DEFAULT_PORTS["mobile_https"]),
         "</configuration>",
     ]
-    return HEADER + "\r\n".join(lines) + "\r\n"
+    return _xml(lines)
+
+
+def _mobile_channel(tag: str, port: int) -> List[str]:
+    return [
+        f"  <{tag}>",
+        "    <Address>",
+        f'      <add key="Port" value="{port}" />',
+        '      <add key="Ip" value="+" />',
+        "    </Address>",
+        f"  </{tag}>",
+    ]
 
 
 def event_config(state: Mapping[str, Any]) -> str:
@@ -118,7 +127,7 @@ def event_config(state: Mapping[str, Any]) -> str:
         "  <Port>22331</Port>",
         "</eventserverconfig>",
     ]
-    return HEADER + "\r\n".join(lines) + "\r\n"
+    return _xml(lines)
 
 
 def render(state: Mapping[str, Any], ms_name: str) -> Dict[str, str]:

@@ -18,6 +18,7 @@ import datetime
 import os
 from typing import Any, Callable, Dict, List, Optional
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import certs, model
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import connectivity as conn
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab.spec import FAULTS
@@ -136,7 +137,7 @@ def _site_ca_thumbprint(site: model.Site) -> Optional[str]:
     path = os.path.join(site.pki_dir, "ca.crt")
     try:
         with open(path, "rb") as fh:
-            return certs.thumbprint(certs.load_any(fh.read())[0])
+            return pki.thumbprint(certs.load_any(fh.read())[0])
     except (OSError, ValueError):
         return None
 
@@ -176,8 +177,6 @@ def _disable_encryption(site, tx, value):
 
 
 def _load_ca(site: model.Site):
-    from ansible_collections.xprotect.encryption.plugins.module_utils import pki
-
     folder = site.pki_dir
     try:
         with open(os.path.join(folder, "ca.crt"), "rb") as fh:
@@ -239,8 +238,6 @@ def _check_issuer(ca, cert, host: str) -> None:
 
 
 def _expire_certificate(site, tx, value, ca):
-    from ansible_collections.xprotect.encryption.plugins.module_utils import pki
-
     now = certs.utcnow()
 
     def make(old):
@@ -249,7 +246,7 @@ def _expire_certificate(site, tx, value, ca):
             ca,
             old.public_key(),
             certs.common_name(old) or tx.name,
-            certs.san_dns_names(old) or [tx.name],
+            pki.san_dns_names(old) or [tx.name],
             not_before=now - datetime.timedelta(days=30),
             not_after=now - datetime.timedelta(days=1),
         )
@@ -258,8 +255,6 @@ def _expire_certificate(site, tx, value, ca):
 
 
 def _wrong_name_certificate(site, tx, value, ca):
-    from ansible_collections.xprotect.encryption.plugins.module_utils import pki
-
     # value: the name the wrong certificate carries (default wrong-name.<domain>).
     wrong = str(value).strip().lower() if value else f"wrong-name.{site.settings.get('domain') or 'lab.xprotect.test'}"
 

@@ -15,6 +15,7 @@ import os
 import shutil
 from typing import Any, Dict, List, Optional, Union
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import certs, model
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import connectivity as conn
 
@@ -57,9 +58,9 @@ def list_certificates(site: model.Site, host: str, store_name: str) -> List[Dict
                 "subject": certs.dotnet_name(cert.subject),
                 "issuer": certs.dotnet_name(cert.issuer),
                 "dns_names": certs.windows_dns_names(cert),
-                "not_after": certs.not_after(cert),
+                "not_after": pki.not_after(cert),
                 "has_private_key": bool(entry.get("key")),
-                "der": certs.der(cert),
+                "der": pki.cert_der(cert),
             }
         )
     return out
@@ -105,9 +106,9 @@ def import_certificate(
     thumbprints = []
     with site.transaction(host) as tx:
         for cert in found:
-            matches = key is not None and certs.spki(cert.public_key()) == certs.spki(key.public_key())
+            matches = key is not None and pki.cert_has_private_key_match(cert, key)
             model.add_certificate(tx, store_name, cert, key=key if matches else None, exportable=key_exportable)
-            thumbprints.append(certs.thumbprint(cert))
+            thumbprints.append(pki.thumbprint(cert))
     return thumbprints
 
 
@@ -218,15 +219,9 @@ def write_file(site: model.Site, host: str, path: str, content: Union[str, bytes
         raise model.LabError(f"Destination directory '{win_parent}' does not exist")
     with model.flock(os.path.join(site.host_dir(host), ".lock")):
         try:
-            with open(local, "rb") as fh:
-                if fh.read() == data:
-                    return False
-        except FileNotFoundError:
-            pass
+            return model.write_if_different(local, data)
         except IsADirectoryError:
             raise model.LabError(f"cannot copy to '{path}': it is a directory")
-        model.atomic_write(local, data)
-    return True
 
 
 def delete_file(site: model.Site, host: str, path: str) -> bool:

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import errno
 import fcntl
 import json
 import os
 import re
-import tempfile
 import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, xprotect
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import certs, configfiles
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import connectivity as conn
 
@@ -34,30 +33,17 @@ SITE_KIND = "xprotect.encryption lab site"
 STATUS_KIND = "xprotect.encryption lab status"
 SITE_VERSION = 1
 
-ROLES = ("management", "recording", "failover", "mobile", "event", "client")
-GROUP_KEYS = ("server", "streaming", "mobile", "event")
-# The default certificate groups and their GUIDs [H]; the event server group's name varies [L].
-DEFAULT_GROUP_IDS = {
-    "server": "84430eb7-847c-422d-aa00-7915cd0d7a65",
-    "streaming": "549df21d-047c-456b-958e-99e65dd8b3ec",
-    "mobile": "76cfc719-a852-4210-913e-703eadab139a",
-    "event": "7e02e0f5-549d-4113-b8de-bda2c1f38dbf",
-}
-DEFAULT_GROUP_NAMES = {
-    "server": "Server certificate",
-    "streaming": "Streaming media certificate",
-    "mobile": "Mobile streaming media certificate",
-    "event": "Event server and add-ons",
-}
-# Which groups a role brings. Failover servers are recording servers in waiting: same groups.
-ROLE_GROUPS = {
-    "management": ("server",),
-    "recording": ("server", "streaming"),
-    "failover": ("server", "streaming"),
-    "mobile": ("mobile",),
-    "event": ("event",),
-    "client": (),
-}
+# The roles, the certificate groups, their default GUIDs and names [H], and which groups a role
+# brings, are the collection's own knowledge (xprotect.py): the lab simulates what the product
+# code expects, so the two never drift apart.
+ROLES = tuple(xprotect.ROLE_GROUPS)
+GROUP_KEYS = tuple(xprotect.GROUPS)
+ROLE_GROUPS = xprotect.ROLE_GROUPS
+DEFAULT_GROUP_IDS = {key: group.default_guid for key, group in xprotect.GROUPS.items()}
+# The event server group's name varies [L]: the lab prints a longer variant than xprotect.py's
+# own, so that code must find the group by its pattern, not by an exact name.
+DEFAULT_GROUP_NAMES = {key: group.name for key, group in xprotect.GROUPS.items()}
+DEFAULT_GROUP_NAMES["event"] = "Event server and add-ons"
 
 MILESTONE_DIR = "C:\\Program Files\\Milestone"
 CONFIGURATOR_PATH = MILESTONE_DIR + "\\Server Configurator\\ServerConfigurator.exe"
@@ -141,18 +127,20 @@ class LabFileNotFound(LabError):
 
 
 def atomic_write(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Write through a temporary file in the same folder and ``os.replace`` (never half-written)."""
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    """Never half-written (temporary file + ``os.replace``); not fsynced: the lab's state is scratch."""
+    fileutil.atomic_write(path, data, mode, durable=False)
+
+
+def write_if_different(path: str, data: bytes, mode: int = 0o644) -> bool:
+    """Write ``data`` unless the file holds it already (no new mtime, no event); True when written."""
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        with open(path, "rb") as fh:
+            if fh.read() == data:
+                return False
+    except FileNotFoundError:
+        pass
+    atomic_write(path, data, mode)
+    return True
 
 
 def write_json(path: str, data: Any, mode: int = 0o644, indent: Optional[int] = None) -> None:
@@ -172,19 +160,9 @@ def flock(path: str, timeout: float = 120.0) -> Iterator[None]:
     """An exclusive ``fcntl`` lock on ``path`` (created if missing), with a timeout."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + timeout
-        delay = 0.001
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() > deadline:
-                    raise LabError(f"Timed out after {timeout:.0f} s waiting for the lab lock {path}.")
-                time.sleep(delay)
-                delay = min(delay * 2, 0.02)
+        # Short waits: up to 50 forks take host locks that are each held for milliseconds.
+        if not fileutil.wait_for_lock(fd, timeout, poll=0.02, first_poll=0.001):
+            raise LabError(f"Timed out after {timeout:.0f} s waiting for the lab lock {path}.")
         yield
     finally:
         os.close(fd)  # closing releases the lock
@@ -363,15 +341,7 @@ class Site:
 
     def write_config_files(self, state: Mapping[str, Any]) -> None:
         for winpath, text in configfiles.render(state, self.management_name() or "").items():
-            path = self.host_path(state["name"], winpath, create_parents=True)
-            data = text.encode("utf-8")
-            try:
-                with open(path, "rb") as fh:
-                    if fh.read() == data:
-                        continue
-            except FileNotFoundError:
-                pass
-            atomic_write(path, data)
+            write_if_different(self.host_path(state["name"], winpath, create_parents=True), text.encode("utf-8"))
 
     def _renewal_pickup(self, tx: Txn) -> None:
         """A newer certificate with the same subject in My (with its key) is picked up without
@@ -387,7 +357,7 @@ class Site:
                 cert = certs.load_pem(entry["pem"])
                 if certs.dotnet_name(cert.subject) != rec["subject"]:
                     continue
-                after = certs.not_after(cert).timestamp()
+                after = pki.not_after(cert).timestamp()
                 if after > float(rec.get("not_after") or 0) and (best is None or after > best[0]):
                     best = (after, entry)
             if best is not None and best[1]["thumbprint"] != rec["thumbprint"]:
@@ -643,7 +613,7 @@ def bind(rec: Dict[str, Any], entry: Mapping[str, Any]) -> None:
     cert = certs.load_pem(entry["pem"])
     rec["thumbprint"] = entry["thumbprint"]
     rec["subject"] = certs.dotnet_name(cert.subject)
-    rec["not_after"] = certs.not_after(cert).timestamp()
+    rec["not_after"] = pki.not_after(cert).timestamp()
 
 
 def add_certificate(
@@ -661,12 +631,12 @@ def add_certificate(
     ``key_id``: an existing key file of this host to attach (a pending request's key).
     """
     site, state = tx.site, tx.state
-    tp = certs.thumbprint(cert)
+    tp = pki.thumbprint(cert)
     entries = store(state, store_name)
     entry = next((e for e in entries if e["thumbprint"] == tp), None)
     changed = False
     if entry is None:
-        entry = {"thumbprint": tp, "pem": certs.to_pem(cert), "key": None, "acl": [], "exportable": False}
+        entry = {"thumbprint": tp, "pem": pki.cert_pem(cert), "key": None, "acl": [], "exportable": False}
         entries.append(entry)
         changed = True
     if (key is not None or key_id) and not entry.get("key"):
@@ -676,7 +646,7 @@ def add_certificate(
         if key_id:
             os.replace(site.key_path(tx.name, key_id), path)
         else:
-            atomic_write(path, certs.key_pem(key), 0o600)
+            atomic_write(path, pki.private_key_pem(key), 0o600)
         entry["key"] = new_id
         entry["acl"] = list(acl if acl is not None else site.settings["default_key_readers"])
         entry["exportable"] = bool(exportable)
@@ -694,7 +664,7 @@ def add_certificate(
                 thumbprint=tp,
                 subject=certs.dotnet_name(cert.subject),
                 has_private_key=bool(entry.get("key")),
-                not_after=certs.not_after(cert).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                not_after=pki.not_after(cert).strftime("%Y-%m-%dT%H:%M:%SZ"),
             )
     return entry, changed
 
@@ -719,12 +689,8 @@ def remove_certificate(tx: Txn, store_name: str, thumbprint: str, **extra: Any) 
 
 
 def groups_of(roles: Sequence[str]) -> List[str]:
-    keys: List[str] = []
-    for role in roles:
-        for g in ROLE_GROUPS.get(role, ()):
-            if g not in keys:
-                keys.append(g)
-    return [g for g in GROUP_KEYS if g in keys]
+    """The group keys of a host's roles (unknown roles bring none)."""
+    return xprotect.groups_for_roles([r for r in roles if r in ROLE_GROUPS])
 
 
 def services_for(roles: Sequence[str], settings: Mapping[str, Any]) -> List[Dict[str, Any]]:

@@ -21,6 +21,7 @@ import time
 import uuid
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import certs, configfiles, model
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import connectivity as conn
 
@@ -598,7 +599,7 @@ def _certreq_accept(site: model.Site, host: str, cer_path: str) -> Output:
         if pending is None:
             return _certreq_error("not_found")
         roots = [e["pem"] for e in model.store(tx.state, "Root")]
-        if site.settings.get("accept_requires_trusted_root") and not certs.find_issuer(certs.to_pem(leaf), roots):
+        if site.settings.get("accept_requires_trusted_root") and not certs.find_issuer(pki.cert_pem(leaf), roots):
             return _certreq_error("untrusted_root")
         key_id = pending["key"]
         acl = list(pending.get("acl") or [])
@@ -611,8 +612,8 @@ def _certreq_accept(site: model.Site, host: str, cer_path: str) -> Output:
             "Installed Certificate:",
             f"  Serial Number: {certs.serial_hex(leaf)}",
             f"  Subject: {certs.dotnet_name(leaf.subject)}",
-            f"  NotBefore: {certs.not_before(leaf).strftime(fmt)}",
-            f"  NotAfter: {certs.not_after(leaf).strftime(fmt)}",
-            f"  Thumbprint: {certs.thumbprint(leaf).lower()}",
+            f"  NotBefore: {pki.not_before(leaf).strftime(fmt)}",
+            f"  NotAfter: {pki.not_after(leaf).strftime(fmt)}",
+            f"  Thumbprint: {pki.thumbprint(leaf).lower()}",
         ),
     )

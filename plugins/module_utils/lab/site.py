@@ -26,6 +26,7 @@ import time
 import uuid
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import certs, model
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import connectivity as conn
 
@@ -360,11 +361,11 @@ def _stand_in_roots(path: str) -> List[Any]:
     cert = certs.self_signed(
         ec.generate_private_key(ec.SECP256R1()), "Lab Stand-in Root (Windows built-in roots)", days=3650, ca=True
     )
-    pem = certs.to_pem(cert)
+    pem = pki.cert_pem(cert)
     model.write_json(
-        os.path.join(path, "hosts", ".stand-in-root.json"), {"thumbprint": certs.thumbprint(cert), "pem": pem}
+        os.path.join(path, "hosts", ".stand-in-root.json"), {"thumbprint": pki.thumbprint(cert), "pem": pem}
     )
-    return [(certs.thumbprint(cert), pem)]
+    return [(pki.thumbprint(cert), pem)]
 
 
 # Folders every Windows host has that a playbook may write into (win_copy wants the parent).
@@ -547,24 +548,12 @@ def xprotect_https_inventory_text(site: model.Site) -> Optional[str]:
     )
 
 
-def _write_if_different(path: str, text: str, mode: int) -> bool:
-    data = text.encode("utf-8")
-    try:
-        with open(path, "rb") as fh:
-            if fh.read() == data:
-                return False
-    except FileNotFoundError:
-        pass
-    model.atomic_write(path, data, mode)
-    return True
-
-
 def write_inventory(site: model.Site) -> None:
-    _write_if_different(site.file("inventory.yml"), inventory_text(site), 0o644)
-    _write_if_different(site.file("site.xprotect.yml"), xprotect_inventory_text(site), 0o600)
+    model.write_if_different(site.file("inventory.yml"), inventory_text(site).encode("utf-8"), 0o644)
+    model.write_if_different(site.file("site.xprotect.yml"), xprotect_inventory_text(site).encode("utf-8"), 0o600)
     https = xprotect_https_inventory_text(site)
     if https is not None:
-        _write_if_different(site.file("site-https.xprotect.yml"), https, 0o600)
+        model.write_if_different(site.file("site-https.xprotect.yml"), https.encode("utf-8"), 0o600)
     else:
         # The CA is gone (a new pki_dir, or removed): a config naming it would only fail.
         with contextlib.suppress(FileNotFoundError):
@@ -738,7 +727,7 @@ def destroy(path: str) -> bool:
         except FileNotFoundError:
             pass
     for entry in os.listdir(path):
-        if entry.startswith(".tmp-"):
+        if fileutil.is_temp_name(entry):  # left by a write that a crash interrupted
             os.unlink(os.path.join(path, entry))
     if not os.listdir(path):
         os.rmdir(path)
@@ -775,10 +764,13 @@ def wait_current(path: str, timeout: float = 10.0) -> Dict[str, Any]:
 def describe(path: str) -> Dict[str, Any]:
     """What lab_site returns about a site: files, hosts, addresses and ports."""
     site = model.Site(path)
+    https = site.file("site-https.xprotect.yml")
     return {
         "path": site.path,
         "inventory": site.file("inventory.yml"),
         "xprotect_inventory": site.file("site.xprotect.yml"),
+        # Written once the site CA exists (see write_inventory); None before.
+        "xprotect_inventory_https": https if os.path.isfile(https) else None,
         "events": site.file("events.jsonl"),
         "status_file": site.file("status.json"),
         "pki_dir": site.pki_dir,

@@ -19,13 +19,16 @@ MS = "mgmt01.lab.xprotect.test"
 def test_https_config_appears_with_the_ca_and_goes_with_it(tmp_path, pki):
     path = tmp_path / "site"
     site.ensure_site(str(path), counts={"recording_servers": 1, "clients": 0}, port_offset=10000)
-    site.apply(str(path), {"state": "present"})
+    result = site.apply(str(path), {"state": "present"})
     https = path / "site-https.xprotect.yml"
     assert not https.exists()  # no CA yet: nothing could trust the server
+    assert result["xprotect_inventory_https"] is None
 
     (tmp_path / "pki").mkdir(exist_ok=True)
     shutil.copy(pki["ca"], tmp_path / "pki" / "ca.crt")
-    site.apply(str(path), {"state": "present"})
+    result = site.apply(str(path), {"state": "present"})
+    assert result["xprotect_inventory_https"] == str(https)
+    assert result["xprotect_inventory"] == str(path / "site.xprotect.yml")
     config = yaml.safe_load(https.read_text())
     plain = yaml.safe_load((path / "site.xprotect.yml").read_text())
     lab = model.Site(str(path))
@@ -49,8 +52,9 @@ def test_https_config_appears_with_the_ca_and_goes_with_it(tmp_path, pki):
 
     # Without the CA the config could only fail: it is removed.
     os.unlink(tmp_path / "pki" / "ca.crt")
-    site.apply(str(path), {"state": "present"})
+    result = site.apply(str(path), {"state": "present"})
     assert not https.exists()
+    assert result["xprotect_inventory_https"] is None
 
 
 def test_absent_removes_the_https_config(tmp_path, pki):

@@ -257,7 +257,7 @@ def _state(name, roles, enabled=None, *, pem=None, key=True, readers=("NT AUTHOR
     enc = {}
     my = []
     for group in enabled or {}:
-        tp = certs.thumbprint(certs.load_pem(pem))
+        tp = pki.thumbprint(certs.load_pem(pem))
         enc[group] = {"enabled": True, "thumbprint": tp}
         my = [{"thumbprint": tp, "pem": pem, "key": tp if key else None, "acl": list(readers)}]
     return {

@@ -46,6 +46,18 @@ def good_rollout(start=100.0):
     ]
 
 
+def good_rollback(start=300.0):
+    """Encryption switched off in the safe order: management first, the event server last."""
+    t = start
+    return [
+        ev(t, "mgmt01", "encryption_disabled", SERVER),
+        ev(t + 1, "rs001", "encryption_disabled", SERVER),
+        ev(t + 2, "rs002", "encryption_disabled", SERVER),
+        ev(t + 3, "fo01", "encryption_disabled", SERVER),
+        ev(t + 4, "ev01", "encryption_disabled", EVENT),
+    ]
+
+
 # ---------------------------------------------------------------- orders
 def test_enable_order_default_and_after_mobile():
     assert plan.ROLE_ORDER_ENABLE == ("management", "recording", "failover", "mobile")
@@ -173,14 +185,7 @@ def test_client_without_the_ca_loses_video():
 
 
 def test_disable_order_rules():
-    events = good_rollout()
-    events += [
-        ev(300, "mgmt01", "encryption_disabled", SERVER),
-        ev(301, "rs001", "encryption_disabled", SERVER),
-        ev(302, "rs002", "encryption_disabled", SERVER),
-        ev(303, "fo01", "encryption_disabled", SERVER),
-        ev(304, "ev01", "encryption_disabled", EVENT),
-    ]
+    events = good_rollout() + good_rollback()
     assert plan.check_order(events, SITE) == []
     wrong = events[:-5] + [
         ev(300, "rs001", "encryption_disabled", SERVER),
@@ -201,13 +206,8 @@ def test_mobile_is_independent_when_disabling():
 
 
 def test_repeated_rollout_after_rollback_is_fine_and_unknown_events_are_ignored():
-    events = good_rollout(100.0)
+    events = good_rollout(100.0) + good_rollback()
     events += [
-        ev(300, "mgmt01", "encryption_disabled", SERVER),
-        ev(301, "rs001", "encryption_disabled", SERVER),
-        ev(302, "rs002", "encryption_disabled", SERVER),
-        ev(303, "fo01", "encryption_disabled", SERVER),
-        ev(304, "ev01", "encryption_disabled", EVENT),
         ev(305, "mob01", "encryption_disabled", MOBILE),
         ev(306, "rs001", "connectivity_changed"),
         ev(307, "unknown-host", "encryption_enabled", SERVER),

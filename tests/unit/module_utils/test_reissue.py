@@ -129,7 +129,7 @@ def test_usage_reasons(site_ca, server_key, cert_factory, now):
     assert reissue.decide(der(no_ku), True, NAMES, site_ca.cert, now, 30).action == "keep"
 
 
-def test_sha1_signature(site_ca, other_ca, foreign_ca, server_key, tmp_path, run_openssl, now):  # noqa: PLR0917
+def test_sha1_signature(site_ca, other_ca, foreign_ca, server_key, tmp_path, run_openssl):  # noqa: PLR0917
     # cryptography no longer signs with SHA-1; the openssl CLI still does, as old CAs did.
     (tmp_path / "ca.crt").write_text(site_ca.cert_pem)
     (tmp_path / "ca.key").write_bytes(pki.serialize_ca_key(site_ca, None))
@@ -160,6 +160,9 @@ def test_sha1_signature(site_ca, other_ca, foreign_ca, server_key, tmp_path, run
         "DER",
     )
     assert out.returncode == 0, out.stderr
+    # openssl starts the certificate at the current second: "now" is taken after it, or a second
+    # that ticks over during the call makes the certificate not yet valid.
+    now = pki.utcnow()
     d = reissue.decide(out.stdout, True, NAMES, site_ca.cert, now, 10)
     assert d.reasons == ("certificate is signed with SHA1 (weak); SHA-256 is expected",)
     # The by-hand check of a SHA-1 signature still tells a look-alike CA from the real one.

@@ -1,0 +1,37 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the controller-side PKI modules (ca, server_certificates) share around their ``run()``.
+
+Each module's ``run(params, check_mode)`` raises; this turns every refusal into one failed task
+that names the option at fault, the same way in both modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+
+
+def run_module(module: Any, run: Callable[[dict, bool], dict], write_error: Callable[[OSError], str]) -> dict:
+    """``run(module.params, module.check_mode)``, or ``fail_json`` naming the option at fault.
+
+    No cryptography, a :class:`pki.PkiError` (its option), the folder lock held by another run
+    (``path``) and a failed write (``path``, text from ``write_error``) each end the task. The
+    result's ``diff`` is dropped unless the task runs in diff mode.
+    """
+    if not pki.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        result = run(module.params, module.check_mode)
+    except pki.PkiError as e:
+        module.fail_json(msg=str(e), option=e.option)
+    except fileutil.LockError as e:
+        module.fail_json(msg=str(e), option="path")
+    except OSError as e:
+        module.fail_json(msg=write_error(e), option="path")
+    if not module._diff:
+        result.pop("diff")
+    return result
