@@ -11,13 +11,28 @@ description:
   - At the end of a playbook run, when any host failed or was unreachable, prints the phase (play) in which the run
     stopped, the failed and unreachable hosts with their last error, and that re-running the same command is safe.
   - Enabled in the collection's ansible.cfg (C(callbacks_enabled)); add it to yours, or to an AWX project's.
+  - At the start of a playbook it also imports the collection's controller-side libraries (cryptography, the PKI,
+    the host adapters) once, in the main process, so that the forked workers inherit them instead of each
+    importing them again. With many forks this keeps the disconnection window of a rollout short.
 author:
   - xprotect.encryption maintainers (@xprotect)
 requirements:
   - enable in configuration (callbacks_enabled)
 """
 
+import importlib
+
 from ansible.plugins.callback import CallbackBase
+
+# The controller-side code every per-host task of a rollout needs. Imported once before the
+# workers fork; a worker that imports it itself pays for it once per host and task.
+_WARM = (
+    "ansible_collections.xprotect.encryption.plugins.plugin_utils.action",
+    "ansible_collections.xprotect.encryption.plugins.plugin_utils.certificate_flow",
+    "ansible_collections.xprotect.encryption.plugins.plugin_utils.encryption_flow",
+    "ansible_collections.xprotect.encryption.plugins.plugin_utils.windows",
+    "ansible_collections.xprotect.encryption.plugins.plugin_utils.lab",
+)
 
 
 class CallbackModule(CallbackBase):
@@ -30,6 +45,13 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self._play = None
         self._problems = {}
+
+    def v2_playbook_on_start(self, playbook):
+        for name in _WARM:
+            try:
+                importlib.import_module(name)
+            except Exception as e:  # noqa: BLE001 - an optimisation only; the workers import what they need
+                self._display.vvvv(f"xprotect.encryption: not preloading {name}: {e}")
 
     def v2_playbook_on_play_start(self, play):
         self._play = play.get_name().strip()
