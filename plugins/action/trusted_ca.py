@@ -55,7 +55,7 @@ class ActionModule(XProtectAction):
         if want_present and not present:
             path = "{}\\xprotect-ca-{}.crt".format(args["temp_dir"].rstrip("\\"), thumbprint)
             try:
-                adapter.write_file(path, ca_cert.public_bytes(_pem_encoding()).decode())
+                adapter.write_file(path, pki.cert_pem(ca_cert))
                 adapter.import_certificate(path, "Root")
             finally:
                 try:
@@ -65,9 +65,3 @@ class ActionModule(XProtectAction):
         for t in to_remove:
             adapter.remove_certificate(t, "Root")
         return result
-
-
-def _pem_encoding():
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return Encoding.PEM

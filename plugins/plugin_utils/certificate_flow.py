@@ -24,7 +24,7 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def _summary(entry) -> Optional[dict]:
+def summary(entry) -> Optional[dict]:
     if entry is None:
         return None
     return {
@@ -100,7 +100,7 @@ def issue_on_host(adapter, params: dict, ca: pki.CA) -> str:
             days=params["validity_days"],
             clamp_to_ca=params.get("_clamp_to_ca", True),
         )
-        adapter.write_file(cer, _pem(cert))
+        adapter.write_file(cer, pki.cert_pem(cert))
         res = adapter.run(["certreq.exe", "-accept", "-machine", "-q", cer])
         if res.rc != 0:
             raise AdapterError(
@@ -124,12 +124,6 @@ def clean_pending_requests(adapter, fqdn: str, keep: Optional[str] = None) -> Li
             adapter.remove_certificate(entry.thumbprint, "REQUEST")
             removed.append(entry.thumbprint)
     return removed
-
-
-def _pem(cert) -> str:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return cert.public_bytes(Encoding.PEM).decode()
 
 
 def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
@@ -166,6 +160,3 @@ def make_pfx(params: dict, ca: pki.CA):
 
 def service_key_readers(adapter, extra) -> List[str]:
     return hoststate.key_reader_accounts(adapter.list_services("Milestone*"), extra or ())
-
-
-summary = _summary
