@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import DEFAULT_PORTS
+
 # Inventory contract (design.md): group name -> role.
 GROUP_ROLES = {
     "xprotect_management_servers": "management",
@@ -140,15 +142,15 @@ def group_state_from_readings(
         if group == "server":
             if "management" in roles:
                 cfg = configs.get("management") or {}
-                state[group] = bound(cfg.get("webapi_port") or 9000) or bound(443)
+                state[group] = bound(cfg.get("webapi_port") or DEFAULT_PORTS["management_webapi"]) or bound(443)
             else:
                 cfg = configs.get("recording") or {}
-                state[group] = bound(cfg.get("webapi_port") or 9001)
+                state[group] = bound(cfg.get("webapi_port") or DEFAULT_PORTS["recording_webapi"])
         elif group == "streaming":
             state[group] = streaming_thumbprint.upper() if streaming_thumbprint else None
         elif group == "mobile":
             cfg = configs.get("mobile") or {}
-            state[group] = bound(cfg.get("https_port") or 8082)
+            state[group] = bound(cfg.get("https_port") or DEFAULT_PORTS["mobile_https"])
         elif group == "event":
             cfg = configs.get("event") or {}
             state[group] = ENABLED_UNKNOWN_THUMBPRINT if cfg.get("certificate_enabled") else None

@@ -72,7 +72,7 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
         configs[kind] = getattr(xprotect, _PARSERS[kind])(text)
     streaming = None
     if "streaming" in groups:
-        port = (configs.get("recording") or {}).get("webserver_port") or 7563
+        port = (configs.get("recording") or {}).get("webserver_port") or xprotect.DEFAULT_PORTS["recording_webserver"]
         probe = tls_probe.probe(
             ctx["address"], int(port) + ctx["port_offset"], server_name=ctx["fqdn"], timeout=ctx["timeout"]
         )
