@@ -20,6 +20,7 @@ class ActionModule(XProtectAction):
         address=dict(type="str"),
         port_offset=dict(type="int"),
         configurator_path=dict(type="str"),
+        configurator=dict(type="dict"),
         config_paths=dict(type="dict", default={}),
         stop_stale_configurator=dict(type="bool", default=False),
         retries=dict(type="int", default=3),
@@ -29,10 +30,26 @@ class ActionModule(XProtectAction):
         settle_interval=dict(type="float", default=2.0),
         override_markers=dict(type="list", elements="str"),
     )
-    required_if = [["state", "enabled", ["thumbprint"]]]
+    # The encryption role's variables (roles/encryption/defaults/main.yml).
+    host_var_defaults = {
+        "stop_stale_configurator": "xprotect_stop_stale_configurator",
+        "retries": "xprotect_encryption_retries",
+        "retry_delay": "xprotect_encryption_retry_delay",
+        "configurator_path": "xprotect_configurator_path",
+        "configurator": "xprotect_server_configurator",
+        "override_markers": "xprotect_override_markers",
+    }
 
     def work(self, args, adapter, task_vars):
         fqdn = self.host_fqdn(args, task_vars)
+        if args["state"] == "enabled" and not args["thumbprint"]:
+            if self.check_mode:
+                # The certificates task, in check mode, has only said it would issue one.
+                return {"skipped": True, "msg": f"{fqdn}: no certificate yet, so nothing to compare in check mode."}
+            raise AdapterError(
+                f"{fqdn}: thumbprint is required with state=enabled. In the rollout it is the certificate the "
+                "certificates role registered (xprotect_certificate); run that role for this host first."
+            )
         roles = hoststate.roles_from_groups(
             task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles")
         )
@@ -74,8 +91,13 @@ class ActionModule(XProtectAction):
                 "(ansible_become* variables) for this task."
             )
         flow.refuse_override(ctx, args["override_markers"] or xprotect.OVERRIDE_MARKERS)
-        exe = flow.locate_configurator(adapter, fqdn, args["configurator_path"])
-        ids = flow.group_ids(adapter, exe, fqdn, [g for g, _action, _tp in changes])
+        exe, ids, result["looked_up"] = flow.configurator_and_ids(
+            adapter,
+            fqdn,
+            [g for g, _action, _tp in changes],
+            path=args["configurator_path"],
+            known=args["configurator"],
+        )
         applied = []
         try:
             for group, action, thumbprint in changes:

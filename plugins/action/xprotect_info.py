@@ -29,6 +29,7 @@ class ActionModule(XProtectAction):
         config_paths=dict(type="dict", default={}),
         configurator_path=dict(type="str"),
         probe_timeout=dict(type="float", default=5.0),
+        certificate_groups=dict(type="bool", default=False),
         **ca_source.CA_CERT_ONLY_OPTIONS,
     )
 
@@ -55,6 +56,14 @@ class ActionModule(XProtectAction):
         configurator["usable"] = bool(configurator["version"]) and xprotect.configurator_version_ok(
             configurator["version"]
         )
+        groups = xprotect.groups_for_roles(roles)
+        if args["certificate_groups"] and configurator["usable"] and groups:
+            # Proves Server Configurator runs (as this task's user) and knows the host's groups;
+            # the switch then takes the IDs from here instead of listing inside the window.
+            try:
+                configurator["group_ids"] = flow.group_ids(adapter, exe, fqdn, groups)
+            except AdapterError as e:
+                configurator.update(usable=False, error=e.message)
 
         info = {
             "fqdn": fqdn,
@@ -64,7 +73,6 @@ class ActionModule(XProtectAction):
             "key_readers": hoststate.key_reader_accounts(services),
             "server_configurator": configurator,
         }
-        groups = xprotect.groups_for_roles(roles)
         if groups:
             ctx = flow.context(args, task_vars, fqdn)
             try:

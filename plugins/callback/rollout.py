@@ -12,8 +12,9 @@ description:
     stopped, the failed and unreachable hosts with their last error, and that re-running the same command is safe.
   - Enabled in the collection's ansible.cfg (C(callbacks_enabled)); add it to yours, or to an AWX project's.
   - At the start of a playbook it also imports the collection's controller-side libraries (cryptography, the PKI,
-    the host adapters) once, in the main process, so that the forked workers inherit them instead of each
-    importing them again. With many forks this keeps the disconnection window of a rollout short.
+    the host adapters) once, in the main process, and renders one small template there, which loads Jinja's
+    lexer and the builtin filter and test plugins. The forked workers inherit all of it instead of each loading
+    it again for every host and task. With many forks this keeps the disconnection window of a rollout short.
 author:
   - xprotect.encryption maintainers (@xprotect)
 requirements:
@@ -35,6 +36,26 @@ _WARM = (
 )
 
 
+def _warm_templating():
+    """Render a template that uses a filter and a test, in the main process.
+
+    A worker that templates its task's arguments otherwise builds Jinja's lexer and loads every
+    builtin filter and test plugin itself (about 10 ms per host and task on a small controller).
+    """
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    try:
+        from ansible.template import trust_as_template
+    except ImportError:  # ansible-core < 2.19 templates any string
+
+        def trust_as_template(value):
+            return value
+
+    templar = Templar(loader=DataLoader(), variables={"xprotect_warm": "1"})
+    return templar.template(trust_as_template("{{ xprotect_warm | default('') | string is not none }}"))
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "notification"
@@ -52,6 +73,10 @@ class CallbackModule(CallbackBase):
                 importlib.import_module(name)
             except Exception as e:  # noqa: BLE001 - an optimisation only; the workers import what they need
                 self._display.vvvv(f"xprotect.encryption: not preloading {name}: {e}")
+        try:
+            _warm_templating()
+        except Exception as e:  # noqa: BLE001 - as above
+            self._display.vvvv(f"xprotect.encryption: not preloading the template engine: {e}")
 
     def v2_playbook_on_play_start(self, play):
         self._play = play.get_name().strip()

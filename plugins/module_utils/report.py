@@ -109,7 +109,9 @@ def preflight_findings(cert: Optional[Mapping], trust: Optional[Mapping], info: 
         facts = info.get("xprotect") or {}
         sc = facts.get("server_configurator") or {}
         if facts and not sc.get("usable"):
-            if not sc.get("path"):
+            if sc.get("error"):
+                findings.append(f"Server Configurator: {sc['error']}")
+            elif not sc.get("path"):
                 findings.append("Server Configurator: not found (no Milestone XProtect service)")
             elif not sc.get("version"):
                 findings.append(f"Server Configurator: missing at {sc.get('path')}")

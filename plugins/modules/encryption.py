@@ -23,6 +23,12 @@ description:
   - It refuses Server Configurator older than 20.3 (2020 R3), which has no command line for encryption.
   - The order between hosts (management server, then recording servers, then failover servers, then mobile
     servers) is the playbook's job; see C(playbooks/site.yml).
+  - "Options the task does not set take the matching host variable of the encryption role when it is set and not
+    empty: O(stop_stale_configurator) from C(xprotect_stop_stale_configurator), O(retries) from
+    C(xprotect_encryption_retries), O(retry_delay) from C(xprotect_encryption_retry_delay), O(configurator_path)
+    from C(xprotect_configurator_path), O(configurator) from C(xprotect_server_configurator) and
+    O(override_markers) from C(xprotect_override_markers). So the role's task inside the disconnection window
+    templates only the state, the thumbprint and the groups."
 author:
   - xprotect.encryption maintainers (@xprotect)
 options:
@@ -32,7 +38,9 @@ options:
     choices: [enabled, disabled]
     default: enabled
   thumbprint:
-    description: The certificate (in C(LocalMachine\My), with its key) to use. Required when O(state=enabled).
+    description:
+      - The certificate (in C(LocalMachine\My), with its key) to use. Required when O(state=enabled).
+      - In check mode a missing thumbprint skips the task (the certificate would only be issued by the run).
     type: str
   groups:
     description: The certificate groups to manage. Default, from the host's roles.
@@ -57,6 +65,16 @@ options:
   configurator_path:
     description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.
     type: str
+  configurator:
+    description:
+      - Server Configurator as M(xprotect.encryption.xprotect_info) found it with
+        O(xprotect.encryption.xprotect_info#module:certificate_groups=true) (its C(server_configurator)), with the
+        keys C(path), C(version) and C(group_ids).
+      - What it covers is not looked up again when something has to change, which saves up to three round trips per
+        host (the Milestone services, the file version and C(/listcertificategroups)) inside the disconnection window.
+        A version older than 20.3 is refused as if it had been read from the file. Anything it lacks is looked up.
+      - When O(configurator_path) names another file, this is ignored.
+    type: dict
   config_paths:
     description:
       - Override the location of a configuration file, by kind.
@@ -126,6 +144,13 @@ applied:
   returned: when something changed
   type: list
   elements: dict
+looked_up:
+  description:
+    - What had to be looked up on the host before Server Configurator could run (C(services), C(version),
+      C(groups)); empty when O(configurator) covered it all.
+  returned: when something changed, outside check mode
+  type: list
+  elements: str
 roles:
   description: The roles the groups were derived from.
   returned: success

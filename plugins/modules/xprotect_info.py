@@ -41,6 +41,16 @@ options:
     description: Timeout of the TLS handshake, in seconds.
     type: float
     default: 5.0
+  certificate_groups:
+    description:
+      - Run C(ServerConfigurator.exe /listcertificategroups) (read-only) and return the IDs of the host's certificate
+        groups as C(server_configurator.group_ids).
+      - It proves that Server Configurator runs for this task's user (set become as for
+        M(xprotect.encryption.encryption)) and knows every group of the host's roles. When it fails,
+        C(server_configurator.usable) is false and C(server_configurator.error) says why.
+      - Server Configurator runs one instance at a time; do not list while another run is under way.
+    type: bool
+    default: false
   ca_cert_path:
     description: The CA certificate, to report whether it is trusted and which certificates it issued.
     type: path
@@ -48,7 +58,7 @@ options:
     description: The CA certificate as PEM text.
     type: str
 notes:
-  - Read-only; runs the same in check mode.
+  - Read-only; runs the same in check mode (the listing of O(certificate_groups) included).
 """
 
 EXAMPLES = r"""
@@ -71,7 +81,9 @@ xprotect:
       description: Milestone services with display name, account, state and file version.
       type: list
     server_configurator:
-      description: Path, version and C(usable).
+      description:
+        - Path, version and C(usable); with O(certificate_groups), C(group_ids) (group key to GUID) or C(error).
+        - Pass it to M(xprotect.encryption.encryption) as O(xprotect.encryption.encryption#module:configurator).
       type: dict
     encryption:
       description: Bound thumbprint (or null when off) per certificate group name.

@@ -35,17 +35,28 @@ class XProtectAction(ActionBase):
     mutually_exclusive: list = []
     required_one_of: list = []
     required_if: list = []
+    # Options that, when the task does not set them, take the value of a host variable (the
+    # matching role variable), so that a role's task inside the disconnection window passes only
+    # what varies and templates little. Empty values ("", [], {}) mean "not set".
+    host_var_defaults: dict = {}
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        args = self.validate_argument_spec(
-            argument_spec=self.argument_spec,
-            mutually_exclusive=self.mutually_exclusive,
-            required_one_of=self.required_one_of,
-            required_if=self.required_if,
-        )[1]
+        from_vars = self._defaults_from_host_vars(task_vars)
+        try:
+            args = self.validate_argument_spec(
+                argument_spec=self.argument_spec,
+                mutually_exclusive=self.mutually_exclusive,
+                required_one_of=self.required_one_of,
+                required_if=self.required_if,
+            )[1]
+        except AnsibleActionFail as e:
+            if not from_vars:
+                raise
+            used = ", ".join(f"{option} from {var}" for option, var in from_vars.items())
+            raise AnsibleActionFail(f"{e.message} (options taken from host variables: {used})") from e
         adapter = None
         try:
             adapter = get_adapter(self, task_vars)
@@ -64,6 +75,19 @@ class XProtectAction(ActionBase):
             result["round_trips"] = adapter.calls
         result.setdefault("changed", False)
         return result
+
+    def _defaults_from_host_vars(self, task_vars: dict) -> dict:
+        used = {}
+        for option, var in self.host_var_defaults.items():
+            if option in self._task.args or var not in task_vars:
+                continue
+            # Host variables reach an action plugin untemplated ("{{ xprotect_rollback_retries }}").
+            value = self._templar.template(task_vars[var])
+            if value is None or (isinstance(value, (str, list, dict)) and not value):
+                continue
+            self._task.args[option] = value
+            used[option] = var
+        return used
 
     # -- helpers for subclasses ---------------------------------------------------------
     @property

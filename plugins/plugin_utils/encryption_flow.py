@@ -9,8 +9,9 @@ version are only looked up when something has to change.
 
 from __future__ import annotations
 
+import ntpath
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, tls_probe, xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError, HostUnreachable
@@ -98,6 +99,14 @@ def refuse_override(ctx: dict, markers) -> None:
         )
 
 
+def _refuse_old(fqdn: str, exe: str, version: str) -> None:
+    if not xprotect.configurator_version_ok(version):
+        raise AdapterError(
+            f"{fqdn}: Server Configurator {version} at {exe} is older than 20.3 (2020 R3), which has no command line "
+            "for encryption. Upgrade XProtect on this host, or switch it in the Server Configurator GUI."
+        )
+
+
 def locate_configurator(adapter, fqdn: str, path: Optional[str]) -> str:
     """Find Server Configurator and refuse one that is missing or older than 20.3 [H]."""
     exe = path or xprotect.configurator_path_from_services(adapter.list_services("Milestone*"))
@@ -111,21 +120,59 @@ def locate_configurator(adapter, fqdn: str, path: Optional[str]) -> str:
         raise AdapterError(
             f"{fqdn}: Server Configurator is missing at {exe}. Install or repair XProtect, or set configurator_path."
         )
-    if not xprotect.configurator_version_ok(version):
-        raise AdapterError(
-            f"{fqdn}: Server Configurator {version} at {exe} is older than 20.3 (2020 R3), which has no command line "
-            "for encryption. Upgrade XProtect on this host, or switch it in the Server Configurator GUI."
-        )
+    _refuse_old(fqdn, exe, version)
     return exe
 
 
 def group_ids(adapter, exe: str, fqdn: str, keys: Sequence[str]) -> Dict[str, str]:
+    """``{group key: GUID}`` from ``/listcertificategroups`` (read-only)."""
     res = adapter.run(xprotect.list_groups_argv(exe))
     if res.rc != 0:
         raise AdapterError(
             xprotect.explain_exit(res.rc, fqdn) + f" (while listing certificate groups: {res.stdout.strip()})"
         )
-    return xprotect.resolve_group_ids(xprotect.parse_certificate_groups(res.stdout), keys)
+    try:
+        return xprotect.resolve_group_ids(xprotect.parse_certificate_groups(res.stdout), keys)
+    except xprotect.XProtectError as e:
+        raise AdapterError(f"{fqdn}: {e}")
+
+
+def _norm(path: str) -> str:
+    return ntpath.normcase(ntpath.normpath(str(path).strip().strip('"')))
+
+
+def configurator_and_ids(
+    adapter, fqdn: str, keys: Sequence[str], path: Optional[str] = None, known: Optional[Mapping] = None
+) -> Tuple[str, Dict[str, str], List[str]]:
+    """Server Configurator's path, the IDs of the groups ``keys``, and what had to be looked up.
+
+    ``known`` is what the preflight found (``xprotect_info`` with ``certificate_groups``: path,
+    version, group_ids). What it covers is not looked up again, which saves up to three round
+    trips per host inside the disconnection window; anything it lacks is looked up on the host
+    (``services``, ``version``, ``groups`` in the returned list). A ``path`` that differs from the
+    known one wins, and then nothing known is used.
+    """
+    known = dict(known or {})
+    if path and known.get("path") and _norm(path) != _norm(known["path"]):
+        known = {}
+    exe = path or known.get("path")
+    looked_up = []
+    if exe and known.get("version"):
+        _refuse_old(fqdn, exe, str(known["version"]))
+    else:
+        looked_up += ["version"] if exe else ["services", "version"]
+        exe = locate_configurator(adapter, fqdn, exe)
+    ids = {}
+    for key, guid in (known.get("group_ids") or {}).items():
+        if key in keys:
+            try:
+                ids[key] = xprotect.normalize_guid(guid)
+            except xprotect.XProtectError as e:
+                raise AdapterError(f"{fqdn}: configurator.group_ids.{key}: {e}")
+    if set(ids) != set(keys):
+        ids = group_ids(adapter, exe, fqdn, keys)
+        looked_up.append("groups")
+    return exe, ids, looked_up
 
 
 def apply_change(

@@ -191,6 +191,60 @@ def test_xprotect_info_reads_everything_without_changing(site):
     assert facts["encryption"]["Server certificate"] and facts["encryption"]["Streaming media certificate"]
     assert "NT AUTHORITY\\NETWORK SERVICE" in facts["key_readers"]
     assert facts["certificates"] and facts["certificates"][0]["days_left"] > 700
+    assert "group_ids" not in facts["server_configurator"]
+    # With the listing (the preflight's way): the group IDs, and still nothing changed or logged.
+    listed = adhoc(site, RS, "xprotect_info", {"certificate_groups": True}, check=True)["xprotect"]
+    assert listed["server_configurator"]["usable"] is True
+    assert listed["server_configurator"]["group_ids"] == {
+        "server": "84430eb7-847c-422d-aa00-7915cd0d7a65",
+        "streaming": "549df21d-047c-456b-958e-99e65dd8b3ec",
+    }
+    assert snapshot(site) == before
+
+
+def test_the_switch_takes_what_the_preflight_found(site):
+    # The failover server, staged but not switched yet (the management server is encrypted).
+    cert = staged(site, FO)
+    known = adhoc(site, FO, "xprotect_info", {"certificate_groups": True})["xprotect"]["server_configurator"]
+    res = adhoc(site, FO, "encryption", {"thumbprint": cert["thumbprint"], "configurator": known})
+    assert res["changed"] and res["looked_up"] == [], res
+    assert status(site)[FO]["connected"] is True
+    # Drift on the same host, corrected without what the preflight found: all three looked up.
+    fault(site, FO, "disable_encryption")
+    res = adhoc(site, FO, "encryption", {"thumbprint": cert["thumbprint"]})
+    assert res["changed"] and res["looked_up"] == ["services", "version", "groups"], res
+    # A record that claims a version below 20.3 is refused before anything runs.
+    fault(site, FO, "disable_encryption")
+    runs = len([e for e in events(site) if e["event"] == "configurator_run"])
+    old = dict(known, version="20.1.0.0")
+    res = adhoc(site, FO, "encryption", {"thumbprint": cert["thumbprint"], "configurator": old})
+    assert res.get("failed") and "older than 20.3" in res["msg"]
+    assert len([e for e in events(site) if e["event"] == "configurator_run"]) == runs
+    assert adhoc(site, FO, "encryption", {"thumbprint": cert["thumbprint"], "configurator": known})["changed"]
+
+
+def test_role_settings_come_from_host_variables_and_are_named_when_wrong(site):
+    tp = staged(site, RS)["thumbprint"]
+
+    def switch(extra):
+        return adhoc(site, RS, "encryption", {"thumbprint": tp}, check=True, extra=extra)
+
+    res = switch({"xprotect_encryption_retries": "many"})
+    assert res.get("failed") and "retries" in res["msg"] and "xprotect_encryption_retries" in res["msg"], res
+    # A template in a host variable is rendered first (rollback.yml sets retries this way).
+    assert not switch({"xprotect_encryption_retries": "{{ 1 + 1 }}"}).get("failed")
+    # Empty values mean "not set": the module's default applies.
+    assert not switch({"xprotect_override_markers": [], "xprotect_server_configurator": {}}).get("failed")
+
+
+def test_a_missing_thumbprint_skips_in_check_mode_and_fails_otherwise(site):
+    before = snapshot(site)
+    skipped = adhoc(site, RS, "encryption", {"state": "enabled"}, check=True)
+    assert skipped.get("skipped") is True and "no certificate yet" in skipped["msg"]
+    failed = adhoc(site, RS, "encryption", {"state": "enabled"})
+    assert (
+        failed.get("failed") and "thumbprint is required" in failed["msg"] and "xprotect_certificate" in failed["msg"]
+    )
     assert snapshot(site) == before
 
 

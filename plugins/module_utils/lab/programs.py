@@ -185,7 +185,8 @@ def configurator(site: model.Site, host: str, argv: List[str], run_as: Optional[
             _log(site, host, [f"Arguments: {' '.join(args)}", parsed.error])
             return Output(-2, _lines(parsed.error, _USAGE))
         if parsed.action == "list":
-            tx.emit("configurator_run", exit_code=0, args=args)
+            # Read-only: the event log records changes and refused runs, not a successful listing
+            # (the preflight lists the groups in check mode too).
             lines = [
                 f"Found '{site.group_name(g)}' group with ID = {site.group_id(g)}" for g in model.groups_of(st["roles"])
             ]

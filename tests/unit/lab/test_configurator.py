@@ -45,6 +45,15 @@ def test_listcertificategroups_prints_the_facts_file_format(lab, host, groups, q
     assert xprotect.resolve_group_ids(parsed, groups) == {g: GUID[g] for g in groups}
 
 
+def test_a_successful_listing_is_not_an_event(lab):
+    before = open(lab.file("events.jsonl"), "rb").read()
+    assert adapter(lab, RS).run(xprotect.list_groups_argv(CFG)).rc == 0
+    assert open(lab.file("events.jsonl"), "rb").read() == before
+    # A refused listing is one: it says Server Configurator was tried and failed.
+    assert adapter(lab, RS).run([CFG, "/listcertificategroups", "/enableencryption"]).rc == -2
+    assert events(lab, "configurator_run", RS)[-1]["exit_code"] == -2
+
+
 def test_a_client_has_no_server_configurator(lab):
     a = adapter(lab, CL)
     with pytest.raises(AdapterError, match="Could not locate"):

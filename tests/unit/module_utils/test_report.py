@@ -89,6 +89,19 @@ def test_preflight_findings_collects_every_missing_piece():
     ]
     missing = {"xprotect": {"server_configurator": {"path": "C:\\x.exe", "version": None}}}
     assert report.preflight_findings(None, None, missing) == ["Server Configurator: missing at C:\\x.exe"]
+    listing = {
+        "xprotect": {
+            "server_configurator": {
+                "path": "C:\\x.exe",
+                "version": "24.2",
+                "usable": False,
+                "error": "rs01: Server Configurator lists no 'Server certificate' group",
+            }
+        }
+    }
+    assert report.preflight_findings(None, None, listing) == [
+        "Server Configurator: rs01: Server Configurator lists no 'Server certificate' group"
+    ]
 
 
 def test_preflight_gate_blocks_servers_and_defers_offline_clients_when_asked():

@@ -107,6 +107,53 @@ def test_group_ids_by_name_and_a_failing_listing():
         encryption_flow.group_ids(Scripted(runs=[RunResult(-4, "", "")]), EXE, "rs01", ["server"])
 
 
+def test_a_listing_without_the_group_names_it():
+    with pytest.raises(AdapterError, match="rs01: Server Configurator lists no 'Mobile streaming media certificate'"):
+        encryption_flow.group_ids(Scripted(runs=[ok(LISTING)]), EXE, "rs01", ["mobile"])
+
+
+KNOWN = {"path": EXE, "version": "24.2.0.1", "group_ids": {"server": GUID.upper(), "streaming": GUID}}
+
+
+def test_what_the_preflight_found_is_not_looked_up_again():
+    adapter = Scripted()
+    assert encryption_flow.configurator_and_ids(adapter, "rs01", ["server"], known=KNOWN) == (EXE, {"server": GUID}, [])
+    assert adapter.calls == 0
+    # The same file named by the task (case, quotes) still uses it.
+    quoted = f'"{EXE.upper()}"'
+    assert encryption_flow.configurator_and_ids(adapter, "rs01", ["server"], path=quoted, known=KNOWN)[1] == {
+        "server": GUID
+    }
+    assert adapter.calls == 0
+
+
+def test_what_the_preflight_lacks_is_looked_up():
+    # No group IDs: one listing, no service or version look-up.
+    adapter = Scripted(runs=[ok(LISTING)])
+    found = encryption_flow.configurator_and_ids(adapter, "rs01", ["server"], known={"path": EXE, "version": "24.2"})
+    assert found == (EXE, {"server": GUID}, ["groups"]) and adapter.calls == 1
+    # Another path given to the task: nothing known is used.
+    adapter = Scripted(runs=[ok(LISTING)])
+    found = encryption_flow.configurator_and_ids(
+        adapter, "rs01", ["server"], path="D:\\SC\\ServerConfigurator.exe", known=KNOWN
+    )
+    assert found[2] == ["version", "groups"] and adapter.calls == 2
+    # Nothing known: services, version, listing.
+    adapter = Scripted(runs=[ok(LISTING)], services=SERVICES)
+    found = encryption_flow.configurator_and_ids(adapter, "rs01", ["server"])
+    assert found[::2] == (EXE, ["services", "version", "groups"])
+    assert adapter.calls == 3
+
+
+def test_what_the_preflight_found_is_still_checked():
+    with pytest.raises(AdapterError, match="older than 20.3"):
+        encryption_flow.configurator_and_ids(Scripted(), "rs01", ["server"], known=dict(KNOWN, version="20.2.0.0"))
+    with pytest.raises(AdapterError, match=r"configurator.group_ids.server: 'nope' is not a certificate group GUID"):
+        encryption_flow.configurator_and_ids(
+            Scripted(), "rs01", ["server"], known=dict(KNOWN, group_ids={"server": "nope"})
+        )
+
+
 def apply(adapter, action="disable", **kw):
     """One Server Configurator change for the Server certificate group of rs01."""
     return encryption_flow.apply_change(
