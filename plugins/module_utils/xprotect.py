@@ -749,6 +749,10 @@ OVERRIDE_MARKERS: Tuple[str, ...] = (
 )
 
 
+# Compiled once at import: a forked Ansible worker inherits them instead of compiling per host.
+_OVERRIDE_RES = tuple(re.compile(m, re.IGNORECASE) for m in OVERRIDE_MARKERS)
+
+
 def override_blocks_cli(texts, markers: Sequence[str] = OVERRIDE_MARKERS) -> Optional[str]:
     """Evidence that ``/overridelocalmanagementserver`` was used on a host, or None [?].
 
@@ -758,7 +762,10 @@ def override_blocks_cli(texts, markers: Sequence[str] = OVERRIDE_MARKERS) -> Opt
     if texts is None:
         return None
     items = texts.items() if isinstance(texts, Mapping) else [("the text read from the host", texts)]
-    compiled = [re.compile(m, re.IGNORECASE) for m in markers]
+    if tuple(markers) == OVERRIDE_MARKERS:
+        compiled = _OVERRIDE_RES
+    else:
+        compiled = tuple(re.compile(m, re.IGNORECASE) for m in markers)
     for where, text in items:
         for number, line in enumerate(str(text or "").splitlines(), 1):
             for marker in compiled:
