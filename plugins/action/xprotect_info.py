@@ -13,13 +13,6 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import 
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
 
-def _exe_of(service_path: str) -> str:
-    path = (service_path or "").strip()
-    if path.startswith('"'):
-        return path[1:].split('"', 1)[0]
-    return path.split(" -", 1)[0].split(" /", 1)[0]
-
-
 class ActionModule(XProtectAction):
     argument_spec = dict(
         fqdn=dict(type="str"),
@@ -42,13 +35,14 @@ class ActionModule(XProtectAction):
         services = adapter.list_services("Milestone*")
         components = []
         for svc in services:
+            exe_of_service = xprotect.service_executable(svc.path)
             components.append(
                 {
                     "name": svc.name,
                     "display_name": svc.display_name,
                     "account": svc.username,
                     "state": svc.state,
-                    "version": adapter.file_version(_exe_of(svc.path)) if svc.path else None,
+                    "version": adapter.file_version(exe_of_service) if exe_of_service else None,
                 }
             )
         exe = args["configurator_path"] or xprotect.configurator_path_from_services(services)
