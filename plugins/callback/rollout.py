@@ -12,9 +12,10 @@ description:
     stopped, the failed and unreachable hosts with their last error, and that re-running the same command is safe.
   - Enabled in the collection's ansible.cfg (C(callbacks_enabled)); add it to yours, or to an AWX project's.
   - At the start of a playbook it also imports the collection's controller-side libraries (cryptography, the PKI,
-    the host adapters) once, in the main process, and renders one small template there, which loads Jinja's
-    lexer and the builtin filter and test plugins. The forked workers inherit all of it instead of each loading
-    it again for every host and task. With many forks this keeps the disconnection window of a rollout short.
+    the host adapters) once, in the main process, renders one small template there, which loads Jinja's
+    lexer and the builtin filter and test plugins, and signs and checks one throw-away certificate, which
+    loads OpenSSL's algorithms. The forked workers inherit all of it instead of each loading it again for
+    every host and task. With many forks this keeps the disconnection window of a rollout short.
 author:
   - xprotect.encryption maintainers (@xprotect)
 requirements:
@@ -34,6 +35,8 @@ _WARM = (
     "ansible_collections.xprotect.encryption.plugins.plugin_utils.windows",
     "ansible_collections.xprotect.encryption.plugins.plugin_utils.lab",
 )
+# Its warm_up() signs and checks one throw-away certificate, so OpenSSL's algorithms are loaded too.
+_PKI = "ansible_collections.xprotect.encryption.plugins.module_utils.pki"
 
 
 def _warm_templating():
@@ -77,6 +80,10 @@ class CallbackModule(CallbackBase):
             _warm_templating()
         except Exception as e:  # noqa: BLE001 - as above
             self._display.vvvv(f"xprotect.encryption: not preloading the template engine: {e}")
+        try:
+            importlib.import_module(_PKI).warm_up()
+        except Exception as e:  # noqa: BLE001 - as above
+            self._display.vvvv(f"xprotect.encryption: not preloading OpenSSL's algorithms: {e}")
 
     def v2_playbook_on_play_start(self, play):
         self._play = play.get_name().strip()

@@ -180,6 +180,7 @@ _BLOCK_START_RE = re.compile(
 )
 _KV_RE = re.compile(r"^\s*(?P<key>[^:]+?)\s*:\s*(?P<value>.*?)\s*$")
 _IPPORT_RE = re.compile(r"^(?P<addr>\[[0-9a-fA-F:.%]+\]|[0-9.]+|[^\s:]+):(?P<port>\d{1,5})$")
+_SPACE_RE = re.compile(r"\s")
 _HEX40_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
@@ -202,7 +203,7 @@ def parse_netsh_sslcert(stdout: str) -> List[dict]:
         line = raw.rstrip()
         start = _BLOCK_START_RE.match(line)
         if start:
-            current = _new_block(re.sub(r"\s", "", start.group("key").lower()), start.group("value"))
+            current = _new_block(_SPACE_RE.sub("", start.group("key").lower()), start.group("value"))
             if current is not None:
                 bindings.append(current)
             continue
@@ -456,14 +457,20 @@ def configurator_path_from_services(services) -> Optional[str]:
     return DEFAULT_CONFIGURATOR_PATH if found_any else None
 
 
+# Compiled at import: forked workers inherit them instead of compiling per host and task.
+_RELEASE_RE = re.compile(r"^(\d{4})\s*R(\d)\b", re.IGNORECASE)
+_DIGITS_RE = re.compile(r"\d+")
+_THUMBPRINT_NOISE_RE = re.compile(r"[\s:\u200e\u200f]")
+
+
 def _version_tuple(version: Optional[str]) -> Optional[Tuple[int, int]]:
     if not version:
         return None
     text = str(version).strip()
-    release = re.match(r"^(\d{4})\s*R(\d)\b", text, re.IGNORECASE)  # "2020 R3"
+    release = _RELEASE_RE.match(text)  # "2020 R3"
     if release:
         return int(release.group(1)) - 2000, int(release.group(2))
-    nums = re.findall(r"\d+", text)
+    nums = _DIGITS_RE.findall(text)
     if not nums:
         return None
     return int(nums[0]), int(nums[1]) if len(nums) > 1 else 0
@@ -484,7 +491,7 @@ def normalize_guid(guid: str) -> str:
 
 def normalize_thumbprint(thumbprint: str) -> str:
     """Uppercase hex SHA-1 without separators, as Windows shows and takes it [H]."""
-    tp = re.sub(r"[\s:\u200e\u200f]", "", str(thumbprint or "")).upper()
+    tp = _THUMBPRINT_NOISE_RE.sub("", str(thumbprint or "")).upper()
     if not _THUMBPRINT_RE.match(tp):
         raise XProtectError(f"{thumbprint!r} is not a certificate thumbprint (40 hex digits, the SHA-1 of the DER).")
     return tp
@@ -560,6 +567,7 @@ def mobile_config_path_from_services(services) -> str:
 
 
 _DTD_RE = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_DECL_RE = re.compile(r"^<\?xml[^>]*\?>")
 
 
 def _parse_xml(text: Union[str, bytes], what: str) -> ET.Element:
@@ -572,7 +580,7 @@ def _parse_xml(text: Union[str, bytes], what: str) -> ET.Element:
     if _DTD_RE.search(text):
         raise XProtectError(f"{what} contains a DTD or entity declaration, which XProtect never writes; refusing it.")
     # ElementTree refuses an encoding declaration on str input; the text is already decoded.
-    text = re.sub(r"^<\?xml[^>]*\?>", "", text).lstrip()
+    text = _XML_DECL_RE.sub("", text).lstrip()
     try:
         return ET.fromstring(text)  # noqa: S314 - DTDs refused above
     except ET.ParseError as e:

@@ -188,6 +188,9 @@ def pid_alive(pid: Optional[int]) -> bool:
 # ---- Windows paths --------------------------------------------------------------------------
 
 _BAD_COMPONENT = re.compile(r'[<>:"|?*\x00-\x1f]')
+_ENV_VAR_RE = re.compile(r"%([^%]+)%")
+_DRIVE_PATH_RE = re.compile(r"^([A-Za-z]):(?:\\|$)(.*)$")
+_NOT_HEX_RE = re.compile(r"[^0-9A-Fa-f]")
 
 
 def split_windows_path(path: str) -> List[str]:
@@ -199,8 +202,8 @@ def split_windows_path(path: str) -> List[str]:
     def expand(match: re.Match[str]) -> str:
         return _ENV.get(match.group(1).lower(), match.group(0))
 
-    text = re.sub(r"%([^%]+)%", expand, path or "").replace("/", "\\")
-    m = re.match(r"^([A-Za-z]):(?:\\|$)(.*)$", text)
+    text = _ENV_VAR_RE.sub(expand, path or "").replace("/", "\\")
+    m = _DRIVE_PATH_RE.match(text)
     if not m:
         raise LabError(f"{path!r} is not an absolute Windows path (like C:\\ProgramData\\...).", option="path")
     parts = [m.group(1).upper()]
@@ -605,7 +608,7 @@ def find(state: Dict[str, Any], store_name: str, thumbprint: str) -> Optional[Di
 
 
 def normalize_thumbprint(value: str) -> str:
-    return re.sub(r"[^0-9A-Fa-f]", "", value or "").upper()
+    return _NOT_HEX_RE.sub("", value or "").upper()
 
 
 def bind(rec: Dict[str, Any], entry: Mapping[str, Any]) -> None:

@@ -43,13 +43,17 @@ class ProgramNotFound(model.LabError):
     """win_command could not start the program (it fails the module, it is not an exit code)."""
 
 
+_PATH_SEP_RE = re.compile(r"[\\/]")
+_PATH_CHAR_RE = re.compile(r"[\\/:]")
+
+
 def _lines(*lines: str) -> str:
     return CRLF.join(lines) + CRLF
 
 
 def _exe(argv0: str) -> str:
     """Lower-case program name without folder or ``.exe``."""
-    base = re.split(r"[\\/]", argv0.strip('"'))[-1].lower()
+    base = _PATH_SEP_RE.split(argv0.strip('"'))[-1].lower()
     return base[:-4] if base.endswith(".exe") else base
 
 
@@ -78,7 +82,7 @@ def run(site: model.Site, host: str, argv: Sequence[str], run_as: Optional[str] 
 
 def _system_tool(argv0: str) -> bool:
     """A bare name (found on PATH) or a path under C:\\Windows\\System32."""
-    if not re.search(r"[\\/:]", argv0):
+    if not _PATH_CHAR_RE.search(argv0):
         return True
     try:
         parts = [p.lower() for p in model.split_windows_path(argv0)]
