@@ -561,7 +561,7 @@ def warm_up() -> None:
     forked worker that first fetch, about 1.3 ms per worker that checks a signature.
     The key is 1024 bits only to be quick to make; it is never used for anything else.
     """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - signs only itself, then dropped
     name = cn_name("xprotect.encryption warm-up")
     cert = self_signed_builder(key.public_key(), name, utcnow(), 1).sign(key, hashes.SHA256())
     loaded = x509.load_pem_x509_certificate(cert_pem(cert).encode("ascii"))
