@@ -30,8 +30,12 @@ class ActionModule(XProtectAction):
         settle_interval=dict(type="float", default=2.0),
         override_markers=dict(type="list", elements="str"),
     )
-    # The encryption role's variables (roles/encryption/defaults/main.yml).
+    # The encryption role's variables (roles/encryption/defaults/main.yml), and the certificate
+    # the certificates role registered.
     host_var_defaults = {
+        "state": "xprotect_encryption_state",
+        "thumbprint": "xprotect_certificate.thumbprint",
+        "groups": "xprotect_encryption_groups",
         "stop_stale_configurator": "xprotect_stop_stale_configurator",
         "retries": "xprotect_encryption_retries",
         "retry_delay": "xprotect_encryption_retry_delay",

@@ -24,11 +24,13 @@ description:
   - The order between hosts (management server, then recording servers, then failover servers, then mobile
     servers) is the playbook's job; see C(playbooks/site.yml).
   - "Options the task does not set take the matching host variable of the encryption role when it is set and not
-    empty: O(stop_stale_configurator) from C(xprotect_stop_stale_configurator), O(retries) from
+    empty: O(state) from C(xprotect_encryption_state), O(thumbprint) from C(xprotect_certificate.thumbprint) (the
+    certificate the certificates role registered), O(groups) from C(xprotect_encryption_groups),
+    O(stop_stale_configurator) from C(xprotect_stop_stale_configurator), O(retries) from
     C(xprotect_encryption_retries), O(retry_delay) from C(xprotect_encryption_retry_delay), O(configurator_path)
     from C(xprotect_configurator_path), O(configurator) from C(xprotect_server_configurator) and
     O(override_markers) from C(xprotect_override_markers). So the role's task inside the disconnection window
-    templates only the state, the thumbprint and the groups."
+    has no template of its own, which each forked worker would compile and render again."
 author:
   - xprotect.encryption maintainers (@xprotect)
 options:

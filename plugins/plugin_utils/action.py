@@ -10,6 +10,8 @@ failed (or unreachable) results, and reports how many module round-trips the tas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
@@ -36,8 +38,9 @@ class XProtectAction(ActionBase):
     required_one_of: list = []
     required_if: list = []
     # Options that, when the task does not set them, take the value of a host variable (the
-    # matching role variable), so that a role's task inside the disconnection window passes only
-    # what varies and templates little. Empty values ("", [], {}) mean "not set".
+    # matching role variable), so that a role's task inside the disconnection window has no
+    # template of its own to compile and render in every forked worker. "name.key" takes one key
+    # of a dict variable (a registered result). Empty values (None, "", [], {}) mean "not set".
     host_var_defaults: dict = {}
 
     def run(self, tmp=None, task_vars=None):
@@ -79,10 +82,14 @@ class XProtectAction(ActionBase):
     def _defaults_from_host_vars(self, task_vars: dict) -> dict:
         used = {}
         for option, var in self.host_var_defaults.items():
-            if option in self._task.args or var not in task_vars:
+            name, _dot, key = var.partition(".")
+            if option in self._task.args or name not in task_vars:
                 continue
             # Host variables reach an action plugin untemplated ("{{ xprotect_rollback_retries }}").
-            value = self._templar.template(task_vars[var])
+            value = self._templar.template(task_vars[name])
+            if key:
+                value = value.get(key) if isinstance(value, Mapping) else None
+                value = self._templar.template(value)
             if value is None or (isinstance(value, (str, list, dict)) and not value):
                 continue
             self._task.args[option] = value
