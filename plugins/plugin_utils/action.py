@@ -10,6 +10,7 @@ failed (or unreachable) results, and reports how many module round-trips the tas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
@@ -27,6 +28,16 @@ except ImportError:  # pragma: no cover - cryptography missing; pki import guard
 
     class PkiError(Exception):  # type: ignore[no-redef]
         option = None
+
+
+def _plain(value):
+    """A templated value as plain JSON data, without the origin tags Ansible attaches to each
+    string: the argument spec validation deep-copies its input, and a tagged string costs a
+    pickle-style copy where a plain one costs nothing. Anything JSON cannot carry stays as it is."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return value
 
 
 class XProtectAction(ActionBase):
@@ -86,13 +97,15 @@ class XProtectAction(ActionBase):
             if option in self._task.args or name not in task_vars:
                 continue
             # Host variables reach an action plugin untemplated ("{{ xprotect_rollback_retries }}").
-            value = self._templar.template(task_vars[name])
+            # Of a dict (a registered result) only the one key is templated, not the whole result.
+            value = task_vars[name]
             if key:
+                value = value if isinstance(value, Mapping) else self._templar.template(value)
                 value = value.get(key) if isinstance(value, Mapping) else None
-                value = self._templar.template(value)
+            value = self._templar.template(value)
             if value is None or (isinstance(value, (str, list, dict)) and not value):
                 continue
-            self._task.args[option] = value
+            self._task.args[option] = _plain(value)
             used[option] = var
         return used
 
