@@ -30,6 +30,18 @@ except ImportError:  # pragma: no cover - cryptography missing; pki import guard
         option = None
 
 
+def _may_be_template(value) -> bool:
+    """Whether a host variable's value holds anything Jinja would render; most hold none
+    (``3``, ``enabled``, a GUID), and templating those costs a worker more than this check."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value or "{#" in value
+    if isinstance(value, Mapping):
+        return any(_may_be_template(k) or _may_be_template(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_may_be_template(v) for v in value)
+    return False
+
+
 def _plain(value):
     """A templated value as plain JSON data, without the origin tags Ansible attaches to each
     string: the argument spec validation deep-copies its input, and a tagged string costs a
@@ -102,7 +114,8 @@ class XProtectAction(ActionBase):
             if key:
                 value = value if isinstance(value, Mapping) else self._templar.template(value)
                 value = value.get(key) if isinstance(value, Mapping) else None
-            value = self._templar.template(value)
+            if _may_be_template(value):
+                value = self._templar.template(value)
             if value is None or (isinstance(value, (str, list, dict)) and not value):
                 continue
             self._task.args[option] = _plain(value)

@@ -237,6 +237,40 @@ def test_role_settings_come_from_host_variables_and_are_named_when_wrong(site):
     assert not switch({"xprotect_override_markers": [], "xprotect_server_configurator": {}}).get("failed")
 
 
+def test_state_thumbprint_and_groups_come_from_host_variables(site):
+    # The role's switch task passes no arguments at all (no template for a worker to compile).
+    # Encrypted first, management server before recording server, so the check below is exact.
+    ms = adhoc(site, MS, "server_certificate", ca_args(site))["thumbprint"]
+    assert not adhoc(site, MS, "encryption", {"thumbprint": ms}).get("failed")
+    tp = staged(site, RS)["thumbprint"]
+    assert not adhoc(site, RS, "encryption", {"thumbprint": tp}).get("failed")
+    before = snapshot(site)
+
+    def switch(extra):
+        return adhoc(site, RS, "encryption", {}, check=True, extra=extra)
+
+    registered = {"thumbprint": tp, "changed": False}
+    res = switch({"xprotect_certificate": registered, "xprotect_encryption_groups": ["server"]})
+    assert not res.get("failed") and list(res["groups"]) == ["Server certificate"], res
+    # Both groups of the role: as they are when wanted on, both to change when wanted off.
+    on = switch({"xprotect_certificate": {"thumbprint": tp}})
+    assert not on["changed"] and len(on["groups"]) == 2, on
+    off = switch({"xprotect_certificate": {"thumbprint": tp}, "xprotect_encryption_state": "disabled"})
+    assert off["changed"] and len(off["reasons"]) == 2, off
+    assert all(r.endswith("wanted off") for r in off["reasons"]), off
+    # Only the thumbprint of the registered result is taken, and a template in it is rendered.
+    lower = "{{ '" + tp + "' | lower }}"
+    res = switch({"xprotect_certificate": {"thumbprint": lower}, "xprotect_encryption_groups": []})
+    assert not res.get("failed") and not res["changed"] and len(res["groups"]) == 2, res
+    # A wrong value names the option and the variable.
+    res = switch({"xprotect_certificate": {"thumbprint": tp}, "xprotect_encryption_groups": ["video"]})
+    assert res.get("failed") and "groups" in res["msg"] and "xprotect_encryption_groups" in res["msg"], res
+    # A registered result without a thumbprint (a failed certificates task) is "not set".
+    res = switch({"xprotect_certificate": {"failed": True, "msg": "no"}})
+    assert res.get("skipped") is True and "no certificate yet" in res["msg"], res
+    assert snapshot(site) == before
+
+
 def test_a_missing_thumbprint_skips_in_check_mode_and_fails_otherwise(site):
     before = snapshot(site)
     skipped = adhoc(site, RS, "encryption", {"state": "enabled"}, check=True)

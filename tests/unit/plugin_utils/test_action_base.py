@@ -1,0 +1,59 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The helpers of the action plugins' base class that prepare host-variable defaults
+(the options themselves are tested on the lab, tests/integration/test_host_plugins.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{{ xprotect_rollback_retries }}",
+        "prefix {% if x %}y{% endif %}",
+        "{# a comment #}",
+        ["server", "{{ extra_group }}"],
+        {"path": "{{ configurator_path }}"},
+        {"group_ids": {"server": "{{ guid }}"}},
+        {"{{ key }}": 1},
+    ],
+)
+def test_values_that_jinja_would_render_are_templated(value):
+    assert action._may_be_template(value) is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        3,
+        10.0,
+        False,
+        "enabled",
+        "C:\\Program Files\\Milestone\\Server Configurator\\ServerConfigurator.exe",
+        "{ not a template }",
+        [],
+        ["server", "streaming"],
+        {"path": "C:\\x.exe", "version": "24.2.0.1", "group_ids": {"server": "84430eb7-847c-422d-aa00-7915cd0d7a65"}},
+    ],
+)
+def test_plain_values_are_taken_as_they_are(value):
+    assert action._may_be_template(value) is False
+
+
+def test_plain_turns_str_subclasses_and_tuples_into_json_data():
+    class Tagged(str):
+        pass
+
+    out = action._plain({"a": Tagged("x"), "b": (1, Tagged("y"))})
+    assert out == {"a": "x", "b": [1, "y"]}
+    assert type(out["a"]) is str and type(out["b"][1]) is str
+
+
+def test_plain_leaves_what_json_cannot_carry():
+    value = {"when": object()}
+    assert action._plain(value) is value
