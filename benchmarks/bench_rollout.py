@@ -9,12 +9,18 @@ For each size (1 management server, N recording servers, 1 failover server, 1 mo
 - the disconnection window, from the lab's event log: the management server's
   ``encryption_enabled`` to the last recording server's.
 
+With ``--cpu``, the first rollout is sampled every 50 ms (``/proc/stat`` and the CPU time of
+ansible-playbook's main process), and the window is split into its fixed part (the management
+server's enable to the first recording server's: its read-back, its gate, the start of phase 4)
+and its per-host part (the first recording server's enable to the last), each with the CPUs
+busy and the main process's share; the per-host part also as CPU time per recording server.
+
 Anchor, in the same run: ``../shared/bench/community_crypto_chain/run.sh 50 <forks of the 50
 site>``, whose re-run only checks certificates. The last line reads
 ``window_ratio=<window at 50 / window at 10> rerun_vs_chain=<our 50-site re-run / chain re-run>``.
 Goals: window_ratio <= 2 and rerun_vs_chain < 1.
 
-Run: ``python benchmarks/bench_rollout.py [--sizes 10,50,200] [--no-chain]``.
+Run: ``python benchmarks/bench_rollout.py [--sizes 10,50,200] [--no-chain] [--cpu]``.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 REPO = Path(__file__).resolve().parents[1]
 CHAIN = REPO.parent / "shared" / "bench" / "community_crypto_chain" / "run.sh"
@@ -55,17 +63,85 @@ def timed(argv, own_config=True) -> tuple:
     return elapsed, proc.stdout
 
 
+class CpuSampler(threading.Thread):
+    """Every 50 ms: the time, the machine's busy and total CPU ticks, and the ticks of one process."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.rows: list = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            with open("/proc/stat", encoding="ascii") as fh:
+                ticks = [int(v) for v in fh.readline().split()[1:9]]
+            try:
+                with open(f"/proc/{self.pid}/stat", encoding="ascii") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                own = int(fields[11]) + int(fields[12])  # utime + stime
+            except (OSError, IndexError, ValueError):
+                own = None
+            self.rows.append((time.time(), sum(ticks) - ticks[3] - ticks[4], sum(ticks), own))
+            self.stop.wait(0.05)
+
+    def between(self, start: float, end: float) -> Optional[dict]:
+        rows = [r for r in self.rows if start <= r[0] <= end and r[3] is not None]
+        if len(rows) < 2 or rows[-1][2] == rows[0][2]:
+            return None
+        (t0, busy0, total0, own0), (t1, busy1, total1, own1) = rows[0], rows[-1]
+        cpus = os.cpu_count() or 1
+        tick = os.sysconf("SC_CLK_TCK")
+        return {
+            "busy": cpus * (busy1 - busy0) / (total1 - total0),
+            "main": (own1 - own0) / tick / (t1 - t0),
+        }
+
+
+def first_rollout(argv, sample: bool) -> tuple:
+    """Wall time of the first site.yml, and its CPU samples (None unless ``sample``)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=REPO, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sampler = CpuSampler(proc.pid) if sample else None
+    if sampler:
+        sampler.start()
+    out = proc.communicate()[0]
+    if sampler:
+        sampler.stop.set()
+        sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(map(str, argv))} failed:\n{out[-3000:]}")
+    return time.perf_counter() - t0, sampler
+
+
+def split_window(sampler: Optional[CpuSampler], found) -> Optional[str]:
+    """The window as its fixed part and its per-host part, with the CPUs busy in each."""
+    if sampler is None or not found or len(found[1]) < 2:
+        return None
+    start, enables = found
+    fixed, per_host = sampler.between(start, enables[0]), sampler.between(enables[0], enables[-1])
+    if not fixed or not per_host:
+        return None
+    span = enables[-1] - enables[0]
+    per_rs = per_host["busy"] * span / (len(enables) - 1) * 1000
+    return (
+        f"    window = {enables[0] - start:.2f} s to the first recording server ({fixed['busy']:.2f} CPUs busy, "
+        f"main process {fixed['main']:.2f}) + {span:.2f} s for the other {len(enables) - 1} "
+        f"({per_host['busy']:.2f} CPUs busy, main process {per_host['main']:.2f}; {per_rs:.0f} ms of CPU each)"
+    )
+
+
 def lab(site: Path, state: str, recording: int = 0) -> None:
     extra = {"lab_path": str(site), "lab_state": state, "lab_recording_servers": recording}
     timed([str(BIN / "ansible-playbook"), "playbooks/lab.yml", "-e", json.dumps(extra)])
 
 
-def measure(size: int, forks: int, work: Path) -> dict:
+def measure(size: int, forks: int, work: Path, cpu: bool = False) -> dict:
     site = work / f"site{size}" / "site"
     lab(site, "started", size)
     try:
         inv = ["-i", str(site / "inventory.yml"), "-f", str(forks)]
-        first = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])[0]
+        first, sampler = first_rollout([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"], cpu)
         rerun, out = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])
         if re.search(r"changed=[1-9]", out.split("PLAY RECAP", 1)[-1]):
             sys.exit(f"the re-run of the {size}-server site changed something")
@@ -78,9 +154,19 @@ def measure(size: int, forks: int, work: Path) -> dict:
             "recording": [h for h, v in hosts.items() if "recording" in v.get("roles", [])],
         }
         window = plan.disconnection_window(events, by_role)
+        # Only the enables of the first rollout (the re-run enables nothing).
+        split = split_window(sampler, plan.disconnection_enables(events, by_role))
     finally:
         lab(site, "absent")
-    return {"size": size, "forks": forks, "first": first, "rerun": rerun, "audit": audit, "window": window}
+    return {
+        "size": size,
+        "forks": forks,
+        "first": first,
+        "rerun": rerun,
+        "audit": audit,
+        "window": window,
+        "split": split,
+    }
 
 
 def chain(forks: int) -> tuple:
@@ -97,19 +183,22 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,50,200")
     parser.add_argument("--forks", type=int, default=0, help="forks for every size (default min(N, 50))")
     parser.add_argument("--no-chain", action="store_true", help="skip the community.crypto anchor")
+    parser.add_argument("--cpu", action="store_true", help="split the window and show the CPUs busy in it")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
         for size in sizes:
             forks = args.forks or min(size, 50)
-            row = measure(size, forks, Path(tmp))
+            row = measure(size, forks, Path(tmp), args.cpu)
             rows.append(row)
             print(
                 f"N={size:>4} forks={forks:>3}: first rollout {row['first']:6.1f} s, idempotent re-run "
                 f"{row['rerun']:6.1f} s, audit {row['audit']:6.1f} s, disconnection window {row['window']:.2f} s",
                 flush=True,
             )
+            if row["split"]:
+                print(row["split"], flush=True)
     by = {r["size"]: r for r in rows}
     window_ratio = by[50]["window"] / by[10]["window"] if 50 in by and 10 in by else float("nan")
     rerun_vs_chain = float("nan")

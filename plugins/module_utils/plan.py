@@ -22,7 +22,7 @@ Facts (xprotect-facts.md, "Ordering constraints"):
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import group_key_for_name
 
@@ -226,11 +226,20 @@ def disconnection_window(
     host enabling it as a recording server. The window ends at the management server's next
     disable, so a later rollback and rollout do not stretch it.
     """
+    found = disconnection_enables(events, hosts_by_role)
+    return None if found is None else found[1][-1] - found[0]
+
+
+def disconnection_enables(
+    events: Iterable[Mapping], hosts_by_role: Optional[Mapping[str, Sequence[str]]] = None
+) -> Optional[Tuple[float, List[float]]]:
+    """The window's events: the management server's enable time and, in order, the times of the
+    recording servers' enables inside it (see :func:`disconnection_window`), or None."""
     ordered = [e for e in _sorted(events) if _event_group(e) == "server"]
     management: set = set(hosts_by_role.get("management", ())) if hosts_by_role else set()
     recording: Optional[set] = set(hosts_by_role.get("recording", ())) - management if hosts_by_role else None
     start: Optional[float] = None
-    end: Optional[float] = None
+    enables: List[float] = []
     for event in ordered:
         host, kind, ts = str(event.get("host")), event.get("event"), float(event.get("ts") or 0)
         if start is None:
@@ -242,7 +251,7 @@ def disconnection_window(
             break
         is_recording = host in recording if recording is not None else host not in management
         if kind == "encryption_enabled" and is_recording:
-            end = ts
-    if start is None or end is None:
+            enables.append(ts)
+    if start is None or not enables:
         return None
-    return end - start
+    return start, enables

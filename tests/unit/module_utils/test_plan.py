@@ -249,3 +249,10 @@ def test_disconnection_window_stops_at_the_next_disable_and_none_cases():
     # A failover server is not a recording server for the window.
     fo_only = [*only_mgmt, ev(5, "fo01", "encryption_enabled", SERVER)]
     assert plan.disconnection_window(fo_only, SITE) is None
+
+
+def test_disconnection_enables_gives_the_start_and_each_recording_server_enable():
+    start, enables = plan.disconnection_enables(good_rollout(), SITE)
+    assert start == pytest.approx(110.0)
+    assert enables == pytest.approx([120.0, 125.0])  # rs002 then rs001; streaming and failover are not in it
+    assert plan.disconnection_enables([], SITE) is None
