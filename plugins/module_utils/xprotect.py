@@ -15,6 +15,7 @@ Where a fact is [L] or [?], the code reads the real state and the value is a set
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import ntpath
 import re
@@ -757,8 +758,14 @@ OVERRIDE_MARKERS: Tuple[str, ...] = (
 )
 
 
-# Compiled once at import: a forked Ansible worker inherits them instead of compiling per host.
-_OVERRIDE_RES = tuple(re.compile(m, re.IGNORECASE) for m in OVERRIDE_MARKERS)
+@functools.lru_cache(maxsize=16)
+def _compiled_markers(markers: Tuple[str, ...]) -> Tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(m, re.IGNORECASE) for m in markers)
+
+
+# The defaults are compiled at import: a forked Ansible worker inherits them instead of
+# compiling them per host.
+_compiled_markers(OVERRIDE_MARKERS)
 
 
 def override_blocks_cli(texts, markers: Sequence[str] = OVERRIDE_MARKERS) -> Optional[str]:
@@ -770,10 +777,7 @@ def override_blocks_cli(texts, markers: Sequence[str] = OVERRIDE_MARKERS) -> Opt
     if texts is None:
         return None
     items = texts.items() if isinstance(texts, Mapping) else [("the text read from the host", texts)]
-    if tuple(markers) == OVERRIDE_MARKERS:
-        compiled = _OVERRIDE_RES
-    else:
-        compiled = tuple(re.compile(m, re.IGNORECASE) for m in markers)
+    compiled = _compiled_markers(tuple(markers))
     for where, text in items:
         for number, line in enumerate(str(text or "").splitlines(), 1):
             for marker in compiled:
