@@ -29,7 +29,11 @@ class ActionModule(XProtectAction):
         settle_timeout=dict(type="float", default=180.0),
         settle_interval=dict(type="float", default=2.0),
         override_markers=dict(type="list", elements="str"),
+        reuse_reading=dict(type="bool", default=False),
     )
+    # What reuse_reading takes, oldest first: the verify role's preflight reading, then this
+    # module's last result in the encryption role (registered as xprotect_encryption).
+    earlier_readings = ("xprotect_preflight_encryption", "xprotect_encryption.thumbprints")
     # The encryption role's variables (roles/encryption/defaults/main.yml), and the certificate
     # the certificates role registered.
     host_var_defaults = {
@@ -61,10 +65,16 @@ class ActionModule(XProtectAction):
         ctx = flow.context(args, task_vars, fqdn)
         want = args["thumbprint"].replace(" ", "").upper() if args["state"] == "enabled" else None
         desired = {g: want for g in groups}
-        current = hoststate.reconcile_unknown(flow.read_state(adapter, ctx, roles, groups), desired)
+        current = self.earlier_state(task_vars, groups) if args["reuse_reading"] else {}
+        reused = list(current)
+        unread = [g for g in groups if g not in current]
+        if unread:
+            current.update(flow.read_state(adapter, ctx, roles, unread))
+        current = hoststate.reconcile_unknown(current, desired)
         changes = hoststate.plan_group_changes(current, desired)
         names = {g: xprotect.GROUPS[g].name for g in groups}
         result = {
+            "thumbprints": {g: current[g] for g in groups},
             "roles": roles,
             "groups": {names[g]: hoststate.describe_group_state(current[g]) for g in groups},
             "reasons": [
@@ -74,6 +84,8 @@ class ActionModule(XProtectAction):
             ],
             "changed": bool(changes),
         }
+        if reused:
+            result["reused"] = [names[g] for g in groups if g in reused]
         if "mobile" in groups and want is None:
             result["warnings"] = [
                 f"{fqdn}: the mobile server stays on plain HTTP. Push-to-talk in the XProtect Web Client needs "
@@ -129,6 +141,7 @@ class ActionModule(XProtectAction):
         )
         wrong = hoststate.plan_group_changes(after, desired)
         result["applied"] = applied
+        result["thumbprints"] = {g: after[g] for g in groups}
         result["groups"] = {names[g]: hoststate.describe_group_state(after[g]) for g in groups}
         if wrong:
             hint = ""
@@ -146,3 +159,8 @@ class ActionModule(XProtectAction):
                 + hint,
             )
         return result
+
+    def earlier_state(self, task_vars, groups):
+        """The state of ``groups`` as read earlier in this run (see ``earlier_readings``)."""
+        known = hoststate.known_group_states(*(self.host_value(task_vars, var) for var in self.earlier_readings))
+        return {g: known[g] for g in groups if g in known}

@@ -23,8 +23,11 @@ class ActionModule(XProtectAction):
         configurator_path=dict(type="str"),
         probe_timeout=dict(type="float", default=5.0),
         certificate_groups=dict(type="bool", default=False),
+        override_markers=dict(type="list", elements="str"),
         **ca_source.CA_CERT_ONLY_OPTIONS,
     )
+    # The encryption role's setting, so that the preflight checks what the switch would refuse.
+    host_var_defaults = {"override_markers": "xprotect_override_markers"}
 
     def work(self, args, adapter, task_vars):
         fqdn = self.host_fqdn(args, task_vars)
@@ -72,6 +75,10 @@ class ActionModule(XProtectAction):
             try:
                 state = flow.read_state(adapter, ctx, roles, groups)
                 info["encryption"] = {xprotect.GROUPS[g].name: state[g] for g in groups}
+                # What M(xprotect.encryption.encryption) would refuse, found before any switch.
+                info["override"] = xprotect.override_blocks_cli(
+                    ctx.get("raw") or {}, args["override_markers"] or xprotect.OVERRIDE_MARKERS
+                )
             except AdapterError as e:
                 info["encryption_error"] = e.message
         my = adapter.list_certificates("My")

@@ -8,9 +8,10 @@ plugins stay short and every rule is unit-tested without Ansible.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from collections import abc
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import DEFAULT_PORTS
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import DEFAULT_PORTS, GROUPS
 
 # Inventory contract (design.md): group name -> role.
 GROUP_ROLES = {
@@ -157,6 +158,27 @@ def group_state_from_readings(
         else:
             raise ValueError(f"unknown certificate group {group!r}")
     return state
+
+
+def known_group_states(*readings: Optional[Mapping[str, object]]) -> Dict[str, Optional[str]]:
+    """``{group key: thumbprint or None}`` from earlier readings of the host, later ones winning.
+
+    Each reading maps a group key (``server``) or name (``Server certificate``) to the thumbprint
+    read, or None when off: the preflight's ``xprotect_info`` (by name) and the last result of
+    the switch (by key). A reading that is not a mapping, a group that is neither a key nor a
+    name, and a value that is neither a string nor None are ignored: that group is then read.
+    """
+    by_name = {g.name.lower(): key for key, g in GROUPS.items()}
+    known: Dict[str, Optional[str]] = {}
+    for reading in readings:
+        if not isinstance(reading, abc.Mapping):
+            continue
+        for group, value in reading.items():
+            key = group if group in GROUPS else by_name.get(str(group).lower())
+            if key is None or not (value is None or isinstance(value, str)):
+                continue
+            known[key] = (value.replace(" ", "").upper() or None) if isinstance(value, str) else None
+    return known
 
 
 def reconcile_unknown(current: Dict[str, Optional[str]], desired: Dict[str, Optional[str]]) -> Dict[str, Optional[str]]:

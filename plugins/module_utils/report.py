@@ -117,6 +117,11 @@ def preflight_findings(cert: Optional[Mapping], trust: Optional[Mapping], info: 
                 findings.append(f"Server Configurator: missing at {sc.get('path')}")
             else:
                 findings.append(f"Server Configurator: version {sc.get('version')} is older than 20.3")
+        if facts.get("override"):
+            findings.append(
+                f"Server Configurator: the command line cannot switch this host ({facts['override']}); switch it in "
+                "the Server Configurator GUI, or adjust xprotect_override_markers if this is a false match"
+            )
     return findings
 
 

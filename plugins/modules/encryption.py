@@ -117,6 +117,22 @@ options:
       - How the override shows on a host is not verified; the defaults are documented in docs/troubleshooting.md.
     type: list
     elements: str
+  reuse_reading:
+    description:
+      - Take the state of a group as this run has read it already, instead of reading it again before the switch.
+        The readings taken, later ones winning, are the host variable C(xprotect_preflight_encryption) (the verify
+        role's preflight sets it from M(xprotect.encryption.xprotect_info), by group name) and C(thumbprints) of
+        this module's last result registered as C(xprotect_encryption) (the encryption role's switch). A group in
+        neither is read as usual.
+      - It saves two host calls (C(netsh) and the configuration file) per host inside the disconnection window.
+        The state is still read back after every change. A group changed on the host since that reading is not
+        seen before the switch - one now as asked is switched again, one now otherwise is left as it is - and is
+        found by the next real reading; in the rollout that is the gate after each phase, which fails the host.
+      - The configuration files are then not read before the switch, so O(override_markers) is checked only on
+        what is read; the preflight checks it (M(xprotect.encryption.xprotect_info) returns C(override)).
+      - Leave it off wherever the point is to read, as in a gate.
+    type: bool
+    default: false
 notes:
   - Supports check mode and diff mode; in check mode nothing runs on the host except reads.
 """
@@ -151,6 +167,18 @@ looked_up:
     - What had to be looked up on the host before Server Configurator could run (C(services), C(version),
       C(groups)); empty when O(configurator) covered it all.
   returned: when something changed, outside check mode
+  type: list
+  elements: str
+thumbprints:
+  description:
+    - The thumbprint bound per group key (C(server), C(streaming), C(mobile), C(event)), or null when off, after the
+      task (before, in check mode). With O(reuse_reading), the next switch of the host takes it from here.
+  returned: success
+  type: dict
+  sample: {"server": "6A3F...", "streaming": null}
+reused:
+  description: The groups whose state was taken from an earlier reading (O(reuse_reading)), by name.
+  returned: when O(reuse_reading) took any
   type: list
   elements: str
 roles:

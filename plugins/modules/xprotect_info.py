@@ -51,6 +51,14 @@ options:
       - Server Configurator runs one instance at a time; do not list while another run is under way.
     type: bool
     default: false
+  override_markers:
+    description:
+      - Regular expressions (case-insensitive) that show, in the configuration files read, that
+        C(/overridelocalmanagementserver) was used on the host; what matched is returned as C(override).
+      - The same setting as M(xprotect.encryption.encryption)'s, so the preflight finds a host the switch would refuse.
+      - Default C(xprotect_override_markers) when set, else the module's defaults (docs/troubleshooting.md).
+    type: list
+    elements: str
   ca_cert_path:
     description: The CA certificate, to report whether it is trusted and which certificates it issued.
     type: path
@@ -88,6 +96,11 @@ xprotect:
     encryption:
       description: Bound thumbprint (or null when off) per certificate group name.
       type: dict
+    override:
+      description:
+        - Where the configuration read shows the override mode (C(/overridelocalmanagementserver)), quoting the line;
+          null when it does not. In that mode only the Server Configurator GUI can change encryption.
+      type: str
     certificates:
       description: Certificates in My with thumbprint, names, expiry, days left and whether the key is there.
       type: list

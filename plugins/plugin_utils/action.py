@@ -105,17 +105,9 @@ class XProtectAction(ActionBase):
     def _defaults_from_host_vars(self, task_vars: dict) -> dict:
         used = {}
         for option, var in self.host_var_defaults.items():
-            name, _dot, key = var.partition(".")
-            if option in self._task.args or name not in task_vars:
+            if option in self._task.args:
                 continue
-            # Host variables reach an action plugin untemplated ("{{ xprotect_rollback_retries }}").
-            # Of a dict (a registered result) only the one key is templated, not the whole result.
-            value = task_vars[name]
-            if key:
-                value = value if isinstance(value, Mapping) else self._templar.template(value)
-                value = value.get(key) if isinstance(value, Mapping) else None
-            if _may_be_template(value):
-                value = self._templar.template(value)
+            value = self.host_value(task_vars, var)
             if value is None or (isinstance(value, (str, list, dict)) and not value):
                 continue
             self._task.args[option] = _plain(value)
@@ -123,6 +115,26 @@ class XProtectAction(ActionBase):
         return used
 
     # -- helpers for subclasses ---------------------------------------------------------
+    def host_value(self, task_vars: dict, var: str):
+        """The host variable ``var`` (``name``, or ``name.key`` for one key of a registered
+        result), or None when it is not set.
+
+        Host variables reach an action plugin untemplated ("{{ xprotect_rollback_retries }}"):
+        a value is templated only when it holds a template, and of a dict (a registered result)
+        only the one key, not the whole result.
+        """
+        name, _dot, key = var.partition(".")
+        if name not in task_vars:
+            return None
+        value = task_vars[name]
+        if key:
+            if not isinstance(value, Mapping) and _may_be_template(value):
+                value = self._templar.template(value)
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if _may_be_template(value):
+            value = self._templar.template(value)
+        return value
+
     @property
     def check_mode(self) -> bool:
         return bool(self._task.check_mode)

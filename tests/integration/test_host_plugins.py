@@ -282,6 +282,48 @@ def test_a_missing_thumbprint_skips_in_check_mode_and_fails_otherwise(site):
     assert snapshot(site) == before
 
 
+def test_the_switch_reuses_what_this_run_read_and_a_real_reading_still_finds_drift(site):
+    # The management server and this recording server are encrypted by the tests above.
+    tp = staged(site, RS)["thumbprint"]
+    reading = adhoc(site, RS, "xprotect_info", {})["xprotect"]["encryption"]
+    assert reading == {"Server certificate": tp, "Streaming media certificate": tp}
+    preflight = {"xprotect_preflight_encryption": reading}
+    fresh = adhoc(site, RS, "encryption", {"thumbprint": tp}, check=True, extra=preflight)
+    reused = adhoc(site, RS, "encryption", {"thumbprint": tp, "reuse_reading": True}, check=True, extra=preflight)
+    # Without reuse_reading (a gate) the host is read: netsh and RecorderConfig.xml. With it, not at all.
+    assert fresh["round_trips"] == 2 and "reused" not in fresh, fresh
+    assert reused["round_trips"] == 0 and reused["reused"] == list(reading), reused
+    assert not fresh["changed"] and not reused["changed"]
+    assert fresh["thumbprints"] == reused["thumbprints"] == {"server": tp, "streaming": tp}
+
+    # The host changed after that reading: the reused reading does not see it, a real one does.
+    fault(site, RS, "disable_encryption")
+    before = snapshot(site)
+    stale = adhoc(site, RS, "encryption", {"thumbprint": tp, "reuse_reading": True}, extra=preflight)
+    assert not stale["changed"] and stale["round_trips"] == 0, stale
+    real = adhoc(site, RS, "encryption", {"thumbprint": tp}, check=True)
+    assert real["changed"] and len(real["reasons"]) == 2 and "encryption off" in real["reasons"][0], real
+    assert snapshot(site) == before
+    # The switch's own last result (registered as xprotect_encryption) wins over the preflight's:
+    # both groups are switched, then read back.
+    last = {"xprotect_encryption": {"changed": False, "thumbprints": {"server": None, "streaming": None}}}
+    res = adhoc(site, RS, "encryption", {"thumbprint": tp, "reuse_reading": True}, extra=dict(preflight, **last))
+    assert res["changed"] and [a["group"] for a in res["applied"]] == list(reading), res
+    assert res["thumbprints"] == {"server": tp, "streaming": tp} and res["reused"] == list(reading)
+    assert status(site)[RS]["connected"] is True
+
+
+def test_xprotect_info_finds_the_override_mode(site):
+    plain = adhoc(site, RS, "xprotect_info", {})["xprotect"]
+    assert plain["override"] is None
+    # How XProtect records the mode is not known [?]; a pattern that matches this host's own
+    # RecorderConfig.xml stands in for it. It comes from xprotect_override_markers, as for the switch.
+    marker = {"xprotect_override_markers": ["<displayname>" + RS.split(".", maxsplit=1)[0] + "</displayname>"]}
+    found = adhoc(site, RS, "xprotect_info", {}, check=True, extra=marker)["xprotect"]["override"]
+    assert "RecorderConfig.xml" in found and "shows the override mode" in found, found
+    assert adhoc(site, FO, "xprotect_info", {}, extra=marker)["xprotect"]["override"] is None
+
+
 @pytest.fixture
 def old_site(tmp_path):
     path = tmp_path / "site"

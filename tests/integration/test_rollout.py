@@ -165,6 +165,18 @@ def test_unreachable_recording_server_in_preflight_switches_nothing(small_site):
     assert "Preflight failed on" in proc.stdout and rs in proc.stdout
 
 
+def test_override_mode_on_a_recording_server_is_found_in_preflight_and_switches_nothing(small_site):
+    # Before, such a host failed only in phase 4, after the management server was switched.
+    # The pattern stands in for the override mode [?]: it matches this one host's RecorderConfig.xml.
+    rs = hosts_in(small_site, "xprotect_recording_servers")[1]
+    marker = {"xprotect_override_markers": ["<displayname>" + rs.split(".", maxsplit=1)[0] + "</displayname>"]}
+    proc = playbook("site.yml", small_site, check=False, extra=marker)
+    assert proc.returncode != 0
+    assert [e for e in events(small_site) if e["event"] == "encryption_enabled"] == []
+    assert "Preflight failed on " + rs in proc.stdout
+    assert "the command line cannot switch this host" in proc.stdout
+
+
 def test_ansible_runner_with_the_ca_as_variables(tmp_path):
     ansible_runner = pytest.importorskip("ansible_runner")
     from ansible_collections.xprotect.encryption.plugins.module_utils import pki

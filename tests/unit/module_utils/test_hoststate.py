@@ -101,3 +101,21 @@ def test_reconcile_unknown_only_touches_enabled_unknown():
     assert hoststate.reconcile_unknown(cur, {"event": "T1", "server": "T1"}) == {"event": "T1", "server": None}
     assert hoststate.describe_group_state(None) == "disabled"
     assert hoststate.describe_group_state("X") == "enabled (X)"
+
+
+def test_known_group_states_takes_keys_and_names_later_readings_winning():
+    tp = "6a 3f" + "0" * 36
+    preflight = {"Server certificate": "AA" * 20, "Streaming media certificate": None}
+    switched = {"server": tp}
+    assert hoststate.known_group_states(preflight, switched) == {"server": "6A3F" + "0" * 36, "streaming": None}
+    # The earlier reading alone; the names in any case.
+    assert hoststate.known_group_states({"server CERTIFICATE": "aa" * 20}, None) == {"server": "AA" * 20}
+
+
+def test_known_group_states_ignores_what_it_cannot_take():
+    # Not a mapping (an unset or odd variable), an unknown group, a value that is not a thumbprint or null:
+    # each of those groups is read on the host instead.
+    assert hoststate.known_group_states(None, "text", ["server"]) == {}
+    assert hoststate.known_group_states({"Audio group": "AA" * 20, "server": {"x": 1}, "streaming": 3}) == {}
+    # An empty string is "off", as the readings write it.
+    assert hoststate.known_group_states({"mobile": ""}) == {"mobile": None}

@@ -104,6 +104,16 @@ def test_preflight_findings_collects_every_missing_piece():
     ]
 
 
+def test_preflight_finds_the_override_mode_the_switch_would_refuse():
+    evidence = "C:\\RecorderConfig.xml, line 4, shows the override mode: '<OverrideLocalManagementServer>true'"
+    sc = {"path": "C:\\x.exe", "version": "24.2", "usable": True}
+    found = report.preflight_findings(None, None, {"xprotect": {"server_configurator": sc, "override": evidence}})
+    assert len(found) == 1
+    assert evidence in found[0] and "GUI" in found[0] and "xprotect_override_markers" in found[0]
+    # A usable Server Configurator and no override: nothing to report.
+    assert report.preflight_findings(None, None, {"xprotect": {"server_configurator": sc, "override": None}}) == []
+
+
 def test_preflight_gate_blocks_servers_and_defers_offline_clients_when_asked():
     hv = {
         "ms": {"xprotect_preflight": []},

@@ -57,3 +57,43 @@ def test_plain_turns_str_subclasses_and_tuples_into_json_data():
 def test_plain_leaves_what_json_cannot_carry():
     value = {"when": object()}
     assert action._plain(value) is value
+
+
+class _Templar:
+    """Renders "{{ n }}" as "N"; records what it was asked to render."""
+
+    def __init__(self):
+        self.asked = []
+
+    def template(self, value):
+        self.asked.append(value)
+        if isinstance(value, str):
+            return value.replace("{{ n }}", "N")
+        return value
+
+
+def _plugin():
+    plugin = object.__new__(action.XProtectAction)
+    plugin._templar = _Templar()
+    return plugin
+
+
+def test_host_value_reads_a_variable_or_one_key_of_a_registered_result():
+    plugin = _plugin()
+    task_vars = {
+        "plain": "enabled",
+        "templated": "{{ n }}",
+        "registered": {"thumbprints": {"server": "AA"}, "msg": "{{ n }}"},
+        "reading": {"Server certificate": "{{ n }}"},
+    }
+    assert plugin.host_value(task_vars, "missing") is None
+    assert plugin.host_value(task_vars, "registered.missing") is None
+    assert plugin.host_value(task_vars, "plain.key") is None
+    assert plugin.host_value(task_vars, "plain") == "enabled"
+    assert plugin.host_value(task_vars, "registered.thumbprints") == {"server": "AA"}
+    # Nothing of the above needed Jinja: only values holding a template are rendered, and of a
+    # registered result only the key asked for.
+    assert plugin._templar.asked == []
+    assert plugin.host_value(task_vars, "templated") == "N"
+    assert plugin.host_value(task_vars, "reading") == {"Server certificate": "{{ n }}"}  # the stub renders str only
+    assert plugin._templar.asked == ["{{ n }}", {"Server certificate": "{{ n }}"}]
