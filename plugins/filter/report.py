@@ -20,9 +20,10 @@ class FilterModule:
                 probes, _plain(hostvars), expect_tls
             ),
             "preflight_findings": report.preflight_findings,
-            "preflight_gate": lambda hostvars, servers, clients, must_trust="all": report.preflight_gate(
-                _plain(hostvars), servers, clients, must_trust
+            "preflight_gate": lambda hostvars, servers, clients, must_trust="all", probes=None: report.preflight_gate(
+                _plain(hostvars), servers, clients, must_trust, probes
             ),
+            "reach_endpoints": lambda hosts, hostvars: report.reach_endpoints(hosts, _plain(hostvars)),
             "text_table": report.table,
             "summary_rows": lambda hosts, hostvars: report.summary_rows(hosts, _plain(hostvars)),
             "drift_rows": lambda hosts, hostvars, keys: report.drift_rows(hosts, _plain(hostvars), keys),

@@ -59,6 +59,44 @@ def tls_endpoints(hosts: Iterable[str], hostvars: Mapping, tls: bool = True) -> 
     return endpoints
 
 
+def reach_endpoints(hosts: Iterable[str], hostvars: Mapping) -> List[dict]:
+    """What the preflight probes: every endpoint a gate will probe after a switch, and where the
+    same service answers before it, once each. Hosts with ``xprotect_tls_endpoints`` are left
+    out: their endpoints may open only once encrypted."""
+    hosts = [h for h in hosts if not hostvars[h].get("xprotect_tls_endpoints")]
+    endpoints, seen = [], set()
+    for ep in tls_endpoints(hosts, hostvars, True) + tls_endpoints(hosts, hostvars, False):
+        if (ep["label"], ep["port"]) not in seen:
+            seen.add((ep["label"], ep["port"]))
+            endpoints.append(ep)
+    return endpoints
+
+
+def unreachable_endpoints(hosts: Iterable[str], hostvars: Mapping, probes: Sequence[Mapping]) -> Dict[str, List[str]]:
+    """Per host, the services the controller reached on neither port, encrypted or plain, in the
+    preflight's probes (``reach_endpoints``). A service none of whose ports was probed is left out."""
+    by = {(p.get("label"), p.get("port")): p for p in probes}
+    found: Dict[str, List[str]] = {}
+    for host in hosts:
+        hv = hostvars[host]
+        if hv.get("xprotect_tls_endpoints"):
+            continue
+        offset = int(hv.get("xprotect_lab_port_offset") or 0)
+        for role in host_roles(hv):
+            pairs = zip(ROLE_ENDPOINTS.get(role, ()), PLAIN_ENDPOINTS.get(role, ()))
+            for (name, tls_port), (_plain, plain_port) in pairs:
+                ports = sorted({tls_port + offset, plain_port + offset})
+                results = {port: by[(host, port)] for port in ports if (host, port) in by}
+                if not results or any(r.get("reachable") for r in results.values()):
+                    continue
+                why = "; ".join(f"{port}: {r.get('error') or 'no answer'}" for port, r in results.items())
+                found.setdefault(host, []).append(
+                    f"controller cannot reach the {name} on port {' or '.join(map(str, ports))} ({why}); the gate "
+                    "after its switch makes a TLS handshake there from the controller"
+                )
+    return found
+
+
 def probe_problems(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: bool = True) -> List[str]:
     """What is wrong with the probed endpoints: not reachable, not TLS, untrusted, or another certificate."""
     problems = []
@@ -117,6 +155,8 @@ def preflight_findings(cert: Optional[Mapping], trust: Optional[Mapping], info: 
                 findings.append(f"Server Configurator: missing at {sc.get('path')}")
             else:
                 findings.append(f"Server Configurator: version {sc.get('version')} is older than 20.3")
+        if facts.get("encryption_error"):
+            findings.append(f"encryption state: {facts['encryption_error']}")
         if facts.get("override"):
             findings.append(
                 f"Server Configurator: the command line cannot switch this host ({facts['override']}); switch it in "
@@ -126,11 +166,17 @@ def preflight_findings(cert: Optional[Mapping], trust: Optional[Mapping], info: 
 
 
 def preflight_gate(
-    hostvars: Mapping, servers: Sequence[str], clients: Sequence[str], clients_must_trust: str = "all"
+    hostvars: Mapping,
+    servers: Sequence[str],
+    clients: Sequence[str],
+    clients_must_trust: str = "all",
+    probes: Optional[Sequence[Mapping]] = None,
 ) -> Dict[str, object]:
-    """Blocking findings, deferred clients and a table, from each host's ``xprotect_preflight``."""
+    """Blocking findings, deferred clients and a table, from each host's ``xprotect_preflight``
+    and, when given, the preflight's probes of the servers' endpoints (``reach_endpoints``)."""
     if clients_must_trust not in ("all", "reachable"):
         raise ValueError("xprotect_clients_must_trust must be 'all' or 'reachable'")
+    unreachable = unreachable_endpoints(servers, hostvars, probes) if probes else {}
     rows, blocking, deferred = [], [], []
     for host in list(servers) + [c for c in clients if c not in servers]:
         hv = hostvars.get(host) or {}
@@ -139,6 +185,8 @@ def preflight_gate(
             findings = ["not checked: the host failed or was unreachable in the stage phase"]
         is_client = host not in servers
         offline = any(f.startswith("host unreachable") or f.startswith("not checked") for f in findings)
+        if not offline:
+            findings = list(findings) + unreachable.get(host, [])
         for f in findings:
             rows.append({"host": host, "kind": "client" if is_client else "server", "missing": f})
         if not findings:

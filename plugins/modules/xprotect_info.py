@@ -96,6 +96,9 @@ xprotect:
     encryption:
       description: Bound thumbprint (or null when off) per certificate group name.
       type: dict
+    encryption_error:
+      description: Why the encryption state could not be read (then C(encryption) is missing).
+      type: str
     override:
       description:
         - Where the configuration read shows the override mode (C(/overridelocalmanagementserver)), quoting the line;

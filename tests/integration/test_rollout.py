@@ -177,6 +177,20 @@ def test_override_mode_on_a_recording_server_is_found_in_preflight_and_switches_
     assert "the command line cannot switch this host" in proc.stdout
 
 
+def test_a_server_the_controller_cannot_reach_is_found_in_preflight_and_nothing_switches(small_site):
+    # As a firewall between the controller and one recording server: the ports the controller
+    # probes for it (the lab's port offset, from host_vars beside the inventory) lead nowhere.
+    rs = hosts_in(small_site, "xprotect_recording_servers")[0]
+    (small_site / "host_vars").mkdir()
+    (small_site / "host_vars" / f"{rs}.yml").write_text("xprotect_lab_port_offset: 1000\n")
+    proc = playbook("site.yml", small_site, check=False)
+    assert proc.returncode != 0
+    assert [e for e in events(small_site) if e["event"] == "encryption_enabled"] == []
+    assert "Preflight failed on " + rs in proc.stdout
+    assert "controller cannot reach the image server on port 8563" in proc.stdout
+    assert "controller cannot reach the recording web api on port 10001" in proc.stdout
+
+
 def test_ansible_runner_with_the_ca_as_variables(tmp_path):
     ansible_runner = pytest.importorskip("ansible_runner")
     from ansible_collections.xprotect.encryption.plugins.module_utils import pki

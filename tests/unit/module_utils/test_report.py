@@ -170,3 +170,61 @@ def test_drift_rows_one_per_difference():
     }
     rows = report.drift_rows(["rs1", "rs2"], hv, ["xprotect_audit_trust", "xprotect_audit_encryption"])
     assert rows == [{"host": "rs1", "drift": "trust: CA missing from Root"}]
+
+
+def test_reach_endpoints_are_the_gates_ports_and_their_plain_twins_once_each():
+    eps = report.reach_endpoints(list(HV), HV)
+    by_host = {}
+    for ep in eps:
+        by_host.setdefault(ep["label"], []).append(ep["port"])
+    assert by_host["ms.example.com"] == [443, 80]
+    assert by_host["rs1.example.com"] == [17563, 19001]  # the same ports before and after
+    assert sorted(by_host["combo.example.com"]) == [80, 443, 7563, 9001]
+    assert by_host["mob.example.com"] == [8081]  # left on HTTP: only the plain port
+    assert "custom.example.com" not in by_host  # its own endpoints may open only once encrypted
+    assert "cl.example.com" not in by_host
+    rs1 = [ep for ep in eps if ep["label"] == "rs1.example.com"]
+    assert all(ep["host"] == "127.1.0.2" and ep["server_name"] == "rs1.example.com" for ep in rs1)
+
+
+def _reach(label, port, reachable, error=None):
+    return {"label": label, "port": port, "reachable": reachable, "error": error}
+
+
+def test_a_service_reached_on_neither_port_blocks_the_gate():
+    servers = ["ms.example.com", "rs1.example.com"]
+    hv = {h: dict(HV[h], xprotect_preflight=[]) for h in servers}
+    probes = [
+        _reach("ms.example.com", 443, False, "connection refused"),  # not encrypted yet: 443 closed
+        _reach("ms.example.com", 80, True),
+        _reach("rs1.example.com", 17563, True),
+        _reach("rs1.example.com", 19001, False, "timed out"),
+    ]
+    gate = report.preflight_gate(hv, servers, [], "all", probes)
+    assert gate["ok"] is False and gate["blocking"] == ["rs1.example.com"]
+    assert "controller cannot reach the recording web api on port 19001 (19001: timed out)" in gate["table"]
+    assert "ms.example.com" not in gate["table"]
+    # Neither of the management server's ports: blocked too, both named.
+    probes[1] = _reach("ms.example.com", 80, False, "connection refused")
+    found = report.unreachable_endpoints(servers, hv, probes)
+    assert found["ms.example.com"] == [
+        "controller cannot reach the management https on port 80 or 443 (80: connection refused; 443: connection "
+        "refused); the gate after its switch makes a TLS handshake there from the controller"
+    ]
+    # Without probes, or with every port answering, nothing is added.
+    assert report.preflight_gate(hv, servers, [], "all")["ok"] is True
+    answering = [dict(p, reachable=True) for p in probes]
+    assert report.preflight_gate(hv, servers, [], "all", answering)["ok"] is True
+
+
+def test_an_offline_host_is_not_listed_twice():
+    hv = {"rs1.example.com": dict(HV["rs1.example.com"], xprotect_preflight=["host unreachable: down"])}
+    probes = [_reach("rs1.example.com", 17563, False, "refused"), _reach("rs1.example.com", 19001, False, "refused")]
+    gate = report.preflight_gate(hv, ["rs1.example.com"], [], "all", probes)
+    assert gate["blocking"] == ["rs1.example.com"] and "cannot reach" not in gate["table"]
+
+
+def test_an_unreadable_encryption_state_is_a_finding():
+    sc = {"path": "C:\\x.exe", "version": "24.2", "usable": True}
+    info = {"xprotect": {"server_configurator": sc, "encryption_error": "rs01: the image server did not answer"}}
+    assert report.preflight_findings(None, None, info) == ["encryption state: rs01: the image server did not answer"]
