@@ -106,7 +106,7 @@ class ActionModule(XProtectAction):
                 "Set become: true, become_method: ansible.builtin.runas and become_user to that account "
                 "(ansible_become* variables) for this task."
             )
-        flow.refuse_override(ctx, args["override_markers"] or xprotect.OVERRIDE_MARKERS)
+        flow.refuse_override(ctx, args["override_markers"])
         exe, ids, result["looked_up"] = flow.configurator_and_ids(
             adapter,
             fqdn,

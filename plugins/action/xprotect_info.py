@@ -76,9 +76,7 @@ class ActionModule(XProtectAction):
                 state = flow.read_state(adapter, ctx, roles, groups)
                 info["encryption"] = {xprotect.GROUPS[g].name: state[g] for g in groups}
                 # What M(xprotect.encryption.encryption) would refuse, found before any switch.
-                info["override"] = xprotect.override_blocks_cli(
-                    ctx.get("raw") or {}, args["override_markers"] or xprotect.OVERRIDE_MARKERS
-                )
+                info["override"] = flow.override_evidence(ctx, args["override_markers"])
             except AdapterError as e:
                 info["encryption_error"] = e.message
         my = adapter.list_certificates("My")

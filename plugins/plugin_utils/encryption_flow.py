@@ -87,10 +87,16 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
     return hoststate.group_state_from_readings(roles, groups, bindings, configs, streaming)
 
 
-def refuse_override(ctx: dict, markers) -> None:
+def override_evidence(ctx: dict, markers=None) -> Optional[str]:
+    """Where the configuration files ``read_state`` read show ``/overridelocalmanagementserver``
+    (``markers``, or the defaults when empty), or None."""
+    return xprotect.override_blocks_cli(ctx.get("raw") or {}, markers or xprotect.OVERRIDE_MARKERS)
+
+
+def refuse_override(ctx: dict, markers=None) -> None:
     """Refuse when the configuration read shows ``/overridelocalmanagementserver`` was used:
     then only the Server Configurator GUI can change encryption [H]; how to see it is [?]."""
-    evidence = xprotect.override_blocks_cli(ctx.get("raw") or {}, markers)
+    evidence = override_evidence(ctx, markers)
     if evidence:
         raise AdapterError(
             f"{ctx['fqdn']}: {evidence}. After /overridelocalmanagementserver the command line can no longer "
