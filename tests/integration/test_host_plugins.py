@@ -13,7 +13,8 @@ import pytest
 
 from .rollout_helpers import BIN, events, fault, lab, run, status
 
-pytestmark = pytest.mark.integration
+# Its tests share one module-scoped site, in order: one xdist worker runs them all.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("host_plugins")]
 
 MS = "mgmt01.lab.xprotect.test"
 RS = "rs001.lab.xprotect.test"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# Its tests share one module-scoped site, in order: one xdist worker runs them all.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("inventory_lab")]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -26,7 +26,8 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xp
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model, site
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAdapter
 
-pytestmark = pytest.mark.integration
+# Its tests share one module-scoped site, in order: one xdist worker runs them all.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab_site")]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
