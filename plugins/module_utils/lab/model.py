@@ -190,7 +190,6 @@ def pid_alive(pid: Optional[int]) -> bool:
 _BAD_COMPONENT = re.compile(r'[<>:"|?*\x00-\x1f]')
 _ENV_VAR_RE = re.compile(r"%([^%]+)%")
 _DRIVE_PATH_RE = re.compile(r"^([A-Za-z]):(?:\\|$)(.*)$")
-_NOT_HEX_RE = re.compile(r"[^0-9A-Fa-f]")
 
 
 def split_windows_path(path: str) -> List[str]:
@@ -608,7 +607,7 @@ def find(state: Dict[str, Any], store_name: str, thumbprint: str) -> Optional[Di
 
 
 def normalize_thumbprint(value: str) -> str:
-    return _NOT_HEX_RE.sub("", value or "").upper()
+    return xprotect.clean_thumbprint(value) or ""
 
 
 def bind(rec: Dict[str, Any], entry: Mapping[str, Any]) -> None:
