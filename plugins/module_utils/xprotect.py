@@ -1270,6 +1270,17 @@ def parse_certreq_error(text: str, rc: Optional[int] = None) -> Optional[dict]:
     }
 
 
+def certreq_new_argv(inf: str, csr: str) -> List[str]:
+    """Make the key and the request on the host: machine key set (``-machine``), no dialog
+    (``-q``), overwriting an old request file (``-f``)."""
+    return ["certreq.exe", "-new", "-machine", "-q", "-f", inf, csr]
+
+
+def certreq_accept_argv(cer: str) -> List[str]:
+    """Install the signed certificate onto its pending machine key, without a dialog."""
+    return ["certreq.exe", "-accept", "-machine", "-q", cer]
+
+
 def explain_certreq(step: str, host: str, rc: int, stdout: str = "", stderr: str = "") -> str:
     """A sentence a person can act on, for a failed ``certreq <step>`` on ``host``."""
     text = f"{stdout or ''}\n{stderr or ''}"
@@ -1280,7 +1291,10 @@ def explain_certreq(step: str, host: str, rc: int, stdout: str = "", stderr: str
         return f"{head}: {shown or 'no output'}. Run it by hand on the host to see the message."
     what = f"{err['message']} " if err["message"] else ""
     code = f"{err['hresult']}" + (f" {err['name']}" if err["name"] else "")
-    advice = err["advice"] or "Look the code up in the Windows error reference; the INF and the request are kept apart."
+    advice = err["advice"] or (
+        "Look the code up in the Windows error reference, or run the same certreq command by hand on the host to "
+        "see its full message."
+    )
     return f"{head}: {what}({code}). {advice}"
 
 

@@ -96,6 +96,14 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
 # Exit codes of a ``configurator_exit`` fault that still apply the change (they report a
 # failure after the local change [L]); any other code changes nothing.
 APPLYING_EXIT_CODES = (100, 100000, 300000, 20)
+# Beside an injected configurator_exit: whether it applies the change, whatever the code (used up
+# with it; absent means as APPLYING_EXIT_CODES says).
+CONFIGURATOR_EXIT_APPLIED = "configurator_exit_applied"
+
+
+def configurator_exit_applies(code: int, applied: Optional[bool] = None) -> bool:
+    """Whether a run that exits ``code`` by the ``configurator_exit`` fault applies the change first."""
+    return int(code) in APPLYING_EXIT_CODES if applied is None else bool(applied)
 
 _ENV = {
     "programdata": "C:\\ProgramData",
