@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""XProtect knowledge: every parser against the recorded real-format outputs, plus variants."""
+"""XProtect knowledge: every parser against the reconstructed real-format outputs, plus variants."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ TP_443 = "3F2A9C1B7E4D5A6B8C9D0E1F2A3B4C5D6E7F8091"
 
 
 def fixture(name: str, crlf: bool = True, bom: bool = False) -> str:
-    """A recorded output as win_command/slurp hand it over: CRLF line ends, a BOM if asked.
+    """A reconstructed output as win_command/slurp hand it over: CRLF line ends, a BOM if asked.
 
     The files are stored with LF and no BOM (ansible-test's line-endings and shebang rules).
     """

@@ -316,7 +316,7 @@ def test_a_code_of_a_local_change_after_a_retry_returns_too():
     assert apply(adapter, retries=1)["exit_codes"] == [20000, 100]
 
 
-# -- certreq failures: the HRESULT table, on the recorded outputs -------------------------
+# -- certreq failures: the HRESULT table, on the reconstructed outputs --------------------
 
 
 def _fixture(name):
