@@ -59,6 +59,7 @@ try:
 except ImportError:  # pragma: no cover - the PKI core needs it anyway
     HAS_CRYPTOGRAPHY = False
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -67,7 +68,6 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
     RunResult,
     ServiceInfo,
 )
-from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.powershell import FILE_VERSION, KEY_READ_GRANTED
 
 # The modules, by FQCN. ansible.builtin.slurp runs ansible.windows' slurp.ps1 on a Windows host

@@ -39,7 +39,8 @@ def doc_commands():
     assert MARK in text, f"{DOC} lost its marked block of commands"
     block = re.search(r"```[a-z]*\n(.*?)```", text[text.index(MARK) :], re.S).group(1)
     commands = []
-    for line in block.strip().splitlines():
+    for shown in block.strip().splitlines():
+        line = shown
         for name, value in PLACEHOLDERS.items():
             line = line.replace(name, value)
         # Windows command-line quoting: backslashes are literal, quotes group.
@@ -89,7 +90,7 @@ class Recorder(HostAdapter):
 
 def _csr():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    names = [FQDN, FQDN.split(".")[0]]
+    names = [FQDN, FQDN.split(".", maxsplit=1)[0]]
     return (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FQDN)]))

@@ -48,7 +48,9 @@ def _bool(value: Any) -> bool:
     raise model.LabError(f"Fault unreachable takes true or false as value (got {value!r}).", option="value")
 
 
-def inject(site: model.Site, host: str, fault: str, value: Any = None, applied: Optional[bool] = None) -> Dict[str, Any]:
+def inject(
+    site: model.Site, host: str, fault: str, value: Any = None, applied: Optional[bool] = None
+) -> Dict[str, Any]:
     """Apply a fault to one host. Returns {changed, host, fault, value, detail}.
 
     ``applied`` (``configurator_exit`` only): whether the run still applies the change before it

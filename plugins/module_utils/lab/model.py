@@ -105,6 +105,7 @@ def configurator_exit_applies(code: int, applied: Optional[bool] = None) -> bool
     """Whether a run that exits ``code`` by the ``configurator_exit`` fault applies the change first."""
     return int(code) in APPLYING_EXIT_CODES if applied is None else bool(applied)
 
+
 _ENV = {
     "programdata": "C:\\ProgramData",
     "programfiles": "C:\\Program Files",

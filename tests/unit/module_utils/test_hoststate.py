@@ -146,17 +146,24 @@ def test_a_code_of_a_local_change_without_the_change_read_back_is_a_problem(code
 
 
 def test_exit_0_is_judged_by_the_read_back_too():
-    assert hoststate.read_back_outcome("h", [("server", "Server certificate", 0)], {"server": _TP}, {"server": _TP}) == (
+    assert hoststate.read_back_outcome(
+        "h", [("server", "Server certificate", 0)], {"server": _TP}, {"server": _TP}
+    ) == (
         [],
         [],
     )
-    _w, problems = hoststate.read_back_outcome("h", [("server", "Server certificate", 0)], {"server": None}, {"server": _TP})
+    _w, problems = hoststate.read_back_outcome(
+        "h", [("server", "Server certificate", 0)], {"server": None}, {"server": _TP}
+    )
     assert problems and "state read back is not what was asked" in problems[0]
 
 
 def test_a_group_not_run_but_found_wrong_is_a_problem():
     _w, problems = hoststate.read_back_outcome(
-        "h", [("server", "Server certificate", 0)], {"server": _TP, "streaming": None}, {"server": _TP, "streaming": _TP}
+        "h",
+        [("server", "Server certificate", 0)],
+        {"server": _TP, "streaming": None},
+        {"server": _TP, "streaming": _TP},
     )
     assert problems == ["group 'Streaming media certificate' is disabled, not what was asked."]
 

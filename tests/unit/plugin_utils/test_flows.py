@@ -348,7 +348,11 @@ def test_certreq_new_failure_is_explained_by_its_hresult(ca, name, rc, words):
 @pytest.mark.parametrize(
     ("name", "rc", "words"),
     [
-        ("certreq_accept_untrusted_root.txt", -2146762487, ["CERT_E_UNTRUSTEDROOT", "LocalMachine\\Root", "trusted_ca"]),
+        (
+            "certreq_accept_untrusted_root.txt",
+            -2146762487,
+            ["CERT_E_UNTRUSTEDROOT", "LocalMachine\\Root", "trusted_ca"],
+        ),
         ("certreq_accept_not_found.txt", -2146885628, ["CRYPT_E_NOT_FOUND", "no pending request"]),
     ],
 )
