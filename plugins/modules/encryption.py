@@ -164,10 +164,20 @@ reasons:
   type: list
   elements: str
 applied:
-  description: The Server Configurator runs, per group, with every exit code seen.
+  description:
+    - The Server Configurator runs, per group, with every exit code seen (C(exit_codes)); the last is 0 or a code
+      reported after a local change (20, 100, 100000, 300000), which the state read back has judged.
   returned: when something changed
   type: list
   elements: dict
+  sample: [{"group": "Server certificate", "action": "enable", "exit_codes": [100]}]
+warnings:
+  description:
+    - Besides Ansible's own, one per group that exited with a code reported after a local change while the state read
+      back shows the change - the code's meaning and what is left to do (usually registering the server again).
+  returned: when such a code was seen
+  type: list
+  elements: str
 looked_up:
   description:
     - What had to be looked up on the host before Server Configurator could run (C(services), C(version),
