@@ -380,8 +380,8 @@ APPLIED_EXIT_CODES = (0, 20, 100, 100000, 300000)
 # in place: the registration, which running the task again would not repeat (nothing is left to
 # change, so Server Configurator is not started). ``/register`` is a documented switch [H].
 _REGISTER_AGAIN = (
-    "register it again as a user in the Milestone Administrators role: Server Configurator's Registering page, "
-    "or `ServerConfigurator.exe /register` in an interactive logon of that user."
+    "register this server again as a user in the Milestone Administrators role: Server Configurator's Registering "
+    "page, or `ServerConfigurator.exe /register` in an interactive logon of that user."
 )
 APPLIED_ADVICE: Dict[int, str] = {
     20: "The encryption change is in place, the registration is not: " + _REGISTER_AGAIN,
