@@ -31,9 +31,9 @@ class ActionModule(XProtectAction):
         override_markers=dict(type="list", elements="str"),
         reuse_reading=dict(type="bool", default=False),
     )
+    thumbprint_options = ("thumbprint",)
     # What reuse_reading takes, oldest first: the verify role's preflight reading, then this
     # module's last result in the encryption role (registered as xprotect_encryption).
-    thumbprint_options = ("thumbprint",)
     earlier_readings = ("xprotect_preflight_encryption", "xprotect_encryption.thumbprints")
     # The encryption role's variables (roles/encryption/defaults/main.yml), and the certificate
     # the certificates role registered.

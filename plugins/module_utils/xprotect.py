@@ -432,7 +432,8 @@ def explain_read_back(code: int, host: str, group: str, applied: bool, state: st
             return f"{where} exited 0 and the state read back shows the change{now}."
         return f"{where} exited 0 (success), but the state read back is not what was asked{now}."
     known = EXIT_CODES.get(code)
-    meaning = f"{known.meaning} (meaning from field reports [L])" if known else "a code this collection does not know"
+    mark = "" if known is None or known.confidence == "H" else " (meaning from field reports [L])"
+    meaning = f"{known.meaning}{mark}" if known else "a code this collection does not know"
     if applied:
         advice = APPLIED_ADVICE.get(code) or f"Read the newest {CONFIGURATOR_LOG_HINT} on {host} for what failed."
         return f"{where} exited {code}: {meaning}. The state read back shows the change{now}. {advice}"
