@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow as flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import RUNAS, AdapterError, become_plugin_name
 
 
 class ActionModule(XProtectAction):
@@ -31,6 +31,7 @@ class ActionModule(XProtectAction):
         override_markers=dict(type="list", elements="str"),
         reuse_reading=dict(type="bool", default=False),
     )
+    thumbprint_options = ("thumbprint",)
     # What reuse_reading takes, oldest first: the verify role's preflight reading, then this
     # module's last result in the encryption role (registered as xprotect_encryption).
     earlier_readings = ("xprotect_preflight_encryption", "xprotect_encryption.thumbprints")
@@ -63,7 +64,7 @@ class ActionModule(XProtectAction):
         )
         groups = args["groups"] or xprotect.groups_for_roles(roles)
         ctx = flow.context(args, task_vars, fqdn)
-        want = args["thumbprint"].replace(" ", "").upper() if args["state"] == "enabled" else None
+        want = args["thumbprint"] if args["state"] == "enabled" else None  # normalised with the arguments
         desired = {g: want for g in groups}
         current = self.earlier_state(task_vars, groups) if args["reuse_reading"] else {}
         reused = list(current)
@@ -99,12 +100,13 @@ class ActionModule(XProtectAction):
         if not changes or self.check_mode:
             return result
 
-        become = self._play_context.become and (self._play_context.become_method or "") == "runas"
-        if not become:
+        become = become_plugin_name(self)
+        if become != RUNAS:
+            found = f"become is {become}" if become else "become is off"
             raise AdapterError(
-                f"{fqdn}: Server Configurator must run as a Milestone administrator with an interactive logon. "
-                "Set become: true, become_method: ansible.builtin.runas and become_user to that account "
-                "(ansible_become* variables) for this task."
+                f"{fqdn}: Server Configurator must run as a Milestone administrator with an interactive logon, "
+                f"but {found} for this task. Set become: true, become_method: ansible.builtin.runas (or runas) "
+                "and become_user to that account (ansible_become* variables) for this task."
             )
         flow.refuse_override(ctx, args["override_markers"])
         exe, ids, result["looked_up"] = flow.configurator_and_ids(
@@ -135,15 +137,19 @@ class ActionModule(XProtectAction):
             e.result.update(changed=bool(applied), applied=applied)
             raise
         # The exit code alone is not to be trusted [L]: read the state back, giving the
-        # services Server Configurator restarts time to come back.
+        # services Server Configurator restarts time to come back, and judge every run by it.
         after = flow.settle(
             adapter, ctx, roles, groups, desired, timeout=args["settle_timeout"], interval=args["settle_interval"]
         )
-        wrong = hoststate.plan_group_changes(after, desired)
+        warnings, problems = hoststate.read_back_outcome(
+            fqdn, [(g, names[g], run["exit_codes"][-1]) for (g, _a, _t), run in zip(changes, applied)], after, desired
+        )
         result["applied"] = applied
         result["thumbprints"] = {g: after[g] for g in groups}
         result["groups"] = {names[g]: hoststate.describe_group_state(after[g]) for g in groups}
-        if wrong:
+        if warnings:
+            result["warnings"] = result.get("warnings", []) + warnings
+        if problems:
             hint = ""
             if any(r in roles for r in ("recording", "failover")) and "management" not in roles:
                 hint = (
@@ -151,13 +157,7 @@ class ActionModule(XProtectAction):
                     "in, and Server Configurator then exits without a change and without a reason [L]: check the "
                     "management server first."
                 )
-            raise AdapterError(
-                result=dict(result, changed=True),
-                message=f"{fqdn}: Server Configurator reported success, but the state read back is not what was asked: "
-                + "; ".join(f"{names[g]} is {hoststate.describe_group_state(after[g])}" for g, _action, _tp in wrong)
-                + "."
-                + hint,
-            )
+            raise AdapterError(result=dict(result, changed=True), message=f"{fqdn}: " + " ".join(problems) + hint)
         return result
 
     def earlier_state(self, task_vars, groups):

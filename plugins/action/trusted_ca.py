@@ -18,12 +18,13 @@ class ActionModule(XProtectAction):
         **ca_source.CA_CERT_ONLY_OPTIONS,
     )
     required_one_of = [["ca_cert_path", "ca_cert_content"]]
+    thumbprint_options = ("retired_thumbprints",)
 
     def work(self, args, adapter, task_vars):
         ca_cert = ca_source.load_ca_certificate(args)
         thumbprint = pki.thumbprint(ca_cert)
         root = {e.thumbprint for e in adapter.list_certificates("Root")}
-        retired = [t.replace(" ", "").upper() for t in args["retired_thumbprints"]]
+        retired = args["retired_thumbprints"]  # normalised with the arguments
         present = thumbprint in root
         want_present = args["state"] == "present"
         to_remove = [t for t in retired if t in root and t != thumbprint]

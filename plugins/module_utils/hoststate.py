@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections import abc
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import DEFAULT_PORTS, GROUPS
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import (
+    DEFAULT_PORTS,
+    GROUPS,
+    clean_thumbprint,
+    explain_read_back,
+)
 
 # Inventory contract (design.md): group name -> role.
 GROUP_ROLES = {
@@ -177,7 +182,7 @@ def known_group_states(*readings: Optional[Mapping[str, object]]) -> Dict[str, O
             key = group if group in GROUPS else by_name.get(str(group).lower())
             if key is None or not (value is None or isinstance(value, str)):
                 continue
-            known[key] = (value.replace(" ", "").upper() or None) if isinstance(value, str) else None
+            known[key] = clean_thumbprint(value)
     return known
 
 
@@ -188,3 +193,35 @@ def reconcile_unknown(current: Dict[str, Optional[str]], desired: Dict[str, Opti
         if value == ENABLED_UNKNOWN_THUMBPRINT:
             out[group] = desired.get(group) or value
     return out
+
+
+def read_back_outcome(
+    host: str,
+    runs: Sequence[Tuple[str, str, int]],
+    after: Mapping[str, Optional[str]],
+    desired: Mapping[str, Optional[str]],
+) -> Tuple[List[str], List[str]]:
+    """Warnings and problems of the Server Configurator runs, judged by the state read back.
+
+    ``runs``: ``(group key, group name, last exit code)`` of each run that returned (exit 0 or a
+    code reported after a local change [L]). A group in its desired state is done, with a warning
+    when the code said something failed (registration); a group not in it is a problem, explained
+    by its code. Any other group found away from its desired state is a problem too.
+    """
+    warnings: List[str] = []
+    problems: List[str] = []
+    ran = set()
+    for key, name, code in runs:
+        ran.add(key)
+        have = after.get(key)
+        done = not plan_group_changes({key: have}, {key: desired.get(key)})
+        text = explain_read_back(code, host, name, done, describe_group_state(have))
+        if not done:
+            problems.append(text)
+        elif code != 0:
+            warnings.append(text)
+    for key, _action, _tp in plan_group_changes(dict(after), dict(desired)):
+        if key not in ran:
+            name = GROUPS[key].name if key in GROUPS else key
+            problems.append(f"group '{name}' is {describe_group_state(after.get(key))}, not what was asked.")
+    return warnings, problems

@@ -330,15 +330,15 @@ EXIT_CODES: Dict[int, ExitCode] = {
     20: ExitCode(
         20,
         "applied locally, but not registered (reported on event servers)",
-        "Run the task as a user in the Milestone Administrators role (become: true, become_method: runas), "
-        "then run it again; the state is read back to see what was applied.",
+        "Run the task as a user in the Milestone Administrators role (become: true, become_method: "
+        "ansible.builtin.runas), then run it again.",
         "L",
     ),
     100: ExitCode(
         100,
         "applied locally, but registration with the management server was not authorised",
-        "Run the task with become: true, become_method: runas, as a user in the Milestone Administrators role "
-        "(not LOCAL SYSTEM, not a plain network logon), then run it again.",
+        "Run the task with become: true, become_method: ansible.builtin.runas, as a user in the Milestone "
+        "Administrators role (not LOCAL SYSTEM, not a plain network logon), then run it again.",
         "L",
     ),
     10000: ExitCode(
@@ -376,6 +376,22 @@ RETRYABLE_EXIT_CODES = (10000, 20000)
 # After these the change has been reported applied locally [L]: only reading the state back tells.
 APPLIED_EXIT_CODES = (0, 20, 100, 100000, 300000)
 
+# What is left to do when the state read back after one of APPLIED_EXIT_CODES shows the change
+# in place: the registration, which running the task again would not repeat (nothing is left to
+# change, so Server Configurator is not started). ``/register`` is a documented switch [H].
+_REGISTER_AGAIN = (
+    "register this server again as a user in the Milestone Administrators role: Server Configurator's Registering "
+    "page, or `ServerConfigurator.exe /register` in an interactive logon of that user."
+)
+APPLIED_ADVICE: Dict[int, str] = {
+    20: "The encryption change is in place, the registration is not: " + _REGISTER_AGAIN,
+    100: "The encryption change is in place, the registration is not: " + _REGISTER_AGAIN,
+    100000: "The certificate is bound, the identity provider does not know it. Usually the certificate's CN does not "
+    "match the address the management server knows for this server: make the CN the FQDN it is registered with "
+    "(never an IP address), re-issue, then " + _REGISTER_AGAIN,
+}
+APPLIED_ADVICE[300000] = APPLIED_ADVICE[100000]
+
 
 def normalize_exit_code(code: int) -> int:
     """Windows exit codes are DWORDs; some tools report -4 as 4294967292. Give the signed value."""
@@ -392,12 +408,39 @@ def explain_exit(code: int, host: str, group: Optional[str] = None, log_hint: st
         return (
             f"{where} exited {code}, a code this collection does not know. Read the newest {log_hint} on {host}: "
             "the 'Arguments:' line shows what ran, and lines such as 'Error occurred in RegisterThisService' say "
-            "what failed. The state is read back before anything is claimed."
+            "what failed. The run stopped there without reading the state back; an audit "
+            "(playbooks/audit.yml --check) shows the state the host is in now."
         )
     if code == 0:
         return f"{where} exited 0: success."
     mark = "" if known.confidence == "H" else " (meaning from field reports [L])"
     return f"{where} exited {code}: {known.meaning}{mark}. {known.action.format(log=f'{log_hint} on {host}')}"
+
+
+def explain_read_back(code: int, host: str, group: str, applied: bool, state: str = "") -> str:
+    """The outcome of a run that exited with one of APPLIED_EXIT_CODES, once the state is read back.
+
+    The code is not trusted [L]: ``applied`` is what the read-back showed for ``group``, and
+    ``state`` is how it reads now. Applied: a warning with what is left to do. Not applied: the
+    code's explanation, for a failure.
+    """
+    code = normalize_exit_code(code)
+    where = f"Server Configurator on {host} (group '{group}')"
+    now = f" ({state})" if state else ""
+    if code == 0:
+        if applied:
+            return f"{where} exited 0 and the state read back shows the change{now}."
+        return f"{where} exited 0 (success), but the state read back is not what was asked{now}."
+    known = EXIT_CODES.get(code)
+    mark = "" if known is None or known.confidence == "H" else " (meaning from field reports [L])"
+    meaning = f"{known.meaning}{mark}" if known else "a code this collection does not know"
+    if applied:
+        advice = APPLIED_ADVICE.get(code) or f"Read the newest {CONFIGURATOR_LOG_HINT} on {host} for what failed."
+        return f"{where} exited {code}: {meaning}. The state read back shows the change{now}. {advice}"
+    return (
+        f"{where} exited {code}: {meaning}, and the state read back does not show the change{now}: it was not "
+        f"applied. " + (known.action.format(log=f"{CONFIGURATOR_LOG_HINT} on {host}") if known else "")
+    ).rstrip()
 
 
 _EXE_RE = re.compile(r"^\s*(?:\"(?P<quoted>[^\"]+)\"|(?P<plain>.+?\.exe)(?=\s|$))", re.IGNORECASE)
@@ -461,7 +504,11 @@ def configurator_path_from_services(services) -> Optional[str]:
 # Compiled at import: forked workers inherit them instead of compiling per host and task.
 _RELEASE_RE = re.compile(r"^(\d{4})\s*R(\d)\b", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
-_THUMBPRINT_NOISE_RE = re.compile(r"[\s:\u200e\u200f]")
+# What surrounds a thumbprint copied by hand: spaces (certlm.msc groups the hex in pairs), colons
+# (openssl), and invisible formatting marks, above all the U+200E LEFT-TO-RIGHT MARK that
+# certlm.msc puts before a thumbprint copied from its Details tab (also U+200B-U+200F, U+202A-
+# U+202E, U+2060, U+2066-U+2069 and the byte order mark).
+_THUMBPRINT_NOISE_RE = re.compile("[\\s:\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def _version_tuple(version: Optional[str]) -> Optional[Tuple[int, int]]:
@@ -490,12 +537,33 @@ def normalize_guid(guid: str) -> str:
     return match.group(1).lower()
 
 
+def clean_thumbprint(thumbprint: Optional[str]) -> Optional[str]:
+    """The one thumbprint normaliser: separators and invisible marks removed, upper case; None
+    when nothing is left. It does not check the result (see :func:`normalize_thumbprint`)."""
+    tp = _THUMBPRINT_NOISE_RE.sub("", str(thumbprint or "")).upper()
+    return tp or None
+
+
 def normalize_thumbprint(thumbprint: str) -> str:
     """Uppercase hex SHA-1 without separators, as Windows shows and takes it [H]."""
-    tp = _THUMBPRINT_NOISE_RE.sub("", str(thumbprint or "")).upper()
+    tp = clean_thumbprint(thumbprint) or ""
     if not _THUMBPRINT_RE.match(tp):
         raise XProtectError(f"{thumbprint!r} is not a certificate thumbprint (40 hex digits, the SHA-1 of the DER).")
     return tp
+
+
+def thumbprint_option(value, option: str) -> str:
+    """A thumbprint given as the option ``option``, normalised; a clear error naming it otherwise."""
+    try:
+        return normalize_thumbprint(value)
+    except XProtectError:
+        left = clean_thumbprint(value) or ""
+        raise XProtectError(
+            f"option {option}: {value!r} is not a certificate thumbprint. Once spaces, colons and invisible marks "
+            f"are removed it must be 40 hexadecimal digits (the SHA-1 Windows shows), but {left!r} is left "
+            f"({len(left)} characters). Copy the thumbprint again from the certificate's Details tab, or from "
+            "win_certificate_info."
+        )
 
 
 def enable_argv(exe: str, guid: str, thumbprint: str) -> List[str]:
@@ -674,7 +742,7 @@ def parse_recorder_config(xml_text: Union[str, bytes]) -> dict:
             cert_hash = _attr(elem, "certificateHash") or _text(elem, "certificateHash")
             encryption = {
                 "enabled": _bool(enabled),
-                "certificate_hash": cert_hash.replace(" ", "").upper() if cert_hash else None,
+                "certificate_hash": clean_thumbprint(cert_hash),
             }
             break
     return {
@@ -1203,6 +1271,17 @@ def parse_certreq_error(text: str, rc: Optional[int] = None) -> Optional[dict]:
     }
 
 
+def certreq_new_argv(inf: str, csr: str) -> List[str]:
+    """Make the key and the request on the host: machine key set (``-machine``), no dialog
+    (``-q``), overwriting an old request file (``-f``)."""
+    return ["certreq.exe", "-new", "-machine", "-q", "-f", inf, csr]
+
+
+def certreq_accept_argv(cer: str) -> List[str]:
+    """Install the signed certificate onto its pending machine key, without a dialog."""
+    return ["certreq.exe", "-accept", "-machine", "-q", cer]
+
+
 def explain_certreq(step: str, host: str, rc: int, stdout: str = "", stderr: str = "") -> str:
     """A sentence a person can act on, for a failed ``certreq <step>`` on ``host``."""
     text = f"{stdout or ''}\n{stderr or ''}"
@@ -1213,7 +1292,10 @@ def explain_certreq(step: str, host: str, rc: int, stdout: str = "", stderr: str
         return f"{head}: {shown or 'no output'}. Run it by hand on the host to see the message."
     what = f"{err['message']} " if err["message"] else ""
     code = f"{err['hresult']}" + (f" {err['name']}" if err["name"] else "")
-    advice = err["advice"] or "Look the code up in the Windows error reference; the INF and the request are kept apart."
+    advice = err["advice"] or (
+        "Look the code up in the Windows error reference, or run the same certreq command by hand on the host to "
+        "see its full message."
+    )
     return f"{head}: {what}({code}). {advice}"
 
 

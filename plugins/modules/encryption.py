@@ -16,10 +16,14 @@ description:
     the image server port."
   - "When a group differs, it runs C(ServerConfigurator.exe /quiet /enableencryption /certificategroup=<GUID>
     /thumbprint=<TP>) (or C(/disableencryption)), the group IDs resolved by name from C(/listcertificategroups)."
-  - Every known exit code is turned into a message a person can act on. Afterwards the state is read back, and the
-    task fails if it is not what was asked; the exit code alone is not trusted.
+  - Every known exit code is turned into a message a person can act on. After exit 0, and after the codes reported
+    when the change was applied locally but something else failed (20, 100, 100000, 300000), the state is read back
+    and decides, the exit code alone is not trusted - the change in place gives C(changed) with a warning that says
+    what is left to do (registration, usually); the change not in place fails the task with the code's explanation.
+    Any other code fails the task at once.
   - "Server Configurator must run as a Milestone administrator with an interactive logon, so the task must use
-    C(become: true) and C(become_method: runas) with that user. Without it the task fails before any change."
+    C(become: true) and the runas become plugin (C(become_method: ansible.builtin.runas) or C(runas); the plugin
+    loaded decides, not the spelling) with that user. Without it the task fails before any change."
   - It refuses Server Configurator older than 20.3 (2020 R3), which has no command line for encryption.
   - The order between hosts (management server, then recording servers, then failover servers, then mobile
     servers) is the playbook's job; see C(playbooks/site.yml).
@@ -42,6 +46,8 @@ options:
   thumbprint:
     description:
       - The certificate (in C(LocalMachine\My), with its key) to use. Required when O(state=enabled).
+      - Spaces, colons, lower case and the invisible U+200E mark of a thumbprint copied from certlm.msc are removed;
+        what is left must be 40 hexadecimal digits, or the task fails before reading the host.
       - In check mode a missing thumbprint skips the task (the certificate would only be issued by the run).
     type: str
   groups:
@@ -158,10 +164,20 @@ reasons:
   type: list
   elements: str
 applied:
-  description: The Server Configurator runs, per group, with every exit code seen.
+  description:
+    - The Server Configurator runs, per group, with every exit code seen (C(exit_codes)); the last is 0 or a code
+      reported after a local change (20, 100, 100000, 300000), which the state read back has judged.
   returned: when something changed
   type: list
   elements: dict
+  sample: [{"group": "Server certificate", "action": "enable", "exit_codes": [100]}]
+warnings:
+  description:
+    - Besides Ansible's own, one per group that exited with a code reported after a local change while the state read
+      back shows the change - the code's meaning and what is left to do (usually registering the server again).
+  returned: when such a code was seen
+  type: list
+  elements: str
 looked_up:
   description:
     - What had to be looked up on the host before Server Configurator could run (C(services), C(version),

@@ -33,7 +33,7 @@ options:
     description:
       - C(configurator_exit) - the next Server Configurator enable/disable run exits with O(value). Codes 100, 100000,
         300000 and 20 still apply the change (they report a failure after the local change); any other code changes
-        nothing.
+        nothing. O(applied) overrides that for this run.
       - C(stale_configurator) - a hung instance - the next O(value) runs (default 1) exit -4, or until
         C(taskkill /F /IM ServerConfigurator.exe).
       - C(unreachable) - every adapter call to the host fails as an unreachable WinRM host does, and its endpoints
@@ -56,6 +56,14 @@ options:
   value:
     description: The fault's parameter, where it takes one (see O(fault)).
     type: raw
+  applied:
+    description:
+      - Only with O(fault=configurator_exit) - whether that run applies the change before it exits with O(value).
+      - C(true) models a code reported after a local change, for any code (Server Configurator exits 20 or 100 with
+        the group switched); C(false) models a run that changed nothing, whatever the code (100 with nothing
+        applied).
+      - Unset - as the field reports the code (see O(fault)).
+    type: bool
 notes:
   - In check mode nothing is injected and the task reports a change.
 seealso:
@@ -69,6 +77,14 @@ EXAMPLES = r"""
     host: rs002.lab.xprotect.test
     fault: configurator_exit
     value: 10000
+
+- name: The next run on mgmt01 switches the group but reports a failed registration (exit 100)
+  xprotect.encryption.lab_fault:
+    path: "{{ lab_path }}"
+    host: mgmt01.lab.xprotect.test
+    fault: configurator_exit
+    value: 100
+    applied: true
 
 - name: A client loses the CA (drift for the audit to find)
   xprotect.encryption.lab_fault:

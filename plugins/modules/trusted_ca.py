@@ -28,7 +28,10 @@ options:
     choices: [present, absent]
     default: present
   retired_thumbprints:
-    description: Thumbprints of former CA certificates to remove from Root.
+    description:
+      - Thumbprints of former CA certificates to remove from Root.
+      - Spaces, colons, lower case and the invisible U+200E mark that certlm.msc puts before a copied thumbprint are
+        accepted; what is left must be 40 hexadecimal digits, or the task fails naming the entry.
     type: list
     elements: str
     default: []
@@ -44,7 +47,8 @@ EXAMPLES = r"""
 - name: Trust the site CA
   xprotect.encryption.trusted_ca:
     ca_cert_path: /etc/xprotect/pki/ca.crt
-    retired_thumbprints: ["0B5E...old"]
+    retired_thumbprints:
+      - "0b 5e 1d 2c 3b 4a 59 68 77 86 95 a4 b3 c2 d1 e0 0b 5e 1d 2c"  # as certlm.msc shows it
 """
 
 RETURN = r"""

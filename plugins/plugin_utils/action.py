@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import XProtectError, thumbprint_option
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     HostUnreachable,
@@ -65,6 +66,10 @@ class XProtectAction(ActionBase):
     # template of its own to compile and render in every forked worker. "name.key" takes one key
     # of a dict variable (a registered result). Empty values (None, "", [], {}) mean "not set".
     host_var_defaults: dict = {}
+    # Options that hold a thumbprint (str) or thumbprints (list): normalised when the arguments are
+    # validated (``xprotect.thumbprint_option``), so a thumbprint pasted from certlm.msc, with
+    # its invisible U+200E mark and spaces, compares equal to what the host reads back.
+    thumbprint_options: tuple = ()
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -83,6 +88,14 @@ class XProtectAction(ActionBase):
                 raise
             used = ", ".join(f"{option} from {var}" for option, var in from_vars.items())
             raise AnsibleActionFail(f"{e.message} (options taken from host variables: {used})") from e
+        try:
+            self._normalize_thumbprints(args)
+        except XProtectError as e:
+            host = task_vars.get("inventory_hostname", "")
+            source = {o: v for o, v in from_vars.items() if o in self.thumbprint_options}
+            taken = "".join(f" ({option} was taken from the host variable {var})" for option, var in source.items())
+            result.update(failed=True, msg=f"{self._task.action} on {host}: {e}{taken}", changed=False)
+            return result
         adapter = None
         try:
             adapter = get_adapter(self, task_vars)
@@ -101,6 +114,14 @@ class XProtectAction(ActionBase):
             result["round_trips"] = adapter.calls
         result.setdefault("changed", False)
         return result
+
+    def _normalize_thumbprints(self, args: dict) -> None:
+        for option in self.thumbprint_options:
+            value = args.get(option)
+            if isinstance(value, str):
+                args[option] = thumbprint_option(value, option)
+            elif isinstance(value, list):
+                args[option] = [thumbprint_option(v, f"{option}[{i}]") for i, v in enumerate(value)]
 
     def _defaults_from_host_vars(self, task_vars: dict) -> dict:
         used = {}

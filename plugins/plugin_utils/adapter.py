@@ -197,10 +197,60 @@ def get_adapter(action, task_vars: dict) -> HostAdapter:
             )
         # The lab models who runs Server Configurator: the become user of a runas task, as on
         # Windows; without become it behaves as a plain network logon.
-        pc = getattr(action, "_play_context", None)
-        run_as = pc.become_user if pc is not None and pc.become and pc.become_method == "runas" else None
+        run_as = runas_user(action) if become_plugin_name(action) == RUNAS else None
         return LabAdapter(site, task_vars.get("xprotect_lab_host", host), run_as=run_as)
     raise AdapterError(
         f"Host {host}: {ADAPTER_VAR}={kind!r} is not one of {', '.join(ADAPTER_KINDS)}. "
         "Leave it unset for Windows hosts; the lab inventory sets 'lab'."
     )
+
+
+# The become plugin that gives Server Configurator an interactive logon [M].
+RUNAS = "ansible.builtin.runas"
+
+
+def become_plugin_name(action) -> Optional[str]:
+    """The fully qualified name of the become plugin in effect for the task, or None without become.
+
+    Decided as ansible-core decides, by the plugin it loaded, not by how ``become_method`` is
+    spelled: the task executor loads the plugin (``become_loader.get``, which resolves ``runas``,
+    ``ansible.builtin.runas`` and any redirect alike) and hands it to the connection
+    (``connection.set_become_plugin``, None when become is off), and the Windows exec wrapper
+    then accepts it only when it is an instance of ``ansible.plugins.become.runas.BecomeModule``.
+    A plugin that subclasses runas is runas too. A connection without ``become`` (a plugin
+    older than ``set_become_plugin``) falls back to the play context's method, resolved through
+    the same loader.
+    """
+    from ansible.plugins.become.runas import BecomeModule as Runas
+
+    connection = getattr(action, "_connection", None)
+    if connection is not None and hasattr(connection, "become"):
+        plugin = connection.become
+    else:
+        pc = getattr(action, "_play_context", None)
+        if pc is None or not pc.become:
+            return None
+        from ansible.plugins.loader import become_loader
+
+        plugin = become_loader.get(pc.become_method or "")
+        if plugin is None:
+            return str(pc.become_method)
+    if plugin is None:
+        return None
+    if isinstance(plugin, Runas):
+        return RUNAS
+    names = getattr(plugin, "ansible_aliases", None) or []
+    return str(names[0] if names else getattr(plugin, "_load_name", None) or getattr(plugin, "name", "unknown"))
+
+
+def runas_user(action) -> Optional[str]:
+    """The become user of the task (who Server Configurator runs as under runas)."""
+    pc = getattr(action, "_play_context", None)
+    user = getattr(pc, "become_user", None) if pc is not None else None
+    if not user:
+        become = getattr(getattr(action, "_connection", None), "become", None)
+        try:
+            user = become.get_option("become_user") if become is not None else None
+        except (AttributeError, KeyError):  # options not set: no user named
+            user = None
+    return user or None

@@ -82,12 +82,9 @@ def issue_on_host(adapter, params: dict, ca: pki.CA) -> str:
                 machine_key_set=True,
             ),
         )
-        res = adapter.run(["certreq.exe", "-new", "-machine", "-q", "-f", inf, csr])
+        res = adapter.run(xprotect.certreq_new_argv(inf, csr))
         if res.rc != 0:
-            raise AdapterError(
-                f"certreq -new failed on {fqdn} (exit {res.rc}): {(res.stdout + res.stderr).strip()}. "
-                "Check the INF provider (option provider) and that the task runs as an administrator."
-            )
+            raise AdapterError(xprotect.explain_certreq("-new", fqdn, res.rc, res.stdout, res.stderr))
         csr_text = adapter.read_file(csr)
         # The controller decides: a compromised host must not get a certificate for another name.
         request = pki.check_csr(csr_text.encode(), names, min_bits=2048, host=fqdn)
@@ -101,12 +98,9 @@ def issue_on_host(adapter, params: dict, ca: pki.CA) -> str:
             clamp_to_ca=params.get("_clamp_to_ca", True),
         )
         adapter.write_file(cer, pki.cert_pem(cert))
-        res = adapter.run(["certreq.exe", "-accept", "-machine", "-q", cer])
+        res = adapter.run(xprotect.certreq_accept_argv(cer))
         if res.rc != 0:
-            raise AdapterError(
-                f"certreq -accept failed on {fqdn} (exit {res.rc}): {(res.stdout + res.stderr).strip()}. "
-                "The pending request may have been removed; re-run the task to start a new one."
-            )
+            raise AdapterError(xprotect.explain_certreq("-accept", fqdn, res.rc, res.stdout, res.stderr))
         return pki.thumbprint(cert)
     finally:
         for path in (inf, csr, cer):

@@ -194,14 +194,19 @@ def apply_change(
     retry_delay: float = 0.0,
     stop_stale: bool = False,
 ) -> dict:
-    """Run Server Configurator for one group, with retries on 10000/20000 and a stale-instance stop."""
+    """Run Server Configurator for one group, with retries on 10000/20000 and a stale-instance stop.
+
+    Exit 0 and the codes reported after a local change (20, 100, 100000, 300000 [L]) return: the
+    caller reads the state back and decides from that (``hoststate.read_back_outcome``), because
+    the code alone is not to be trusted [L]. Any other code raises at once, nothing claimed.
+    """
     argv = xprotect.enable_argv(exe, guid, thumbprint) if action == "enable" else xprotect.disable_argv(exe, guid)
     attempts = []
     stale_stopped = False
     while True:
         res = adapter.run(argv)
         attempts.append(res.rc)
-        if res.rc == 0:
+        if res.rc in xprotect.APPLIED_EXIT_CODES:
             return {"group": group, "action": action, "exit_codes": attempts}
         if res.rc == -4 and stop_stale and not stale_stopped:
             # One instance at a time [H]: end the stale one, then try once more.

@@ -89,7 +89,7 @@ def fault_task(args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
                 "value": args["value"],
                 "detail": "not injected: check mode",
             }
-        return faults.inject(lab, name, args["fault"], args["value"])
+        return faults.inject(lab, name, args["fault"], args["value"], applied=args.get("applied"))
 
     return lab_task(inject)
 

@@ -59,6 +59,7 @@ try:
 except ImportError:  # pragma: no cover - the PKI core needs it anyway
     HAS_CRYPTOGRAPHY = False
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -99,11 +100,6 @@ _WELL_KNOWN_ACCOUNTS = {
     "nt authority\\networkservice": "S-1-5-20",
     "nt authority\\network service": "S-1-5-20",
 }
-
-# Characters that surround a thumbprint copied from certlm.msc: the invisible U+200E
-# LEFT-TO-RIGHT MARK is the classic, plus spaces and colons.
-_THUMBPRINT_NOISE = re.compile("[\\s:\u200e\u200f\ufeff]")
-_THUMBPRINT = re.compile("^[0-9A-F]{40}$")
 
 # Module failure text -> what the operator should do.
 _HINTS = (
@@ -176,11 +172,12 @@ def decode_text(data: bytes) -> str:
 
 
 def normalize_thumbprint(value: str) -> str:
-    """Uppercase hex without separators; raises ValueError when it is not a SHA-1 thumbprint."""
-    text = _THUMBPRINT_NOISE.sub("", str(value or "")).upper()
-    if not _THUMBPRINT.match(text):
-        raise ValueError(f"{value!r} is not a certificate thumbprint (40 hexadecimal characters)")
-    return text
+    """Uppercase hex without separators (``xprotect.normalize_thumbprint``, the collection's one
+    normaliser); raises ValueError when it is not a SHA-1 thumbprint."""
+    try:
+        return xprotect.normalize_thumbprint(value)
+    except xprotect.XProtectError as error:
+        raise ValueError(str(error)) from None
 
 
 def acl_principal(account: str) -> str:

@@ -5,7 +5,8 @@
 Two kinds:
 
 - *conditions* that stay until ``clear`` (or until used up): ``configurator_exit`` (the next
-  enable/disable run exits with that code), ``stale_configurator`` (the next N runs exit -4, or
+  enable/disable run exits with that code, after applying the change or not: ``applied``, by
+  default as the field reports the code), ``stale_configurator`` (the next N runs exit -4, or
   until ``taskkill``), ``unreachable``, ``slow_restart``;
 - *tampering*, done once to the host's state as a person or an accident would, and not undone
   by ``clear``: ``remove_trusted_ca``, ``disable_encryption``, ``expire_certificate``,
@@ -24,6 +25,7 @@ from ansible_collections.xprotect.encryption.plugins.module_utils.lab import con
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab.spec import FAULTS
 
 CONDITIONS = ("configurator_exit", "stale_configurator", "unreachable", "slow_restart")
+APPLIED_KEY = model.CONFIGURATOR_EXIT_APPLIED
 
 
 def _int(value: Any, fault: str) -> int:
@@ -46,15 +48,26 @@ def _bool(value: Any) -> bool:
     raise model.LabError(f"Fault unreachable takes true or false as value (got {value!r}).", option="value")
 
 
-def inject(site: model.Site, host: str, fault: str, value: Any = None) -> Dict[str, Any]:
-    """Apply a fault to one host. Returns {changed, host, fault, value, detail}."""
+def inject(
+    site: model.Site, host: str, fault: str, value: Any = None, applied: Optional[bool] = None
+) -> Dict[str, Any]:
+    """Apply a fault to one host. Returns {changed, host, fault, value, detail}.
+
+    ``applied`` (``configurator_exit`` only): whether the run still applies the change before it
+    exits with the code; None takes the field reports' meaning of the code (APPLYING_EXIT_CODES).
+    """
     if fault not in FAULTS:
         raise model.LabError(f"Unknown fault {fault!r}. Use one of: {', '.join(FAULTS)}.", option="fault")
+    if applied is not None and fault != "configurator_exit":
+        raise model.LabError(f"Option applied is only for fault configurator_exit, not {fault}.", option="applied")
     name = site.require_host(host)["name"]
     handler: Callable[..., Dict[str, Any]] = globals()["_" + fault]
     ca = _load_ca(site) if fault in ("expire_certificate", "wrong_name_certificate") else None
     with site.transaction(name) as tx:
-        detail = handler(site, tx, value, ca) if ca is not None else handler(site, tx, value)
+        if fault == "configurator_exit":
+            detail = handler(site, tx, value, applied)
+        else:
+            detail = handler(site, tx, value, ca) if ca is not None else handler(site, tx, value)
         if detail.get("changed"):
             tx.touch()
             tx.emit("fault_injected", fault=fault, value=value)
@@ -65,13 +78,18 @@ def inject(site: model.Site, host: str, fault: str, value: Any = None) -> Dict[s
 # ---- conditions -----------------------------------------------------------------------------
 
 
-def _configurator_exit(site, tx, value):
+def _configurator_exit(site, tx, value, applied=None):
     if value is None or str(value).strip() == "":
         raise model.LabError("Fault configurator_exit needs value: the exit code of the next run.", option="value")
     code = _int(value, "configurator_exit")
-    changed = tx.state["faults"].get("configurator_exit") != code
-    tx.state["faults"]["configurator_exit"] = code
-    applies = code in model.APPLYING_EXIT_CODES
+    faults = tx.state["faults"]
+    changed = faults.get("configurator_exit") != code or faults.get(APPLIED_KEY) != applied
+    faults["configurator_exit"] = code
+    if applied is None:
+        faults.pop(APPLIED_KEY, None)
+    else:
+        faults[APPLIED_KEY] = bool(applied)
+    applies = model.configurator_exit_applies(code, applied)
     return {
         "changed": changed,
         "detail": f"next enable/disable run exits {code}"
@@ -121,6 +139,7 @@ def _clear(site, tx, value):
     removed = [k for k in CONDITIONS if k in faults]
     for key in removed:
         faults.pop(key)
+    faults.pop(APPLIED_KEY, None)
     running = tx.state["configurator"].get("running")
     if running:
         tx.state["configurator"]["running"] = None

@@ -96,6 +96,15 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
 # Exit codes of a ``configurator_exit`` fault that still apply the change (they report a
 # failure after the local change [L]); any other code changes nothing.
 APPLYING_EXIT_CODES = (100, 100000, 300000, 20)
+# Beside an injected configurator_exit: whether it applies the change, whatever the code (used up
+# with it; absent means as APPLYING_EXIT_CODES says).
+CONFIGURATOR_EXIT_APPLIED = "configurator_exit_applied"
+
+
+def configurator_exit_applies(code: int, applied: Optional[bool] = None) -> bool:
+    """Whether a run that exits ``code`` by the ``configurator_exit`` fault applies the change first."""
+    return int(code) in APPLYING_EXIT_CODES if applied is None else bool(applied)
+
 
 _ENV = {
     "programdata": "C:\\ProgramData",
@@ -190,7 +199,6 @@ def pid_alive(pid: Optional[int]) -> bool:
 _BAD_COMPONENT = re.compile(r'[<>:"|?*\x00-\x1f]')
 _ENV_VAR_RE = re.compile(r"%([^%]+)%")
 _DRIVE_PATH_RE = re.compile(r"^([A-Za-z]):(?:\\|$)(.*)$")
-_NOT_HEX_RE = re.compile(r"[^0-9A-Fa-f]")
 
 
 def split_windows_path(path: str) -> List[str]:
@@ -608,7 +616,7 @@ def find(state: Dict[str, Any], store_name: str, thumbprint: str) -> Optional[Di
 
 
 def normalize_thumbprint(value: str) -> str:
-    return _NOT_HEX_RE.sub("", value or "").upper()
+    return xprotect.clean_thumbprint(value) or ""
 
 
 def bind(rec: Dict[str, Any], entry: Mapping[str, Any]) -> None:

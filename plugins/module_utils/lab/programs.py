@@ -243,10 +243,11 @@ def _configure(site: model.Site, tx: model.Txn, parsed: ConfiguratorArgs, run_as
             return -3, _lines(f"The certificate group '{parsed.group}' was not found."), ["Invalid certificate group"]
 
     fault_rc = faults.pop("configurator_exit", None)
+    fault_applies = faults.pop(model.CONFIGURATOR_EXIT_APPLIED, None)
     if fault_rc is not None:
         tx.touch()
         tx.emit("fault_triggered", fault="configurator_exit", value=fault_rc)
-        if int(fault_rc) not in model.APPLYING_EXIT_CODES:
+        if not model.configurator_exit_applies(fault_rc, fault_applies):
             return int(fault_rc), "", [f"Exited with {fault_rc} (injected fault); nothing was changed"]
 
     want = parsed.thumbprint if parsed.action == "enable" else None

@@ -59,4 +59,5 @@ LAB_FAULT_ARGS = dict(
     host=dict(type="str", required=True),
     fault=dict(type="str", required=True, choices=list(FAULTS)),
     value=dict(type="raw"),
+    applied=dict(type="bool"),
 )

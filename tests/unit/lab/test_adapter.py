@@ -39,6 +39,35 @@ def test_get_adapter_builds_a_lab_adapter(lab):
     assert b.host == MS
 
 
+def _become_action(method, plugin_name, user=ADMIN):
+    """An action as ansible-core's task executor leaves it: the method as written, the plugin loaded."""
+    import types
+
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import become_loader
+
+    pc = PlayContext()
+    pc.become, pc.become_method, pc.become_user = True, method, user
+    return types.SimpleNamespace(
+        _play_context=pc, _connection=types.SimpleNamespace(become=become_loader.get(plugin_name))
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "plugin", "run_as"),
+    [("runas", "runas", ADMIN), ("ansible.builtin.runas", "runas", ADMIN), ("sudo", "sudo", None)],
+)
+def test_the_lab_runs_server_configurator_as_the_runas_user_by_any_spelling(lab, prepared, method, plugin, run_as):
+    from lab_helpers import GUID
+
+    host_vars = {"xprotect_host_adapter": "lab", "xprotect_lab_site": lab.path, "inventory_hostname": MS}
+    a = get_adapter(_become_action(method, plugin), host_vars)
+    assert a.run_as == run_as
+    argv = [CFG, "/quiet", "/enableencryption", f"/certificategroup={GUID['server']}", f"/thumbprint={prepared[MS]}"]
+    # As the Milestone administrator: registered (0); otherwise a plain network logon (100) [M].
+    assert a.run(argv).rc == (0 if run_as else 100)
+
+
 def test_unknown_host_and_missing_site(lab, tmp_path):
     with pytest.raises(AdapterError, match="is not in the lab site"):
         LabAdapter(lab.path, "nope.example.com")

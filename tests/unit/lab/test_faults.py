@@ -226,3 +226,29 @@ def test_faults_do_not_apply_to_hosts_without_groups(lab):
         faults.inject(lab, CL, "expire_certificate")
     assert not faults.inject(lab, CL, "disable_encryption")["changed"]
     assert not faults.inject(lab, EV, "remove_key_acl")["changed"]
+
+
+@pytest.mark.parametrize(
+    "code, applied, switched",
+    [(100, True, True), (20, True, True), (100, False, False), (20, False, False), (10000, True, True)],
+)
+def test_configurator_exit_applied_option_decides_whatever_the_code(lab, prepared, code, applied, switched):
+    r = faults.inject(lab, MS, "configurator_exit", code, applied=applied)
+    assert r["changed"] and ("after applying" in r["detail"]) is switched
+    assert lab.read_state(MS)["faults"] == {"configurator_exit": code, "configurator_exit_applied": applied}
+    assert enable(lab, MS, "server", prepared[MS]).rc == code
+    assert bool(group_state(lab, MS, "server").get("enabled")) is switched
+    assert lab.read_state(MS)["faults"] == {}  # used up, with its option
+
+
+def test_applied_is_only_for_configurator_exit_and_cleared_with_it(lab):
+    with pytest.raises(model.LabError, match="only for fault configurator_exit") as info:
+        faults.inject(lab, RS, "slow_restart", 1, applied=True)
+    assert info.value.option == "applied"
+    faults.inject(lab, RS, "configurator_exit", 100, applied=False)
+    assert not faults.inject(lab, RS, "configurator_exit", 100, applied=False)["changed"]
+    assert faults.inject(lab, RS, "configurator_exit", 100)["changed"]  # back to the code's meaning
+    assert "configurator_exit_applied" not in lab.read_state(RS)["faults"]
+    faults.inject(lab, RS, "configurator_exit", 100, applied=True)
+    faults.inject(lab, RS, "clear")
+    assert lab.read_state(RS)["faults"] == {}

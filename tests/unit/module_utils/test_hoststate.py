@@ -119,3 +119,55 @@ def test_known_group_states_ignores_what_it_cannot_take():
     assert hoststate.known_group_states({"Audio group": "AA" * 20, "server": {"x": 1}, "streaming": 3}) == {}
     # An empty string is "off", as the readings write it.
     assert hoststate.known_group_states({"mobile": ""}) == {"mobile": None}
+
+
+# ---------------------------------------------------------------- judging Server Configurator runs by the read-back
+_TP = "AB" * 20
+
+
+@pytest.mark.parametrize("code", [20, 100, 100000, 300000])
+def test_a_code_of_a_local_change_with_the_change_read_back_is_a_warning(code):
+    warnings, problems = hoststate.read_back_outcome(
+        "mgmt01", [("server", "Server certificate", code)], {"server": _TP}, {"server": _TP}
+    )
+    assert problems == []
+    assert len(warnings) == 1 and f"exited {code}" in warnings[0] and "shows the change" in warnings[0]
+    assert "register" in warnings[0].lower()  # what is left to do: running the task again changes nothing
+
+
+@pytest.mark.parametrize("code", [20, 100])
+def test_a_code_of_a_local_change_without_the_change_read_back_is_a_problem(code):
+    warnings, problems = hoststate.read_back_outcome(
+        "mgmt01", [("server", "Server certificate", code)], {"server": None}, {"server": _TP}
+    )
+    assert warnings == []
+    assert len(problems) == 1 and f"exited {code}" in problems[0] and "was not applied" in problems[0]
+    assert "(disabled)" in problems[0] and "runas" in problems[0]
+
+
+def test_exit_0_is_judged_by_the_read_back_too():
+    assert hoststate.read_back_outcome(
+        "h", [("server", "Server certificate", 0)], {"server": _TP}, {"server": _TP}
+    ) == (
+        [],
+        [],
+    )
+    _w, problems = hoststate.read_back_outcome(
+        "h", [("server", "Server certificate", 0)], {"server": None}, {"server": _TP}
+    )
+    assert problems and "state read back is not what was asked" in problems[0]
+
+
+def test_a_group_not_run_but_found_wrong_is_a_problem():
+    _w, problems = hoststate.read_back_outcome(
+        "h",
+        [("server", "Server certificate", 0)],
+        {"server": _TP, "streaming": None},
+        {"server": _TP, "streaming": _TP},
+    )
+    assert problems == ["group 'Streaming media certificate' is disabled, not what was asked."]
+
+
+def test_earlier_readings_are_normalised_by_the_one_normaliser():
+    known = hoststate.known_group_states({"Server certificate": "\u200eab cd " + "AB" * 18, "streaming": None})
+    assert known == {"server": "ABCD" + "AB" * 18, "streaming": None}

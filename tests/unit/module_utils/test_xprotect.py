@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""XProtect knowledge: every parser against the recorded real-format outputs, plus variants."""
+"""XProtect knowledge: every parser against the reconstructed real-format outputs, plus variants."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ TP_443 = "3F2A9C1B7E4D5A6B8C9D0E1F2A3B4C5D6E7F8091"
 
 
 def fixture(name: str, crlf: bool = True, bom: bool = False) -> str:
-    """A recorded output as win_command/slurp hand it over: CRLF line ends, a BOM if asked.
+    """A reconstructed output as win_command/slurp hand it over: CRLF line ends, a BOM if asked.
 
     The files are stored with LF and no BOM (ansible-test's line-endings and shebang rules).
     """
@@ -714,3 +714,50 @@ def test_certreq_error_from_exit_code_only_and_unknown():
     assert "0x8000ffff E_UNEXPECTED" in unknown and "Windows error reference" in unknown
     silent = xp.explain_certreq("-new", "h", 0, "", "")
     assert "no output" in silent
+
+
+# ---------------------------------------------------------------- codes of a local change, judged by the read-back
+def test_explain_read_back_applied_and_not():
+    done = xp.explain_read_back(100, "mgmt01", "Server certificate", True, "enabled (AB)")
+    assert done.startswith("Server Configurator on mgmt01 (group 'Server certificate') exited 100: applied locally")
+    assert "[L]" in done and "shows the change (enabled (AB))" in done and "/register" in done
+    missed = xp.explain_read_back(100, "mgmt01", "Server certificate", False, "disabled")
+    assert "does not show the change (disabled): it was not applied" in missed and "runas" in missed
+    assert "CN" in xp.explain_read_back(300000, "h", "g", True)
+    assert "does not know" in xp.explain_read_back(77, "h", "g", False)
+
+
+def test_no_message_claims_a_read_back_that_does_not_happen():
+    # Only exit 0 and the codes of a local change are read back; every other code stops at once.
+    for code in xp.EXIT_CODES:
+        if code not in xp.APPLIED_EXIT_CODES:
+            assert "read back" not in xp.explain_exit(code, "h"), code
+    assert "without reading the state back" in xp.explain_exit(4711, "h")
+    assert set(xp.APPLIED_ADVICE) == set(xp.APPLIED_EXIT_CODES) - {0}
+
+
+# ---------------------------------------------------------------- the one thumbprint normaliser
+PASTED = "\u200e6a 3f 9c 01 d2 e4 5b 77 80 aa 19 c3 4e 5f 60 71 82 93 a4 b5"  # as certlm.msc copies it
+
+
+@pytest.mark.parametrize(
+    "value",
+    [PASTED, PASTED.replace(" ", ":"), PASTED.upper(), "\ufeff" + PASTED[1:] + "\u200f", PASTED.replace(" ", "\t")],
+)
+def test_pasted_thumbprints_normalise(value):
+    assert xp.normalize_thumbprint(value) == "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5"
+    assert xp.thumbprint_option(value, "thumbprint") == "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5"
+
+
+@pytest.mark.parametrize("value", ["", "6A3F", "Z" * 40, PASTED + " 00", "6A3F-9C01"])
+def test_a_bad_thumbprint_option_names_the_option_value_and_rule(value):
+    with pytest.raises(xp.XProtectError) as info:
+        xp.thumbprint_option(value, "retired_thumbprints[1]")
+    text = str(info.value)
+    assert text.startswith(f"option retired_thumbprints[1]: {value!r} is not a certificate thumbprint")
+    assert "40 hexadecimal digits" in text and "Copy the thumbprint again" in text
+
+
+def test_clean_thumbprint_of_read_values():
+    assert xp.clean_thumbprint(None) is None and xp.clean_thumbprint(" \u200e ") is None
+    assert xp.clean_thumbprint("ab cd") == "ABCD"

@@ -97,3 +97,26 @@ def test_host_value_reads_a_variable_or_one_key_of_a_registered_result():
     assert plugin.host_value(task_vars, "templated") == "N"
     assert plugin.host_value(task_vars, "reading") == {"Server certificate": "{{ n }}"}  # the stub renders str only
     assert plugin._templar.asked == ["{{ n }}", {"Server certificate": "{{ n }}"}]
+
+
+# -- thumbprint options, normalised when the arguments are validated ----------------------------
+def _thumbprint_plugin(options):
+    plugin = object.__new__(action.XProtectAction)
+    plugin.thumbprint_options = options
+    return plugin
+
+
+def test_thumbprint_options_are_normalised_in_place():
+    args = {"thumbprint": "\u200e6a 3f 9c 01 d2 e4 5b 77 80 aa 19 c3 4e 5f 60 71 82 93 a4 b5", "retired": None}
+    _thumbprint_plugin(("thumbprint", "retired"))._normalize_thumbprints(args)
+    assert args == {"thumbprint": "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5", "retired": None}
+    args = {"retired": ["aa" * 20, "\u200e" + "bb " * 20]}
+    _thumbprint_plugin(("retired",))._normalize_thumbprints(args)
+    assert args == {"retired": ["AA" * 20, "BB" * 20]}
+
+
+def test_a_bad_entry_is_named_by_its_index():
+    from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import XProtectError
+
+    with pytest.raises(XProtectError, match=r"option retired\[1\]: 'old CA' is not a certificate thumbprint"):
+        _thumbprint_plugin(("retired",))._normalize_thumbprints({"retired": ["aa" * 20, "old CA"]})

@@ -298,3 +298,71 @@ def test_override_mode_is_refused_before_anything_runs():
     with pytest.raises(AdapterError, match="only the Server Configurator GUI"):
         encryption_flow.refuse_override(ctx, xprotect.OVERRIDE_MARKERS)
     encryption_flow.refuse_override({"fqdn": "rs01", "raw": {"C:\\x.xml": "<x/>"}}, xprotect.OVERRIDE_MARKERS)
+
+
+# -- exit codes reported after a local change: returned, for the read-back to judge ----------
+
+
+@pytest.mark.parametrize("code", [20, 100, 100000, 300000])
+def test_codes_of_a_local_change_return_for_the_read_back(code):
+    adapter = Scripted(runs=[RunResult(code, "applied, registration failed", "")])
+    out = apply(adapter, "enable", thumbprint="AB" * 20, retries=3)
+    assert out == {"group": "Server certificate", "action": "enable", "exit_codes": [code]}
+    assert len(adapter.argvs) == 1  # not retried, not explained away
+
+
+def test_a_code_of_a_local_change_after_a_retry_returns_too():
+    adapter = Scripted(runs=[RunResult(20000, "", ""), RunResult(100, "", "")])
+    assert apply(adapter, retries=1)["exit_codes"] == [20000, 100]
+
+
+# -- certreq failures: the HRESULT table, on the reconstructed outputs --------------------
+
+
+def _fixture(name):
+    import pathlib
+
+    # As win_command hands it over: CRLF line ends (stored with LF, see tests/unit/fixtures/windows/README.md).
+    text = (pathlib.Path(__file__).parents[1] / "fixtures" / "windows" / name).read_text(encoding="utf-8")
+    return text.replace("\n", "\r\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "rc", "words"),
+    [
+        ("certreq_new_access_denied.txt", -2147024891, ["0x80070005", "become: true"]),
+        ("certreq_new_invalid_inf.txt", -2147024883, ["0x8007000d", "INF"]),
+    ],
+)
+def test_certreq_new_failure_is_explained_by_its_hresult(ca, name, rc, words):
+    adapter = Scripted(runs=[RunResult(rc, _fixture(name), "")])
+    with pytest.raises(AdapterError) as info:
+        certificate_flow.issue_on_host(adapter, dict(PARAMS), ca)
+    message = info.value.message
+    assert message.startswith(f"certreq -new failed on rs01.example.com (exit {rc}): ")
+    assert all(w in message for w in words), message
+    assert "Check the INF provider" not in message  # the old generic advice
+    assert any(p.endswith(".inf") for p in adapter.deleted)
+
+
+@pytest.mark.parametrize(
+    ("name", "rc", "words"),
+    [
+        (
+            "certreq_accept_untrusted_root.txt",
+            -2146762487,
+            ["CERT_E_UNTRUSTEDROOT", "LocalMachine\\Root", "trusted_ca"],
+        ),
+        ("certreq_accept_not_found.txt", -2146885628, ["CRYPT_E_NOT_FOUND", "no pending request"]),
+    ],
+)
+def test_certreq_accept_failure_is_explained_by_its_hresult(ca, name, rc, words):
+    new, files = _certreq(_csr(["rs01.example.com", "rs01"]))
+    adapter = Scripted(runs=[new, RunResult(rc, _fixture(name), "")])
+    adapter.files = files
+    with pytest.raises(AdapterError) as info:
+        certificate_flow.issue_on_host(adapter, dict(PARAMS), ca)
+    message = info.value.message
+    assert message.startswith(f"certreq -accept failed on rs01.example.com (exit {rc}): ")
+    assert all(w in message for w in words), message
+    assert adapter.argvs[1] == ["certreq.exe", "-accept", "-machine", "-q", adapter.argvs[1][-1]]

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""WindowsAdapter against recorded ansible.windows module results (fixtures/*.json)."""
+"""WindowsAdapter against ansible.windows module results reconstructed from its source (fixtures/*.json)."""
 
 from __future__ import annotations
 
