@@ -33,10 +33,22 @@ KEY_READER_SERVICES = (
     ("recording", ("recording server",)),
     ("failover", ("failover",)),
     ("mobile", ("mobile server",)),
-    # The event server serves its group's TLS with the same certificate, so its account reads
-    # the key too [L, as its config file's CertificateEnabled flag].
+    # The event server's group is served with the host's server certificate, so its service
+    # account reads the key as the others do [L].
     ("event", ("event server",)),
 )
+
+
+def roles_from_groups(group_names: Iterable[str], explicit: Optional[Sequence[str]] = None) -> List[str]:
+    """The host's XProtect roles, from ``xprotect_roles`` if set, else from its inventory groups."""
+    if explicit:
+        bad = [r for r in explicit if r not in ROLES]
+        if bad:
+            raise ValueError(f"xprotect_roles: {', '.join(bad)} is not a role; use {', '.join(ROLES)}.")
+        return [r for r in ROLES if r in explicit]
+    found = {GROUP_ROLES[g] for g in group_names if g in GROUP_ROLES}
+    return [r for r in ROLES if r in found]
+
 
 # The three built-in service accounts, by well-known SID.
 SYSTEM_SID = "S-1-5-18"

@@ -107,7 +107,8 @@ xprotect:
     certificates:
       description:
         - Server certificates in My with thumbprint, names, expiry, days left and whether the key is there.
-        - A CA certificate (basicConstraints CA=true) or a self-signed certificate is never one; see C(other_certificates).
+        - A CA certificate (basicConstraints CA=true) or a self-signed certificate is never one;
+          see C(other_certificates).
       type: list
     other_certificates:
       description:

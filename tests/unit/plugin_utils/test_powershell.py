@@ -92,9 +92,7 @@ def test_a_broken_snippet_is_detected(broken):
 
 
 def test_every_snippet_is_registered():
-    constants = {
-        k for k, v in vars(powershell).items() if k.isupper() and not k.startswith("_") and isinstance(v, str)
-    }
+    constants = {k for k, v in vars(powershell).items() if k.isupper() and not k.startswith("_") and isinstance(v, str)}
     assert constants == set(powershell.SNIPPETS) | set(powershell.COMMANDS)
 
 
@@ -109,7 +107,8 @@ def test_command_lines_parse(name, command):
 def test_remove_with_key_is_one_command_argument_with_the_delete_key_switch():
     argv = powershell.remove_with_key_argv("REQUEST", "AB" * 20)
     assert argv[:-1] == ["powershell.exe", "-NoLogo", "-NoProfile", "-NonInteractive", "-Command"]
-    assert argv[-1] == f"Remove-Item -LiteralPath 'Cert:\\LocalMachine\\REQUEST\\{'AB' * 20}' -DeleteKey -ErrorAction Stop"
+    path = f"Cert:\\LocalMachine\\REQUEST\\{'AB' * 20}"
+    assert argv[-1] == f"Remove-Item -LiteralPath '{path}' -DeleteKey -ErrorAction Stop"
     assert syntax_errors(argv[-1]) == []
 
 
