@@ -65,6 +65,8 @@ options:
   ca_cert_content:
     description: The CA certificate as PEM text.
     type: str
+extends_documentation_fragment:
+  - xprotect.encryption.raw_record
 notes:
   - Read-only; runs the same in check mode (the listing of O(certificate_groups) included).
 """
