@@ -38,7 +38,7 @@ LEFT_OUT = "[left out]"
 _SECRET_ARGS = {"password", "passphrase", "pfx_passphrase"}
 _CONTENT_ARGS = {"content"}
 
-_SECRET_WORD = r"[\w.:-]*(?:password|passwd|pwd|secret|token|apikey|api_key)[\w.:-]*"
+_SECRETLIKE_NAME = r"[\w.:-]*(?:password|passwd|pwd|secret|token|apikey|api_key)[\w.:-]*"
 _REDACTIONS = (
     # PEM private keys, whatever their kind.
     (
@@ -47,13 +47,13 @@ _REDACTIONS = (
     ),
     # <add key="SmtpPassword" value="..."/> (.NET appSettings)
     (
-        re.compile(r"""(<add\s+key\s*=\s*["']""" + _SECRET_WORD + r"""["']\s+value\s*=\s*)(["'])[^"']*\2""", re.I),
+        re.compile(r"""(<add\s+key\s*=\s*["']""" + _SECRETLIKE_NAME + r"""["']\s+value\s*=\s*)(["'])[^"']*\2""", re.I),
         r"\1\2" + LEFT_OUT + r"\2",
     ),
     # <Password>...</Password>, <SmtpPwd>...</SmtpPwd>
-    (re.compile(r"(<(" + _SECRET_WORD + r")(?:\s[^>]*)?>)[^<]*(</\2>)", re.I), r"\1" + LEFT_OUT + r"\3"),
+    (re.compile(r"(<(" + _SECRETLIKE_NAME + r")(?:\s[^>]*)?>)[^<]*(</\2>)", re.I), r"\1" + LEFT_OUT + r"\3"),
     # password="..." as an XML attribute
-    (re.compile(r"(\b" + _SECRET_WORD + r"""\s*=\s*)(["'])[^"']*\2""", re.I), r"\1\2" + LEFT_OUT + r"\2"),
+    (re.compile(r"(\b" + _SECRETLIKE_NAME + r"""\s*=\s*)(["'])[^"']*\2""", re.I), r"\1\2" + LEFT_OUT + r"\2"),
     # Password=...; in a connection string
     (re.compile(r"(\b(?:password|pwd)\s*=\s*)[^;\"'<\r\n]*", re.I), r"\1" + LEFT_OUT),
 )

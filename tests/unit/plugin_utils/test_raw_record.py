@@ -84,9 +84,7 @@ def test_every_windows_output_read_is_kept_as_it_came(tmp_path):
 
 
 def test_passwords_and_written_content_are_left_out(tmp_path):
-    adapter, recorder = recorded(
-        tmp_path, "win_copy_action_changed", "win_certificate_store_import", check_mode=False
-    )
+    adapter, recorder = recorded(tmp_path, "win_copy_action_changed", "win_certificate_store_import", check_mode=False)
     pfx = b"\x30\x82" + b"secret key bytes" * 10
     adapter.write_file(r"C:\Windows\Temp\xprotect-rs01.pfx", pfx)
     adapter.import_certificate(r"C:\Windows\Temp\xprotect-rs01.pfx", "My", password="Pa55w0rd!")
