@@ -106,7 +106,7 @@ class XProtectAction(ActionBase):
         except AnsibleActionFail:
             raise
         if recorder is not None:
-            problem = recorder.save()
+            problem = recorder.save(result)
             if problem:
                 result["warnings"] = list(result.get("warnings") or []) + [problem]
         if adapter is not None:

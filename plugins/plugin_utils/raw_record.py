@@ -152,9 +152,16 @@ class RawRecorder:
 
         return recorded
 
-    def save(self) -> Optional[str]:
-        """Append this task's record to the host's file (atomically, 0600). Returns a problem, or None."""
+    def save(self, result: Optional[dict] = None) -> Optional[str]:
+        """Append this task's record, with the task's outcome from ``result``, to the host's file
+        (atomically, 0600). Returns a problem, or None."""
         self.record["finished"] = _now()
+        if result is not None:
+            self.record["outcome"] = {
+                key: plain(result[key])
+                for key in ("changed", "failed", "unreachable", "skipped", "msg")
+                if key in result
+            }
         try:
             document = {"format": FORMAT, "host": self.host, "tasks": []}
             if os.path.exists(self.path):

@@ -118,13 +118,15 @@ def test_what_is_not_secret_stays():
     assert raw_record.redact(text) == text
 
 
-def test_a_failed_call_is_recorded_with_its_message(tmp_path):
+def test_a_failed_call_is_recorded_with_its_message_and_the_tasks_outcome(tmp_path):
     adapter, recorder = recorded(tmp_path, "slurp_not_found")
-    with pytest.raises(AdapterError):
+    with pytest.raises(AdapterError) as error:
         adapter.read_file(r"C:\ProgramData\Milestone\XProtect Recording Server\RecorderConfig.xml")
-    recorder.save()
-    (call,) = json.loads((tmp_path / "raw" / "rs01.json").read_text())["tasks"][0]["calls"]
+    recorder.save({"failed": True, "msg": error.value.message, "round_trips": 1})
+    (task,) = json.loads((tmp_path / "raw" / "rs01.json").read_text())["tasks"]
+    (call,) = task["calls"]
     assert "not found" in call["error"] and "result" not in call
+    assert task["outcome"] == {"failed": True, "msg": error.value.message}
 
 
 def test_tasks_of_one_host_are_appended_and_another_hosts_file_is_not_mixed_in(tmp_path):
