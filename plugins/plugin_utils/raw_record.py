@@ -8,7 +8,8 @@ adapter. The recorder wraps every method of the adapter contract (any public met
 :class:`HostAdapter` with a ``_<name>`` implementation, so a method added to the contract is
 recorded without a change here) and keeps the arguments and the raw result: netsh output,
 ``/listcertificategroups``, configuration files, registry values, store listings, services.
-At the end of the task the record is appended to the host's JSON file, atomically.
+At the end of the task the record, with the task's outcome (changed, failed, msg), is appended
+to the host's JSON file, atomically.
 
 What the record leaves out: passwords (``password`` arguments), file contents written to a host
 (a PFX; only the size is kept), PEM private key blocks, and password-like values in the text read
