@@ -16,7 +16,7 @@ options:
         atomically (0600).
       - Passwords, private keys, the content of files written to the host (a PFX) and password-like values in the
         text read are left out. Certificates and thumbprints are kept.
-      - Written in check mode too: it is the record of what the parsers saw, to attach to a bug report
+      - Written in check mode too, as the record of what the parsers saw, to attach to a bug report
         (C(playbooks/audit.yml -e xprotect_audit_raw=true), see docs/troubleshooting.md).
       - When the file cannot be written, the task warns and is otherwise not affected.
     type: path

@@ -148,3 +148,17 @@ def test_an_unwritable_file_is_a_warning_not_a_failure(tmp_path):
     recorder = raw_record.RawRecorder(str(blocker / "rs01.json"), "rs01", "t", "x", True)
     problem = recorder.save()
     assert problem and "raw_record_file" in problem and "rs01" in problem
+
+
+def test_the_option_is_documented_as_every_action_takes_it():
+    import yaml
+
+    from ansible_collections.xprotect.encryption.plugins.doc_fragments.raw_record import ModuleDocFragment
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import RAW_RECORD_OPTIONS
+
+    options = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert {k: {"type": v["type"]} for k, v in options.items()} == RAW_RECORD_OPTIONS
+    assert all(isinstance(line, str) for line in options["raw_record_file"]["description"])
+    for module in ("encryption", "server_certificate", "trusted_ca", "xprotect_info"):
+        text = (pathlib.Path(__file__).parents[3] / "plugins" / "modules" / f"{module}.py").read_text()
+        assert "  - xprotect.encryption.raw_record\n" in text, module
