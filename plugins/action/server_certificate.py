@@ -71,13 +71,14 @@ class ActionModule(XProtectAction):
 
         if params["key_source"] == "host":
             thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args))
-            flow.clean_pending_requests(adapter, params["fqdn"])
+            warnings = []
+            result["removed_requests"] = flow.clean_pending_requests(adapter, params["fqdn"], warnings=warnings)
+            if warnings:
+                result["warnings"] = warnings
         else:
             if params["pfx_path"]:
                 with open(params["pfx_path"], "rb") as f:
-                    pfx = f.read()
-                password = params.get("pfx_passphrase") or ""
-                cert = pki.read_pfx(pfx, password.encode() or None)[1]
+                    cert, pfx, password = flow.user_pfx(params, f.read())
             else:
                 cert, pfx, password = flow.make_pfx(params, ca_source.load_signing_ca(args))
             flow.import_pfx(adapter, params, pfx, password)

@@ -79,7 +79,15 @@ class ActionModule(XProtectAction):
                 info["override"] = flow.override_evidence(ctx, args["override_markers"])
             except AdapterError as e:
                 info["encryption_error"] = e.message
-        my = adapter.list_certificates("My")
+        # Only server certificates count: a CA certificate (from a PFX that carried its chain) or a
+        # self-signed one in My is listed apart, with the reason.
+        my, info["other_certificates"] = [], []
+        for e in adapter.list_certificates("My"):
+            reason = pki.not_a_server_certificate(pki.load_certificate(e.der))
+            if reason:
+                info["other_certificates"].append({"thumbprint": e.thumbprint, "subject": e.subject, "reason": reason})
+            else:
+                my.append(e)
         info["certificates"] = [
             {
                 "thumbprint": e.thumbprint,

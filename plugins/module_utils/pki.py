@@ -584,6 +584,42 @@ def is_self_signed(cert: x509.Certificate) -> bool:
     return cert.issuer == cert.subject and verify_issued_by(cert, cert)
 
 
+def is_ca_certificate(cert: x509.Certificate) -> bool:
+    """basicConstraints CA=true."""
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def not_a_server_certificate(cert: x509.Certificate) -> Optional[str]:
+    """Why a certificate in ``My`` is no server certificate (None when it may be one).
+
+    A CA certificate lands in ``My`` when a PFX that carries its chain is imported
+    (win_certificate_store imports every certificate of the file); a self-signed certificate is
+    a placeholder (a pending request, an installer's own), and the Mobile client cannot connect to
+    a mobile server that uses one [H].
+    """
+    if is_ca_certificate(cert):
+        return "CA certificate (basicConstraints CA=true)"
+    if is_self_signed(cert):
+        return "self-signed"
+    return None
+
+
+def split_import_chain(others: Sequence[x509.Certificate]) -> tuple[list, list]:
+    """``(kept, left out)`` of the extra certificates of a PFX to import into ``My``.
+
+    Self-signed roots are left out: ``win_certificate_store`` would put them into ``My``, where
+    they trust nothing (trust comes from ``Root``, which the trust role manages). Intermediate CA
+    certificates are kept: Windows finds them in ``My`` when it builds the chain.
+    """
+    kept, dropped = [], []
+    for cert in others:
+        (dropped if is_self_signed(cert) else kept).append(cert)
+    return kept, dropped
+
+
 def renew_ca(ca: CA, days: int = CA_DAYS, now: Optional[datetime.datetime] = None) -> CA:
     """The same CA with a new validity: same key, same subject, same SKI.
 

@@ -204,7 +204,7 @@ def pick_current(entries: Iterable[Any], expected_names: Sequence[str], ca_cert:
 
     First choice: issued by ``ca_cert`` (signature checked) and covering every expected name;
     among those, one with its private key first, then the latest not_after. Otherwise the entry
-    covering the most expected names (same tie-breaks), not counting CA certificates. None when
+    covering the most expected names (same tie-breaks), not counting CA or self-signed certificates. None when
     no entry covers any expected name.
     """
     expected = list(expected_names)
@@ -213,11 +213,8 @@ def pick_current(entries: Iterable[Any], expected_names: Sequence[str], ca_cert:
         cert = _load(entry)
         if cert is None:
             continue
-        try:
-            if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
-                continue
-        except x509.ExtensionNotFound:
-            pass
+        if pki.not_a_server_certificate(cert):
+            continue  # a CA certificate or a self-signed one is never the server certificate
         covered = len(expected) - len(missing_names(cert, expected))
         if covered == 0:
             continue
@@ -231,3 +228,27 @@ def pick_current(entries: Iterable[Any], expected_names: Sequence[str], ca_cert:
     if partial:
         return max(partial, key=lambda item: item[0])[1]
     return None
+
+
+def leftover_requests(requests: Iterable[Any], fqdn: str, installed: Iterable[Any]) -> list[tuple[str, bool]]:
+    """``[(thumbprint, delete_key)]`` of the pending certreq requests for ``fqdn`` to remove.
+
+    ``requests``: the ``REQUEST`` store listing; ``installed``: the ``My`` listing (duck-typed
+    entries with ``thumbprint`` and ``der``). A request whose common name is ``fqdn`` is a leftover
+    of an interrupted earlier run. Its key container is deleted with it (``delete_key``), except
+    when a certificate in My holds the same public key: that key is in use, so then only the
+    request's certificate goes.
+    """
+    in_use = set()
+    for entry in installed:
+        cert = _load(entry)
+        if cert is not None:
+            in_use.add(pki.public_key_der(cert.public_key()))
+    name = fqdn.strip().lower()
+    out = []
+    for entry in requests:
+        cert = _load(entry)
+        if cert is None or name not in (cn.lower() for cn in pki.common_names(cert.subject)):
+            continue
+        out.append((str(entry.thumbprint).upper(), pki.public_key_der(cert.public_key()) not in in_use))
+    return out

@@ -139,6 +139,8 @@ options:
       - Leave it off wherever the point is to read, as in a gate.
     type: bool
     default: false
+extends_documentation_fragment:
+  - xprotect.encryption.raw_record
 notes:
   - Supports check mode and diff mode; in check mode nothing runs on the host except reads.
 """

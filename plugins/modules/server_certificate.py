@@ -13,11 +13,14 @@ description:
   - "With O(key_source=host) (the default): C(certreq -new) makes the key on the host (machine key set, not
     exportable) from an INF this plugin writes; the CSR is read back, checked and signed on the controller (the CA key
     never goes to a host); C(certreq -accept) installs the certificate; the store is read again; the service accounts
-    of the Milestone services installed on the host (recording, failover, mobile), read from the services, plus
+    of the Milestone services installed on the host (recording, failover, mobile, event), read from the services, plus
     O(key_readers), get Read on the private key; the INF, CSR and certificate files and any pending request left by an
-    interrupted earlier run are removed."
+    interrupted earlier run are removed, the request's private key container included (C(Remove-Item -DeleteKey)).
+    A request whose key a certificate in My uses loses only its certificate."
   - "With O(key_source=pfx): a PFX (O(pfx_path), or one made on the controller) is copied to the host, imported, and
-    deleted from the host in every case."
+    deleted from the host in every case. The PFX made on the controller holds the certificate and its key only; a
+    self-signed root in the file of O(pfx_path) is left out (the PFX is written again without it), because
+    C(win_certificate_store) imports every certificate of a PFX into My, and a CA belongs in Root."
   - The controller refuses to sign a CSR whose key is weaker than RSA 2048 or that asks for a name that is not the
     host's own.
   - This is an action plugin. It reaches the host through the collection's host adapter, which uses
@@ -95,6 +98,7 @@ options:
     default: C:\Windows\Temp
 extends_documentation_fragment:
   - xprotect.encryption.ca
+  - xprotect.encryption.raw_record
 notes:
   - Supports check mode and diff mode. In check mode it reads the store and says what it would do and why.
 """
@@ -144,6 +148,13 @@ days_left:
 key_readers:
   description: Accounts given Read on the private key.
   returned: when the key access was granted or verified
+  type: list
+  elements: str
+removed_requests:
+  description:
+    - Thumbprints of pending certificate requests of this host, left in C(LocalMachine\REQUEST) by an interrupted
+      earlier run, that were removed together with their private key containers.
+  returned: when a certificate was issued with O(key_source=host)
   type: list
   elements: str
 round_trips:

@@ -39,6 +39,8 @@ options:
     description: A folder on the host for the certificate file while it is imported.
     type: str
     default: C:\Windows\Temp
+extends_documentation_fragment:
+  - xprotect.encryption.raw_record
 notes:
   - Supports check mode and diff mode.
 """

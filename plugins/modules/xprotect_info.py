@@ -12,8 +12,8 @@ description:
   - Installed Milestone components, their versions and service accounts; the accounts that must read the server
     certificate's key; Server Configurator's path, version and whether it is usable (20.3 or newer).
   - The encryption state of each certificate group for the host's roles, and the bound thumbprints.
-  - The certificates in C(LocalMachine\My) with their expiry (only those issued by the CA when one is given), and
-    whether the CA is in C(LocalMachine\Root).
+  - The server certificates in C(LocalMachine\My) with their expiry (only those issued by the CA when one is given),
+    and whether the CA is in C(LocalMachine\Root). CA and self-signed certificates in My are listed apart.
 author:
   - xprotect.encryption maintainers (@xprotect)
 options:
@@ -65,6 +65,8 @@ options:
   ca_cert_content:
     description: The CA certificate as PEM text.
     type: str
+extends_documentation_fragment:
+  - xprotect.encryption.raw_record
 notes:
   - Read-only; runs the same in check mode (the listing of O(certificate_groups) included).
 """
@@ -105,7 +107,16 @@ xprotect:
           null when it does not. In that mode only the Server Configurator GUI can change encryption.
       type: str
     certificates:
-      description: Certificates in My with thumbprint, names, expiry, days left and whether the key is there.
+      description:
+        - Server certificates in My with thumbprint, names, expiry, days left and whether the key is there.
+        - A CA certificate (basicConstraints CA=true) or a self-signed certificate is never one;
+          see C(other_certificates).
+      type: list
+    other_certificates:
+      description:
+        - Certificates in My that are no server certificate, with thumbprint, subject and C(reason)
+          (C(CA certificate (basicConstraints CA=true)) or C(self-signed)).
+        - A CA certificate here usually came in with a PFX that carried its chain; it belongs in Root.
       type: list
     ca:
       description: The CA thumbprint and whether it is trusted (in Root).

@@ -17,6 +17,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import XProtectError, thumbprint_option
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import raw_record
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     HostUnreachable,
@@ -29,6 +30,10 @@ except ImportError:  # pragma: no cover - cryptography missing; pki import guard
 
     class PkiError(Exception):  # type: ignore[no-redef]
         option = None
+
+
+# Every action of this template takes this option (doc fragment xprotect.encryption.raw_record).
+RAW_RECORD_OPTIONS = {"raw_record_file": dict(type="path")}
 
 
 def _may_be_template(value) -> bool:
@@ -78,7 +83,7 @@ class XProtectAction(ActionBase):
         from_vars = self._defaults_from_host_vars(task_vars)
         try:
             args = self.validate_argument_spec(
-                argument_spec=self.argument_spec,
+                argument_spec=dict(self.argument_spec, **RAW_RECORD_OPTIONS),
                 mutually_exclusive=self.mutually_exclusive,
                 required_one_of=self.required_one_of,
                 required_if=self.required_if,
@@ -96,9 +101,12 @@ class XProtectAction(ActionBase):
             taken = "".join(f" ({option} was taken from the host variable {var})" for option, var in source.items())
             result.update(failed=True, msg=f"{self._task.action} on {host}: {e}{taken}", changed=False)
             return result
-        adapter = None
+        adapter = recorder = None
         try:
             adapter = get_adapter(self, task_vars)
+            if args.get("raw_record_file"):
+                recorder = self.raw_recorder(args["raw_record_file"], task_vars)
+                recorder.attach(adapter)
             result.update(self.work(args, adapter, task_vars))
         except HostUnreachable as e:
             result.update(e.result)
@@ -110,6 +118,10 @@ class XProtectAction(ActionBase):
             result.update(failed=True, msg=str(e))
         except AnsibleActionFail:
             raise
+        if recorder is not None:
+            problem = recorder.save(result)
+            if problem:
+                result["warnings"] = list(result.get("warnings") or []) + [problem]
         if adapter is not None:
             result["round_trips"] = adapter.calls
         result.setdefault("changed", False)
@@ -134,6 +146,16 @@ class XProtectAction(ActionBase):
             self._task.args[option] = _plain(value)
             used[option] = var
         return used
+
+    def raw_recorder(self, path: str, task_vars: dict) -> raw_record.RawRecorder:
+        """The recorder of ``raw_record_file``: every adapter call of this task, for a bug report."""
+        return raw_record.RawRecorder(
+            path,
+            host=task_vars.get("inventory_hostname", ""),
+            task=self._task.get_name(),
+            action=self._task.action,
+            check_mode=self.check_mode,
+        )
 
     # -- helpers for subclasses ---------------------------------------------------------
     def host_value(self, task_vars: dict, var: str):

@@ -17,6 +17,7 @@ import secrets
 from typing import List, Optional
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, reissue, xprotect
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
 
@@ -110,13 +111,38 @@ def issue_on_host(adapter, params: dict, ca: pki.CA) -> str:
                 pass
 
 
-def clean_pending_requests(adapter, fqdn: str, keep: Optional[str] = None) -> List[str]:
-    """Remove pending certreq requests for this host left by an interrupted earlier run."""
+def clean_pending_requests(
+    adapter, fqdn: str, keep: Optional[str] = None, warnings: Optional[List[str]] = None
+) -> List[str]:
+    """Remove pending certreq requests for this host left by an interrupted earlier run, keys included.
+
+    ``win_certificate_store state=absent`` would remove a request's certificate and leave its key
+    container in MachineKeys, so each leftover goes with ``Remove-Item -DeleteKey`` through ``run``.
+    When a certificate in My holds the same key (see ``reissue.leftover_requests``), only the
+    request's certificate goes. When PowerShell cannot remove one, the request stays (its key is
+    still findable through it) and a line in ``warnings`` says so.
+    """
+    requests = adapter.list_certificates("REQUEST")
+    if not requests:
+        return []
     removed = []
-    for entry in adapter.list_certificates("REQUEST"):
-        if entry.thumbprint != keep and f"cn={fqdn}" in entry.subject.lower():
-            adapter.remove_certificate(entry.thumbprint, "REQUEST")
-            removed.append(entry.thumbprint)
+    for thumbprint, delete_key in reissue.leftover_requests(requests, fqdn, adapter.list_certificates("My")):
+        if thumbprint == keep:
+            continue
+        if not delete_key:
+            adapter.remove_certificate(thumbprint, "REQUEST")
+            removed.append(thumbprint)
+            continue
+        res = adapter.run(powershell.remove_with_key_argv("REQUEST", thumbprint))
+        if res.rc == 0:
+            removed.append(thumbprint)
+        elif warnings is not None:
+            detail = (res.stdout + res.stderr).strip()[:300]
+            warnings.append(
+                f"{fqdn}: the pending certificate request {thumbprint} left by an earlier run could not be removed "
+                f"with its key (powershell.exe exit {res.rc}: {detail}). It stays in LocalMachine\\REQUEST. Remove it "
+                f"on the host with: Remove-Item Cert:\\LocalMachine\\REQUEST\\{thumbprint} -DeleteKey"
+            )
     return removed
 
 
@@ -148,7 +174,31 @@ def make_pfx(params: dict, ca: pki.CA):
         clamp_to_ca=params.get("_clamp_to_ca", True),
     )
     password = params.get("pfx_passphrase") or secrets.token_urlsafe(24)
-    pfx = pki.write_pfx(key, cert, [ca.cert], password.encode(), fqdn, params.get("pfx_encryption", "3des"))
+    # The leaf and its key only: win_certificate_store imports every certificate of a PFX into My,
+    # and the CA belongs in Root, where the trust role puts it.
+    pfx = pki.write_pfx(key, cert, [], password.encode(), fqdn, params.get("pfx_encryption", "3des"))
+    return cert, pfx, password
+
+
+def user_pfx(params: dict, data: bytes):
+    """``(certificate, PFX to import, password)`` from the user's PFX (``pfx_path``).
+
+    The file is imported as it is, unless it carries a self-signed root: then it is written again
+    without it (same key, certificate and intermediates), so that the root does not land in My.
+    """
+    password = params.get("pfx_passphrase") or ""
+    key, cert, others = pki.read_pfx(data, password.encode() or None, pfx_option="pfx_path")
+    if cert is None or key is None:
+        raise pki.PkiError(
+            f"pfx_path: {params['pfx_path']} holds no certificate with its private key. "
+            "Export the server certificate with its private key.",
+            "pfx_path",
+        )
+    kept, dropped = pki.split_import_chain(others)
+    if not dropped:
+        return cert, data, password
+    password = password or secrets.token_urlsafe(24)
+    pfx = pki.write_pfx(key, cert, kept, password.encode(), params["fqdn"], params.get("pfx_encryption", "3des"))
     return cert, pfx, password
 
 

@@ -59,7 +59,7 @@ try:
 except ImportError:  # pragma: no cover - the PKI core needs it anyway
     HAS_CRYPTOGRAPHY = False
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -84,22 +84,6 @@ WIN_POWERSHELL = "ansible.windows.win_powershell"
 
 STORE_LOCATION = "LocalMachine"
 
-# Service StartNames and spellings of the three service accounts -> their SIDs, which resolve on
-# every Windows language. "LocalSystem" is what SCM stores for SYSTEM; win_service_info
-# translates it to the (localised) NT AUTHORITY\SYSTEM name.
-_WELL_KNOWN_ACCOUNTS = {
-    "localsystem": "S-1-5-18",
-    "system": "S-1-5-18",
-    "nt authority\\system": "S-1-5-18",
-    "localservice": "S-1-5-19",
-    "local service": "S-1-5-19",
-    "nt authority\\localservice": "S-1-5-19",
-    "nt authority\\local service": "S-1-5-19",
-    "networkservice": "S-1-5-20",
-    "network service": "S-1-5-20",
-    "nt authority\\networkservice": "S-1-5-20",
-    "nt authority\\network service": "S-1-5-20",
-}
 
 # Module failure text -> what the operator should do.
 _HINTS = (
@@ -181,8 +165,9 @@ def normalize_thumbprint(value: str) -> str:
 
 
 def acl_principal(account: str) -> str:
-    """The name to give win_acl for a service account: a SID for the well-known service accounts."""
-    return _WELL_KNOWN_ACCOUNTS.get(str(account).strip().lower(), str(account).strip())
+    """The name to give win_acl for a service account: a SID for the well-known service accounts,
+    in any spelling or language (``hoststate.well_known_sid``), which resolves on every host."""
+    return hoststate.well_known_sid(account) or str(account).strip()
 
 
 def _epoch_to_utc(value: Any) -> Optional[datetime.datetime]:

@@ -680,15 +680,19 @@ def add_certificate(
     return entry, changed
 
 
-def remove_certificate(tx: Txn, store_name: str, thumbprint: str, **extra: Any) -> bool:
+def remove_certificate(tx: Txn, store_name: str, thumbprint: str, *, delete_key: bool = False, **extra: Any) -> bool:
+    """Remove a certificate from a store. Its key file (the key container in MachineKeys) stays,
+    as X509Store.Remove (win_certificate_store state=absent) leaves it, unless ``delete_key``
+    (``Remove-Item -DeleteKey``)."""
     entries = store(tx.state, store_name)
     entry = find(tx.state, store_name, thumbprint)
     if entry is None:
         return False
     entries.remove(entry)
-    if entry.get("key"):
+    if entry.get("key") and delete_key:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tx.site.key_path(tx.name, entry["key"]))
+        extra["key_deleted"] = True
     tx.touch()
     if store_name.lower() == "root":
         tx.emit("ca_removed", thumbprint=entry["thumbprint"], **extra)
@@ -697,6 +701,15 @@ def remove_certificate(tx: Txn, store_name: str, thumbprint: str, **extra: Any) 
     else:
         tx.emit("certificate_removed", store=store_name, thumbprint=entry["thumbprint"], **extra)
     return True
+
+
+def orphan_keys(site: Site, name: str, state: Mapping[str, Any]) -> List[str]:
+    """Key containers of a host that no certificate in any store points at (left in MachineKeys)."""
+    folder = os.path.dirname(site.key_path(name, "x"))
+    if not os.path.isdir(folder):
+        return []
+    used = {e.get("key") for entries in (state.get("stores") or {}).values() for e in entries if e.get("key")}
+    return sorted(f[:-4] for f in os.listdir(folder) if f.endswith(".key") and f[:-4] not in used)
 
 
 def groups_of(roles: Sequence[str]) -> List[str]:

@@ -7,6 +7,8 @@
   certreq's own error texts and HRESULT exit codes.
 - ``netsh http show sslcert [ipport=...]`` in the block format of Windows.
 - ``taskkill /F /IM ServerConfigurator.exe``: ends a stale Server Configurator.
+- ``powershell.exe -Command "Remove-Item -LiteralPath 'Cert:\\LocalMachine\\<store>\\<thumbprint>' -DeleteKey
+  -ErrorAction Stop"``: removes a certificate with its key container; no other command line.
 
 Outputs use CRLF line ends, as a Windows console program's output reaches win_command.
 """
@@ -73,6 +75,8 @@ def run(site: model.Site, host: str, argv: Sequence[str], run_as: Optional[str] 
         return netsh(site, host, list(argv))
     elif name == "taskkill" and _system_tool(argv[0]):
         return taskkill(site, host, list(argv))
+    elif name == "powershell" and _system_tool(argv[0]):
+        return powershell(site, host, list(argv))
     cmdline = " ".join(f'"{a}"' if " " in a else a for a in argv)
     raise ProgramNotFound(
         f"Failed to run: '{cmdline}': Could not locate the following executable {argv[0]} "
@@ -152,6 +156,8 @@ def _key_account(roles: Sequence[str], group: str, settings: Mapping[str, Any]) 
         return accounts.get("recording" if "recording" in roles else "failover")
     if group == "mobile" and "mobile" in roles:
         return accounts.get("mobile")  # [M]
+    if group == "event" and "event" in roles:
+        return accounts.get("event")  # [L]
     return None
 
 
@@ -455,6 +461,43 @@ def taskkill(site: model.Site, host: str, argv: List[str]) -> Output:
         tx.emit("configurator_killed")
     pid = 4000 + (sum(map(ord, host)) % 4000)
     return Output(0, _lines(f'SUCCESS: The process "{shown}" with PID {pid} has been terminated.'))
+
+
+# ---- powershell.exe -Command (Remove-Item -DeleteKey only) -----------------------------------
+
+_REMOVE_ITEM_RE = re.compile(
+    r"^Remove-Item -LiteralPath 'Cert:\\LocalMachine\\(?P<store>[A-Za-z][A-Za-z0-9]*)\\(?P<tp>[0-9A-Fa-f]{40})' "
+    r"-DeleteKey -ErrorAction Stop$"
+)
+
+
+def powershell(site: model.Site, host: str, argv: List[str]) -> Output:
+    """``Remove-Item`` on a ``Cert:`` path with ``-DeleteKey``: the certificate and its key container go."""
+    lower = [a.lower() for a in argv]
+    command = " ".join(argv[lower.index("-command") + 1 :]) if "-command" in lower else ""
+    match = _REMOVE_ITEM_RE.match(command)
+    if not match:
+        return Output(
+            1,
+            "",
+            _lines(
+                "The lab's powershell.exe runs only: Remove-Item -LiteralPath "
+                "'Cert:\\LocalMachine\\<store>\\<thumbprint>' -DeleteKey -ErrorAction Stop"
+            ),
+        )
+    path = f"Cert:\\LocalMachine\\{match['store']}\\{match['tp']}"
+    with site.transaction(host) as tx:
+        if model.remove_certificate(tx, match["store"], match["tp"], delete_key=True):
+            return Output(0, "")
+    return Output(
+        1,
+        "",
+        _lines(
+            f"Remove-Item : Cannot find path '{path}' because it does not exist.",
+            "    + CategoryInfo          : ObjectNotFound: (" + path + ":String) [Remove-Item], ItemNotFoundException",
+            "    + FullyQualifiedErrorId : PathNotFound,Microsoft.PowerShell.Commands.RemoveItemCommand",
+        ),
+    )
 
 
 # ---- certreq --------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from cryptography import x509
 from lab_helpers import MOB, MS, RS, TEMP, adapter, certreq, enable, events, openssl, trust
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import programs
+from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model, programs
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
 
 INF = TEMP + "\\r.inf"
 CSR = TEMP + "\\r.csr"
@@ -74,10 +75,32 @@ def test_two_requests_leave_two_pending_keys_and_accept_picks_the_right_one(lab,
     assert [(c.thumbprint, c.has_private_key) for c in my] == [(pki.thumbprint(cert), True)]
     assert my[0].dns_names == (RS, RS, "rs001")  # the simple name first, as win_certificate_info
     assert len(a.list_certificates("REQUEST")) == 1  # the other request is still pending
-    # The leftover can be removed the way the rollout cleans up.
+    # win_certificate_store state=absent removes the leftover's certificate, not its key container.
     left = a.list_certificates("REQUEST")[0]
+    state = lab.read_state(RS)
+    assert model.orphan_keys(lab, RS, state) == []
     assert a.remove_certificate(left.thumbprint, "REQUEST")
     assert a.list_certificates("REQUEST") == []
+    assert model.orphan_keys(lab, RS, lab.read_state(RS)) == [left.thumbprint]
+
+
+def test_remove_item_delete_key_takes_the_key_container_too(lab):
+    a = adapter(lab, RS)
+    new_request(a, RS)
+    (left,) = a.list_certificates("REQUEST")
+    res = a.run(powershell.remove_with_key_argv("REQUEST", left.thumbprint))
+    assert (res.rc, res.stdout, res.stderr) == (0, "", "")
+    assert a.list_certificates("REQUEST") == []
+    assert model.orphan_keys(lab, RS, lab.read_state(RS)) == []
+    assert events(lab, "request_removed", RS)[-1]["key_deleted"] is True
+    # Gone already: PowerShell's error and exit code 1.
+    res = a.run(powershell.remove_with_key_argv("REQUEST", left.thumbprint))
+    assert res.rc == 1 and "PathNotFound" in res.stderr
+
+
+def test_the_labs_powershell_runs_nothing_else(lab):
+    res = adapter(lab, RS).run(["powershell.exe", "-NoProfile", "-Command", "Get-Item Cert:\\LocalMachine\\My"])
+    assert res.rc == 1 and "runs only" in res.stderr
 
 
 def test_accept_without_a_matching_request_fails_as_certreq(lab, ca):
@@ -197,8 +220,8 @@ def test_programs_not_on_the_host(lab):
     from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
     a = adapter(lab, MS)
-    with pytest.raises(AdapterError, match="Could not locate the following executable powershell.exe"):
-        a.run(["powershell.exe", "-Command", "Get-Item"])
+    with pytest.raises(AdapterError, match="Could not locate the following executable certutil.exe"):
+        a.run(["certutil.exe", "-store", "My"])
     with pytest.raises(AdapterError, match="Could not locate"):
         a.run(["D:\\tools\\certreq.exe", "-new"])
     with pytest.raises(AdapterError, match="Could not locate"):

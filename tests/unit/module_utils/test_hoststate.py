@@ -52,6 +52,49 @@ def test_key_readers_come_from_the_installed_milestone_services():
     assert accounts == ["NT AUTHORITY\\NETWORK SERVICE", "CORP\\svc-fo", "CORP\\svc-mobile", "CORP\\lpr"]
 
 
+@pytest.mark.parametrize(
+    ("account", "sid"),
+    [
+        ("LocalSystem", hoststate.SYSTEM_SID),
+        (".\\LocalSystem", hoststate.SYSTEM_SID),
+        ("S-1-5-18", hoststate.SYSTEM_SID),
+        ("NT AUTHORITY\\SYSTEM", hoststate.SYSTEM_SID),
+        ("NT-AUTORITÄT\\SYSTEM", hoststate.SYSTEM_SID),  # German: win_service_info translates LocalSystem
+        ("AUTORITE NT\\Système", hoststate.SYSTEM_SID),  # French
+        ("AUTORIDAD NT\\SYSTEM", hoststate.SYSTEM_SID),  # Spanish
+        ("NT AUTHORITY\\СИСТЕМА", hoststate.SYSTEM_SID),  # Russian
+        ("NT-AUTORITÄT\\NETZWERKDIENST", hoststate.NETWORK_SERVICE_SID),
+        ("AUTORITE NT\\Service réseau", hoststate.NETWORK_SERVICE_SID),
+        ("NT-AUTORITÄT\\LOKALER DIENST", hoststate.LOCAL_SERVICE_SID),
+        ("s-1-5-20", hoststate.NETWORK_SERVICE_SID),
+        ("CORP\\SYSTEM", None),  # a domain account of that name is not the built-in one
+        ("CORP\\svc-xprotect", None),
+        ("", None),
+    ],
+)
+def test_well_known_sid_in_any_language(account, sid):
+    assert hoststate.well_known_sid(account) == sid
+
+
+def test_a_localised_system_account_gets_no_grant():
+    # win_service_info results of a German and a French host (tests/unit/plugin_utils/fixtures).
+    services = [
+        Svc("Milestone XProtect Recording Server", "Recording Server", "NT-AUTORITÄT\\NETZWERKDIENST"),
+        Svc("Milestone XProtect Event Server", "Milestone XProtect Event Server", "NT-AUTORITÄT\\SYSTEM"),
+        Svc("Milestone XProtect Mobile Server", "Milestone XProtect Mobile Server", "AUTORITE NT\\Système"),
+    ]
+    assert hoststate.key_reader_accounts(services) == ["NT AUTHORITY\\NETWORK SERVICE"]
+    assert hoststate.normalize_account("NT-AUTORITÄT\\SYSTEM") is None
+
+
+def test_the_event_servers_account_reads_the_key():
+    services = [
+        Svc("MilestoneEventServerService", "Milestone XProtect Event Server", "CORP\\svc-event"),
+        Svc("MilestoneManagementServer", "Milestone XProtect Management Server", "CORP\\svc-ms"),
+    ]
+    assert hoststate.key_reader_accounts(services) == ["CORP\\svc-event"]
+
+
 def test_plan_group_changes_orders_and_compares_case_insensitively():
     current = {"server": "aa" * 20, "streaming": None, "mobile": "BB" * 20}
     desired = {"server": "AA" * 20, "streaming": "AA" * 20, "mobile": None}

@@ -8,7 +8,8 @@ import dataclasses
 import datetime
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, reissue
@@ -261,3 +262,34 @@ def test_pick_current_none(store, site_ca):
     garbage = Entry(b"garbage", True, pki.utcnow(), "00")
     assert reissue.pick_current([entry(store["other_host"]), entry(store["ca"]), garbage], NAMES, site_ca.cert) is None
     assert reissue.pick_current([], NAMES, site_ca.cert) is None
+
+
+def _self_signed(key, name=FQDN):
+    builder = pki.self_signed_builder(key.public_key(), pki.cn_name(name), pki.utcnow(), 30)
+    return builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False).sign(
+        key, hashes.SHA256()
+    )
+
+
+def test_ca_and_self_signed_certificates_are_never_server_certificates(site_ca, server_key, cert_factory):
+    assert pki.not_a_server_certificate(site_ca.cert) == "CA certificate (basicConstraints CA=true)"
+    intermediate = cert_factory(site_ca, server_key.public_key(), cn="Issuing CA", ca_flag=True, ku="ca")
+    assert pki.not_a_server_certificate(intermediate).startswith("CA certificate")
+    assert pki.not_a_server_certificate(_self_signed(server_key)) == "self-signed"
+    assert pki.not_a_server_certificate(cert_factory(site_ca, server_key.public_key())) is None
+
+
+def test_pick_current_never_takes_a_ca_or_self_signed_certificate(site_ca, server_key, cert_factory):
+    class E:
+        def __init__(self, cert):
+            self.der, self.thumbprint, self.has_private_key = pki.cert_der(cert), pki.thumbprint(cert), True
+
+    self_signed = _self_signed(server_key)
+    assert pki.is_self_signed(self_signed)
+    assert reissue.pick_current([E(self_signed), E(site_ca.cert)], [FQDN], site_ca.cert) is None
+
+
+def test_split_import_chain_leaves_out_roots_and_keeps_intermediates(site_ca, server_key, cert_factory):
+    intermediate = cert_factory(site_ca, server_key.public_key(), cn="Issuing CA", ca_flag=True, ku="ca")
+    kept, dropped = pki.split_import_chain([intermediate, site_ca.cert])
+    assert kept == [intermediate] and dropped == [site_ca.cert]

@@ -366,3 +366,136 @@ def test_certreq_accept_failure_is_explained_by_its_hresult(ca, name, rc, words)
     assert message.startswith(f"certreq -accept failed on rs01.example.com (exit {rc}): ")
     assert all(w in message for w in words), message
     assert adapter.argvs[1] == ["certreq.exe", "-accept", "-machine", "-q", adapter.argvs[1][-1]]
+
+
+# -- PFX for import, leftover requests ----------------------------------------------------------
+
+
+def test_the_controller_made_pfx_holds_the_leaf_and_key_only(ca):
+    cert, pfx, password = certificate_flow.make_pfx(dict(PARAMS, pfx_encryption="3des"), ca)
+    key, leaf, others = pki.read_pfx(pfx, password.encode())
+    assert pki.thumbprint(leaf) == pki.thumbprint(cert) and pki.cert_has_private_key_match(leaf, key)
+    assert others == []  # the CA goes to Root through the trust role, never into My
+
+
+def _intermediate(ca):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    from cryptography import x509
+
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(pki.cn_name("Site Issuing CA"))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=900))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca.key, hashes.SHA256())
+    )
+    return cert
+
+
+def test_a_user_pfx_with_its_root_is_written_again_without_it(ca):
+    intermediate = _intermediate(ca)
+    key = pki.generate_key(2048)
+    leaf = pki.issue_certificate(ca, key.public_key(), "rs01.example.com", ["rs01.example.com"], (), days=30)
+    pfx = pki.write_pfx(key, leaf, [intermediate, ca.cert], b"s3cret!", "rs01.example.com")
+    params = dict(PARAMS, pfx_path="/tmp/rs01.pfx", pfx_passphrase="s3cret!", pfx_encryption="3des")
+    cert, out, password = certificate_flow.user_pfx(params, pfx)
+    assert password == "s3cret!" and pki.thumbprint(cert) == pki.thumbprint(leaf)
+    out_key, out_leaf, others = pki.read_pfx(out, password.encode())
+    assert pki.cert_has_private_key_match(out_leaf, out_key)
+    assert [pki.thumbprint(c) for c in others] == [pki.thumbprint(intermediate)]  # the root is left out
+
+
+def test_a_user_pfx_without_a_root_is_imported_as_it_is(ca):
+    key = pki.generate_key(2048)
+    leaf = pki.issue_certificate(ca, key.public_key(), "rs01.example.com", ["rs01.example.com"], (), days=30)
+    pfx = pki.write_pfx(key, leaf, [], b"s3cret!", "rs01.example.com")
+    params = dict(PARAMS, pfx_path="/tmp/rs01.pfx", pfx_passphrase="s3cret!")
+    assert certificate_flow.user_pfx(params, pfx)[1] == pfx
+
+
+class Stores(Scripted):
+    """A Scripted adapter with certificate stores."""
+
+    def __init__(self, stores, runs=()):
+        super().__init__(runs=runs)
+        self.stores = stores
+        self.removed = []
+
+    def _list_certificates(self, store):
+        return list(self.stores.get(store, []))
+
+    def _remove_certificate(self, thumbprint, store):
+        self.removed.append((store, thumbprint))
+        return True
+
+
+def _entry(cert, has_key=True):
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import CertificateEntry
+
+    return CertificateEntry(
+        thumbprint=pki.thumbprint(cert),
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        dns_names=(),
+        not_after=pki.not_after(cert),
+        has_private_key=has_key,
+        der=pki.cert_der(cert),
+    )
+
+
+def _placeholder(cn, key=None):
+    """What certreq -new leaves in REQUEST: a self-signed certificate on the pending key."""
+    key = key or pki.generate_key(2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return pki.self_signed_builder(key.public_key(), pki.cn_name(cn), now, 365).sign(key, hashes.SHA256()), key
+
+
+REMOVE_OK = RunResult(0, "", "")
+REMOVE_FAILED = RunResult(
+    1,
+    "",
+    "Remove-Item : Cannot find path 'Cert:\\LocalMachine\\REQUEST\\X' because it does not exist.\r\n"
+    "    + FullyQualifiedErrorId : PathNotFound,Microsoft.PowerShell.Commands.RemoveItemCommand\r\n",
+)
+
+
+def test_leftover_requests_go_with_their_key_containers(ca):
+    mine, _key = _placeholder("rs01.example.com")
+    other, _key2 = _placeholder("rs02.example.com")
+    adapter = Stores({"REQUEST": [_entry(mine), _entry(other)], "My": []}, runs=[REMOVE_OK])
+    assert certificate_flow.clean_pending_requests(adapter, "rs01.example.com") == [pki.thumbprint(mine)]
+    (argv,) = adapter.argvs
+    assert argv[0] == "powershell.exe" and argv[-1].endswith(
+        f"Cert:\\LocalMachine\\REQUEST\\{pki.thumbprint(mine)}' -DeleteKey -ErrorAction Stop"
+    )
+    assert adapter.removed == []  # not win_certificate_store, which would leave the key in MachineKeys
+
+
+def test_a_request_whose_key_a_certificate_in_my_uses_loses_only_its_certificate(ca):
+    placeholder, key = _placeholder("rs01.example.com")
+    issued = pki.issue_certificate(ca, key.public_key(), "rs01.example.com", ["rs01.example.com"], (), days=30)
+    adapter = Stores({"REQUEST": [_entry(placeholder)], "My": [_entry(issued)]})
+    assert certificate_flow.clean_pending_requests(adapter, "rs01.example.com") == [pki.thumbprint(placeholder)]
+    assert adapter.argvs == []  # the key stays: the installed certificate needs it
+    assert adapter.removed == [("REQUEST", pki.thumbprint(placeholder))]
+
+
+def test_a_request_powershell_cannot_remove_stays_and_is_reported(ca):
+    placeholder, _key = _placeholder("rs01.example.com")
+    adapter = Stores({"REQUEST": [_entry(placeholder)], "My": []}, runs=[REMOVE_FAILED])
+    warnings = []
+    assert certificate_flow.clean_pending_requests(adapter, "rs01.example.com", warnings=warnings) == []
+    assert adapter.removed == []
+    (warning,) = warnings
+    assert pki.thumbprint(placeholder) in warning and "exit 1" in warning and "-DeleteKey" in warning
+
+
+def test_no_pending_request_costs_one_listing():
+    adapter = Stores({"REQUEST": [], "My": []})
+    assert certificate_flow.clean_pending_requests(adapter, "rs01.example.com") == []
+    assert adapter.call_log == ["list_certificates"]

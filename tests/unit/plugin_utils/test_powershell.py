@@ -92,8 +92,67 @@ def test_a_broken_snippet_is_detected(broken):
 
 
 def test_every_snippet_is_registered():
-    constants = {k for k, v in vars(powershell).items() if k.isupper() and isinstance(v, str) and k != "SNIPPETS"}
-    assert constants == set(powershell.SNIPPETS)
+    constants = {k for k, v in vars(powershell).items() if k.isupper() and not k.startswith("_") and isinstance(v, str)}
+    assert constants == set(powershell.SNIPPETS) | set(powershell.COMMANDS)
+
+
+COMMANDS = sorted(powershell.COMMANDS.items())
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _c in COMMANDS])
+def test_command_lines_parse(name, command):
+    assert syntax_errors(command) == [], f"{name} has a syntax error"
+
+
+def test_remove_with_key_is_one_command_argument_with_the_delete_key_switch():
+    argv = powershell.remove_with_key_argv("REQUEST", "AB" * 20)
+    assert argv[:-1] == ["powershell.exe", "-NoLogo", "-NoProfile", "-NonInteractive", "-Command"]
+    path = f"Cert:\\LocalMachine\\REQUEST\\{'AB' * 20}"
+    assert argv[-1] == f"Remove-Item -LiteralPath '{path}' -DeleteKey -ErrorAction Stop"
+    assert syntax_errors(argv[-1]) == []
+
+
+@pytest.mark.parametrize(
+    ("store", "thumbprint"),
+    [
+        ("REQUEST", "ab" * 20),  # not normalised
+        ("REQUEST", "A" * 39),
+        ("REQUEST", "A" * 39 + "'"),  # a quote would end the literal path
+        ("REQ'; Remove-Item C:\\ -Recurse; '", "A" * 40),
+        ("My\\..", "A" * 40),
+    ],
+)
+def test_remove_with_key_refuses_anything_but_a_store_name_and_a_thumbprint(store, thumbprint):
+    with pytest.raises(ValueError):
+        powershell.remove_with_key_argv(store, thumbprint)
+
+
+def _if_branches(script: str):
+    """(condition, then-block, else-block) texts of the first if statement of ``script``."""
+    found = []
+
+    def walk(node):
+        if node.type == "if_statement" and not found:
+            blocks = [c for c in node.children if c.type == "statement_block"]
+            conditions = [c for c in node.children if c.type == "pipeline"]
+            other = [c for c in node.children if c.type == "else_clause"]
+            found.append((conditions[0].text.decode(), blocks[0].text.decode(), other[0].text.decode()))
+        for child in node.children:
+            walk(child)
+
+    walk(parse(script).root_node)
+    return found[0]
+
+
+def test_key_probe_reads_the_key_through_cryptoapi_first_as_win_acl_writes_it():
+    # win_acl: CryptAcquireCertificatePrivateKey(CRYPT_ACQUIRE_ALLOW_NCRYPT_KEY_FLAG) = CryptoAPI, then CNG.
+    script = powershell.KEY_READ_GRANTED.split("if ($csp", 1)
+    assert "$cert.PrivateKey" in script[0]  # the CryptoAPI handle is opened first
+    assert "GetRSAPrivateKey" not in script[0]  # no CNG handle before it
+    condition, then_block, else_block = _if_branches("if ($csp" + script[1])
+    assert "ICspAsymmetricAlgorithm" in condition
+    assert "CryptoKeySecurity" in then_block and "Security Descr" not in then_block
+    assert "GetRSAPrivateKey" in else_block and "'Security Descr'" in else_block
 
 
 @pytest.mark.parametrize(("name", "script"), SNIPPETS, ids=[n for n, _script in SNIPPETS])

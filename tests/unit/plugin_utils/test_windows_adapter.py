@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.xprotect.encryption.plugins.plugin_utils import windows
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell, windows
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -457,10 +457,45 @@ def test_grant_key_read_win_acl_skipped_is_never_taken_for_no_change():
         ("SITE\\svc-xprotect", "SITE\\svc-xprotect"),
         (".\\xprotect", ".\\xprotect"),
         ("S-1-5-21-1-2-3-1001", "S-1-5-21-1-2-3-1001"),
+        ("NT-AUTORITÄT\\NETZWERKDIENST", "S-1-5-20"),
+        ("AUTORITE NT\\Service réseau", "S-1-5-20"),
+        ("NT-AUTORITÄT\\SYSTEM", "S-1-5-18"),
     ],
 )
 def test_acl_principal(account, principal):
     assert windows.acl_principal(account) == principal
+
+
+@pytest.mark.parametrize("lang", ["de", "fr"])
+def test_localised_service_accounts_need_one_grant_by_sid(lang):
+    # The localised SYSTEM name (LocalSystem translated by win_service_info) is never granted; the
+    # localised NetworkService is granted by its SID.
+    from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
+
+    a = adapter(f"win_service_info_milestone_{lang}")[0]
+    services = a.list_services()
+    accounts = hoststate.key_reader_accounts(services)
+    assert accounts == ["NT AUTHORITY\\NETWORK SERVICE"]
+    assert [windows.acl_principal(x) for x in accounts] == ["S-1-5-20"]
+    assert any(hoststate.well_known_sid(s.username) == "S-1-5-18" for s in services)
+
+
+REQUEST_TP = "5E0C6D2A1B3F4E5D6C7B8A9F0E1D2C3B4A596877"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "rc", "stderr"),
+    [
+        ("win_command_remove_request_with_key", 0, ""),
+        ("win_command_remove_request_with_key_missing", 1, "PathNotFound"),
+    ],
+)
+def test_removing_a_pending_request_with_its_key_is_one_win_command(fixture, rc, stderr):
+    a, action = adapter(fixture)
+    result = a.run(powershell.remove_with_key_argv("REQUEST", REQUEST_TP))
+    assert result.rc == rc and stderr in result.stderr
+    assert only_call(action).module == "ansible.windows.win_command"
+    assert only_call(action).args == {"argv": fake.load(fixture)["invocation"]["module_args"]["argv"]}
 
 
 # -- services / file version -----------------------------------------------------------------
