@@ -157,6 +157,7 @@ def group_state_from_readings(
     bindings: Sequence[dict],
     configs: Dict[str, dict],
     streaming_thumbprint: Optional[str] = None,
+    *,
     reasons: Optional[Dict[str, str]] = None,
 ) -> Dict[str, Optional[str]]:
     """Current thumbprint (or None when disabled, or UNKNOWN_STATE) of each group in ``groups``.

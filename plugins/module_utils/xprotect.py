@@ -187,12 +187,8 @@ SSL_BINDING_HASH_VALUE = "SslCertHash"
 # shape of their values, which are ASCII in every language: an ip:port (or host:port) value
 # opens a block, the first 40-hex value in it is the hash, the first {GUID} the application ID.
 _FULLWIDTH_COLON = "\uff1a"
-_IPPORT_TAIL_RE = re.compile(
-    r"(?:^|[\s:])(?P<addr>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.%]+\]):(?P<port>\d{1,5})\s*$"
-)
-_HOSTPORT_TAIL_RE = re.compile(
-    r"(?:^|\s)(?P<addr>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?P<port>\d{1,5})\s*$"
-)
+_IPPORT_TAIL_RE = re.compile(r"(?:^|[\s:])(?P<addr>(?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.%]+\]):(?P<port>\d{1,5})\s*$")
+_HOSTPORT_TAIL_RE = re.compile(r"(?:^|\s)(?P<addr>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?P<port>\d{1,5})\s*$")
 _PORT_ONLY_TAIL_RE = re.compile(r"\s(?P<port>\d{1,5})\s*$")
 _HASH_TAIL_RE = re.compile(r"(?:^|[\s:])(?P<hash>(?:[0-9A-Fa-f]{2} ?){19}[0-9A-Fa-f]{2})\s*$")
 _GUID_TAIL_RE = re.compile(rf"(?:^|[\s:])(?P<guid>\{{{_GUID}\}}|{_GUID})\s*$")

@@ -92,7 +92,9 @@ def read_bindings(adapter, ipports: Sequence[str]) -> List[dict]:
 def _streaming(ctx: dict, roles: Sequence[str], configs: Dict[str, dict], reasons: Dict[str, str]) -> Optional[str]:
     port = (configs.get("recording") or {}).get("webserver_port") or xprotect.DEFAULT_PORTS["recording_webserver"]
     where = f"{ctx['address']}:{int(port) + ctx['port_offset']}"
-    probe = tls_probe.probe(ctx["address"], int(port) + ctx["port_offset"], server_name=ctx["fqdn"], timeout=ctx["timeout"])
+    probe = tls_probe.probe(
+        ctx["address"], int(port) + ctx["port_offset"], server_name=ctx["fqdn"], timeout=ctx["timeout"]
+    )
     if probe.get("reachable"):
         return probe.get("thumbprint") if probe.get("tls") else None
     if "failover" in roles and "recording" not in roles:
@@ -136,7 +138,7 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
     bindings = read_bindings(adapter, list(dict.fromkeys(ipports.values()))) if ipports else []
     reasons: Dict[str, str] = {}
     streaming = _streaming(ctx, roles, configs, reasons) if "streaming" in groups else None
-    state = hoststate.group_state_from_readings(roles, groups, bindings, configs, streaming, reasons)
+    state = hoststate.group_state_from_readings(roles, groups, bindings, configs, streaming, reasons=reasons)
     ctx["reasons"] = reasons
     return state
 

@@ -91,10 +91,13 @@ def test_group_state_from_readings_per_role():
         hoststate.group_state_from_readings([], ["nope"], [], {})
 
 
+ANY4 = "0.0.0.0"  # noqa: S104 - an address in a binding, nothing is bound
+
+
 def test_management_never_reads_a_foreign_443_binding():
     # A customer's own IIS site on 443 (SNI or all addresses) is not the Server certificate group.
     bindings = [
-        {"ipport": "0.0.0.0:443", "address": "0.0.0.0", "port": 443, "thumbprint": "FF" * 20},
+        {"ipport": f"{ANY4}:443", "address": ANY4, "port": 443, "thumbprint": "FF" * 20},
         {
             "hostnameport": "intranet.contoso.local:443",
             "address": "intranet.contoso.local",
@@ -109,7 +112,7 @@ def test_management_never_reads_a_foreign_443_binding():
     assert state == {"server": None}
     assert "0.0.0.0:9000" in reasons["server"] and "0.0.0.0:443" in reasons["server"]
     # The binding the configuration names is read, on its own port.
-    bindings.append({"ipport": "0.0.0.0:9100", "address": "0.0.0.0", "port": 9100, "thumbprint": "ab" * 20})
+    bindings.append({"ipport": f"{ANY4}:9100", "address": ANY4, "port": 9100, "thumbprint": "ab" * 20})
     state = hoststate.group_state_from_readings(
         ["management"], ["server"], bindings, {"management": {"webapi_port": 9100}}
     )

@@ -361,7 +361,9 @@ def test_read_state_falls_back_to_a_localised_netsh(why):
 def test_read_state_reads_the_mobile_config_beside_the_service_executable():
     exe = r"D:\Milestone\XProtect Mobile Server\VideoOS.MobileServer.Service.exe"
     services = [
-        ServiceInfo("Milestone XProtect Mobile Server", "Milestone XProtect Mobile Server", "LAB\\svc", f'"{exe}"', "started")
+        ServiceInfo(
+            "Milestone XProtect Mobile Server", "Milestone XProtect Mobile Server", "LAB\\svc", f'"{exe}"', "started"
+        )
     ]
     mobile = (
         "<configuration><HttpSecureMetaChannel><Address><add key='Port' value='8443' />"

@@ -133,7 +133,9 @@ def drive_every_method() -> list:
     a.grant_key_read(RS_TP, "SITE\\svc", check=True)
     a.list_services()
     a.file_version(r"C:\Program Files\Milestone\Server Configurator\ServerConfigurator.exe")
-    a.read_registry(r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:9001", "SslCertHash")
+    a.read_registry(
+        r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:9001", "SslCertHash"
+    )
     assert a.calls == len(action.calls) == len(replies)
     return action.calls
 
