@@ -91,6 +91,16 @@ def key_reader_accounts(services, extra: Sequence[str] = ()) -> List[str]:
     return accounts
 
 
+# Where each group's current state is read from, per role. The server and mobile groups show
+# as the HTTP.sys binding on the port the component's own configuration names, on 0.0.0.0 [H];
+# streaming media has no known stored flag [?], so a TLS handshake on 7563 decides; the event
+# server's flag is in ServiceEndpoints.xml [L].
+ENABLED_UNKNOWN_THUMBPRINT = "ENABLED"
+# A group whose state cannot be read at all (a cold-standby failover server does not listen on
+# 7563, and no stored flag is known): it is reported, never switched on a guess.
+UNKNOWN_STATE = "UNKNOWN"
+
+
 def plan_group_changes(
     current: Dict[str, Optional[str]], desired: Dict[str, Optional[str]]
 ) -> List[Tuple[str, str, Optional[str]]]:
@@ -117,16 +127,6 @@ def describe_group_state(thumbprint: Optional[str]) -> str:
     if thumbprint == UNKNOWN_STATE:
         return "unknown"
     return f"enabled ({thumbprint})" if thumbprint else "disabled"
-
-
-# Where each group's current state is read from, per role. The server and mobile groups show
-# as the HTTP.sys binding on the port the component's own configuration names, on 0.0.0.0 [H];
-# streaming media has no known stored flag [?], so a TLS handshake on 7563 decides; the event
-# server's flag is in ServiceEndpoints.xml [L].
-ENABLED_UNKNOWN_THUMBPRINT = "ENABLED"
-# A group whose state cannot be read at all (a cold-standby failover server does not listen on
-# 7563, and no stored flag is known): it is reported, never switched on a guess.
-UNKNOWN_STATE = "UNKNOWN"
 
 
 def binding_ipports(roles: Sequence[str], groups: Sequence[str], configs: Dict[str, dict]) -> Dict[str, str]:

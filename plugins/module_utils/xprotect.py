@@ -3,8 +3,8 @@
 """What the collection knows about Milestone XProtect, as pure functions (no I/O).
 
 Certificate groups and their GUIDs, the Server Configurator command line and its exit codes,
-parsers for the outputs and files read from a host (``/listcertificategroups``,
-``netsh http show sslcert``, RecorderConfig.xml, ServerConfig.xml, the mobile server's
+parsers for the outputs and files read from a host (``/listcertificategroups``, the HTTP.sys
+bindings from the registry or ``netsh http show sslcert``, RecorderConfig.xml, ServerConfig.xml, the mobile server's
 ``.exe.config``, ServiceEndpoints.xml, certreq), and the certreq INF the hosts are given.
 
 Every fact comes from ``xprotect-facts.md`` and carries its confidence where code depends on
