@@ -8,6 +8,8 @@ management server's host, a non-default install folder and a cold-standby failov
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from lab_helpers import GUID, adapter, certreq, enable, trust, write_pki
 from test_server import Running
@@ -159,27 +161,24 @@ def test_cold_standby_failover_streaming_is_unknown_not_disabled(shaped, ca):
         # Unknown is reported and never switched on a guess.
         assert hoststate.plan_group_changes(state, {"server": tp, "streaming": tp}) == []
         # A hot-standby failover server answers on 7563 (plain HTTP here): it reads disabled.
-        with site_lock_free_options(shaped, FO, {}):
+        with host_options(shaped, FO, {}):
             running.sync()
             state = encryption_flow.read_state(adapter(shaped, FO), _ctx(shaped, FO), ["failover"], ["streaming"])
             assert state == {"streaming": None}
 
 
-class site_lock_free_options:  # noqa: N801 - read as a with-statement, like a function
-    """Change a host's options in its state (as a re-created site would) for the block."""
-
-    def __init__(self, lab, host, options):
-        self.lab, self.host, self.options = lab, host, options
-
-    def __enter__(self):
-        with self.lab.transaction(self.host) as tx:
-            self.saved = tx.state.get("options")
-            tx.state["options"] = dict(self.options)
-            tx.touch()
-
-    def __exit__(self, *exc):
-        with self.lab.transaction(self.host) as tx:
-            tx.state["options"] = self.saved
+@contextlib.contextmanager
+def host_options(lab, host, options):
+    """Give a host other options for the block (as a re-created site would), then restore them."""
+    with lab.transaction(host) as tx:
+        saved = tx.state.get("options")
+        tx.state["options"] = dict(options)
+        tx.touch()
+    try:
+        yield
+    finally:
+        with lab.transaction(host) as tx:
+            tx.state["options"] = saved
             tx.touch()
 
 
