@@ -355,9 +355,10 @@ _ANY_ADDRESSES = ("0.0.0.0", "::")  # noqa: S104 - compared with, never bound
 def binding_for_ipport(bindings: Sequence[dict], ipport: str) -> Optional[str]:
     """The thumbprint HTTP.sys serves on ``ipport`` (``0.0.0.0:9000``), or None.
 
-    The exact IP binding first; for an all-addresses ``ipport``, the IPv6 all-addresses binding
-    of the same port next. Never a binding of another port, never a host-name (SNI) or Central
-    Certificate Store binding: a web site of the customer's own (IIS on 443, say) is not ours.
+    The exact IP binding first, then an all-addresses binding of the same port (0.0.0.0, then
+    [::]), which HTTP.sys serves for any address without a binding of its own. Never a binding
+    of another port, never a host-name (SNI) or Central Certificate Store binding: a web site of
+    the customer's own (IIS on 443, say) is not ours.
     """
     match = _IPPORT_TAIL_RE.search(str(ipport or ""))
     if not match:
@@ -369,9 +370,9 @@ def binding_for_ipport(bindings: Sequence[dict], ipport: str) -> Optional[str]:
     for block in ip_blocks:
         if block.get("address") in (addr, None) and block.get("thumbprint"):
             return block["thumbprint"]
-    if addr in _ANY_ADDRESSES:
+    for any_address in _ANY_ADDRESSES:
         for block in ip_blocks:
-            if block.get("address") in _ANY_ADDRESSES and block.get("thumbprint"):
+            if block.get("address") == any_address and block.get("thumbprint"):
                 return block["thumbprint"]
     return None
 

@@ -261,6 +261,15 @@ def test_netsh_localised_outputs_are_read_by_shape(lang, garbled):
         assert xp.binding_for_ipport(bindings, "0.0.0.0:443") == TP_443
 
 
+def test_binding_for_ipport_prefers_the_exact_address_then_all_addresses():
+    bindings = xp.parse_netsh_sslcert(fixture("netsh_sslcert_all_ws2022.txt"))
+    # 10.0.0.5 has no binding of its own on 9001: HTTP.sys serves the all-addresses one.
+    assert xp.binding_for_ipport(bindings, "10.0.0.5:9001") == TP_9001
+    assert xp.binding_for_ipport(bindings, "[::]:9001") == "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
+    assert xp.binding_for_ipport(bindings, "10.0.0.5:8082") is None
+    assert xp.binding_for_ipport(bindings, "not an ipport") is None
+
+
 def test_netsh_translated_ipport_label_still_opens_a_block():
     # The defect: a language that translates "IP:port" made every group read "disabled".
     text = fixture("netsh_sslcert_fr.txt").replace("Adresse IP:port", "Adresse IP/port")
