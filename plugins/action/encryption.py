@@ -87,11 +87,21 @@ class ActionModule(XProtectAction):
         }
         if reused:
             result["reused"] = [names[g] for g in groups if g in reused]
+        notes = {names[g]: why for g, why in (ctx.get("reasons") or {}).items() if g in names}
+        if notes:
+            result["notes"] = notes
+        unknown = [g for g in groups if current[g] == hoststate.UNKNOWN_STATE]
+        if unknown:
+            result.setdefault("warnings", []).extend(
+                f"{fqdn}: the state of group {names[g]} cannot be read ({notes.get(names[g], 'no source')}); "
+                "it is not switched. Check it in the Server Configurator GUI on the host."
+                for g in unknown
+            )
         if "mobile" in groups and want is None:
-            result["warnings"] = [
+            result.setdefault("warnings", []).append(
                 f"{fqdn}: the mobile server stays on plain HTTP. Push-to-talk in the XProtect Web Client needs "
                 "encryption and will not work."
-            ]
+            )
         self.diff(
             result,
             {names[g]: hoststate.describe_group_state(current[g]) for g in groups},

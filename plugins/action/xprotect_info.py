@@ -75,6 +75,9 @@ class ActionModule(XProtectAction):
             try:
                 state = flow.read_state(adapter, ctx, roles, groups)
                 info["encryption"] = {xprotect.GROUPS[g].name: state[g] for g in groups}
+                # Why a group reads as it does, where that needs saying (no binding on the port
+                # the configuration names; a state that cannot be read).
+                info["encryption_notes"] = {xprotect.GROUPS[g].name: why for g, why in ctx["reasons"].items()}
                 # What M(xprotect.encryption.encryption) would refuse, found before any switch.
                 info["override"] = flow.override_evidence(ctx, args["override_markers"])
             except AdapterError as e:

@@ -17,6 +17,7 @@ from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect impor
     GROUPS,
     clean_thumbprint,
     explain_read_back,
+    binding_for_ipport,
 )
 
 # Inventory contract (design.md): group name -> role.
@@ -161,6 +162,16 @@ def key_reader_accounts(services, extra: Sequence[str] = ()) -> List[str]:
     return accounts
 
 
+# Where each group's current state is read from, per role. The server and mobile groups show
+# as the HTTP.sys binding on the port the component's own configuration names, on 0.0.0.0 [H];
+# streaming media has no known stored flag [?], so a TLS handshake on 7563 decides; the event
+# server's flag is in ServiceEndpoints.xml [L].
+ENABLED_UNKNOWN_THUMBPRINT = "ENABLED"
+# A group whose state cannot be read at all (a cold-standby failover server does not listen on
+# 7563, and no stored flag is known): it is reported, never switched on a guess.
+UNKNOWN_STATE = "UNKNOWN"
+
+
 def plan_group_changes(
     current: Dict[str, Optional[str]], desired: Dict[str, Optional[str]]
 ) -> List[Tuple[str, str, Optional[str]]]:
@@ -174,6 +185,8 @@ def plan_group_changes(
     for group in sorted(desired, key=lambda g: order.index(g) if g in order else len(order)):
         want = desired[group]
         have = current.get(group)
+        if have == UNKNOWN_STATE:
+            continue  # cannot be read: reported, not switched on a guess
         if want is None and have is not None:
             changes.append((group, "disable", None))
         elif want is not None and (have or "").upper() != want.upper():
@@ -182,13 +195,31 @@ def plan_group_changes(
 
 
 def describe_group_state(thumbprint: Optional[str]) -> str:
+    if thumbprint == UNKNOWN_STATE:
+        return "unknown"
     return f"enabled ({thumbprint})" if thumbprint else "disabled"
 
 
-# Where each group's current state is read from, per role. The server group shows as the
-# netsh binding on the web API port [H]; streaming media has no known stored flag [?], so a
-# TLS handshake on 7563 decides; the event server's flag is in ServiceEndpoints.xml [L].
-ENABLED_UNKNOWN_THUMBPRINT = "ENABLED"
+def binding_ipports(roles: Sequence[str], groups: Sequence[str], configs: Dict[str, dict]) -> Dict[str, str]:
+    """``{group: ipport}``: the one HTTP.sys binding each binding-backed group is read from.
+
+    - management server: ``0.0.0.0:<WebApiConfig/Port>`` of ServerConfig.xml (9000) [H]. Never
+      443: IIS on the same host may serve a site of the customer's own there.
+    - recording/failover server: ``0.0.0.0:<webapi/port>`` of RecorderConfig.xml (9001) [H].
+    - mobile server: ``<Ip>:<Port>`` of HttpSecureMetaChannel ('+' is 0.0.0.0, 8082) [H].
+    """
+    out: Dict[str, str] = {}
+    for group in groups:
+        if group == "server":
+            if "management" in roles:
+                port = (configs.get("management") or {}).get("webapi_port") or DEFAULT_PORTS["management_webapi"]
+            else:
+                port = (configs.get("recording") or {}).get("webapi_port") or DEFAULT_PORTS["recording_webapi"]
+            out[group] = f"0.0.0.0:{int(port)}"
+        elif group == "mobile":
+            cfg = configs.get("mobile") or {}
+            out[group] = cfg.get("https_netsh_ipport") or f"0.0.0.0:{DEFAULT_PORTS['mobile_https']}"
+    return out
 
 
 def group_state_from_readings(
@@ -197,35 +228,36 @@ def group_state_from_readings(
     bindings: Sequence[dict],
     configs: Dict[str, dict],
     streaming_thumbprint: Optional[str] = None,
+    *,
+    reasons: Optional[Dict[str, str]] = None,
 ) -> Dict[str, Optional[str]]:
-    """Current thumbprint (or None when disabled) of each group in ``groups``.
+    """Current thumbprint (or None when disabled, or UNKNOWN_STATE) of each group in ``groups``.
 
-    ``bindings``: parsed netsh blocks (dicts with ``port`` and ``thumbprint``).
-    ``configs``: parsed config files by role ('recording', 'management', 'mobile', 'event').
-    ``streaming_thumbprint``: the thumbprint served over TLS on the image server port, or None
-    when it answered in plain text.
+    ``bindings``: binding blocks read from the registry or netsh (dicts with ``port``,
+    ``address``, ``thumbprint``). ``configs``: parsed config files by role ('recording',
+    'management', 'mobile', 'event'). ``streaming_thumbprint``: the thumbprint served over TLS
+    on the image server port, None when it answered in plain text, or UNKNOWN_STATE.
+    ``reasons``, when given, receives a sentence per group whose reading needs explaining.
     """
-
-    def bound(port) -> Optional[str]:
-        for b in bindings:
-            if port is not None and int(b.get("port") or -1) == int(port):
-                return (b.get("thumbprint") or "").upper() or None
-        return None
-
+    ipports = binding_ipports(roles, groups, configs)
     state: Dict[str, Optional[str]] = {}
     for group in groups:
-        if group == "server":
-            if "management" in roles:
-                cfg = configs.get("management") or {}
-                state[group] = bound(cfg.get("webapi_port") or DEFAULT_PORTS["management_webapi"]) or bound(443)
-            else:
-                cfg = configs.get("recording") or {}
-                state[group] = bound(cfg.get("webapi_port") or DEFAULT_PORTS["recording_webapi"])
+        if group in ("server", "mobile"):
+            bound = binding_for_ipport(bindings, ipports[group])
+            state[group] = bound.upper() if bound else None
+            if state[group] is None and reasons is not None:
+                foreign = sorted(
+                    b.get("ipport") or b.get("hostnameport") or str(b.get("port"))
+                    for b in bindings
+                    if b.get("thumbprint") and b.get("port") != int(ipports[group].rsplit(":", 1)[1])
+                )
+                reasons[group] = f"no certificate bound on {ipports[group]}, the binding its configuration names" + (
+                    f"; bindings of other ports ({', '.join(foreign)}) belong to other services and are not read"
+                    if foreign
+                    else ""
+                )
         elif group == "streaming":
             state[group] = streaming_thumbprint.upper() if streaming_thumbprint else None
-        elif group == "mobile":
-            cfg = configs.get("mobile") or {}
-            state[group] = bound(cfg.get("https_port") or DEFAULT_PORTS["mobile_https"])
         elif group == "event":
             cfg = configs.get("event") or {}
             state[group] = ENABLED_UNKNOWN_THUMBPRINT if cfg.get("certificate_enabled") else None

@@ -11,9 +11,11 @@ description:
   - Sets the desired state of each certificate group of the host (Server, Streaming media, Mobile streaming media,
     Event server) to a thumbprint or to disabled. By default the groups follow the host's roles, from its inventory
     groups (or C(xprotect_roles)).
-  - "Reads the current state first: the bound thumbprints from C(netsh http show sslcert) and the XProtect
-    configuration file; for streaming media, where no stored flag is known, a TLS handshake from the controller on
-    the image server port."
+  - "Reads the current state first: the XProtect configuration file, then the thumbprint bound on the port it names
+    (registry C(HKLM\\SYSTEM\\CurrentControlSet\\Services\\HTTP\\Parameters\\SslBindingInfo), or
+    C(netsh http show sslcert) when the registry does not show it); for streaming media, where no stored flag is
+    known, a TLS handshake from the controller on the image server port. A cold-standby failover server that does
+    not answer there reads C(UNKNOWN), and that group is left as it is."
   - "When a group differs, it runs C(ServerConfigurator.exe /quiet /enableencryption /certificategroup=<GUID>
     /thumbprint=<TP>) (or C(/disableencryption)), the group IDs resolved by name from C(/listcertificategroups)."
   - Every known exit code is turned into a message a person can act on. After exit 0, and after the codes reported
@@ -194,6 +196,13 @@ thumbprints:
   returned: success
   type: dict
   sample: {"server": "6A3F...", "streaming": null}
+notes:
+  description:
+    - Why a group reads as it does, by group name, where that needs saying, e.g. no certificate bound on the port
+      the component's configuration names, or a state that cannot be read.
+    - A group whose state cannot be read (C(UNKNOWN) in RV(thumbprints)) is never switched; a warning says so.
+  returned: when there is something to say
+  type: dict
 reused:
   description: The groups whose state was taken from an earlier reading (O(reuse_reading)), by name.
   returned: when O(reuse_reading) took any

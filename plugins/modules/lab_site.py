@@ -77,6 +77,29 @@ options:
         elements: str
         required: true
         choices: [management, recording, failover, mobile, event, client]
+      install_folder:
+        description:
+          - Where XProtect is installed on this host instead of C(C:\\Program Files\\Milestone), for example
+            C(D:\\Milestone). The services, Server Configurator and the mobile server's C(.exe.config) move there.
+        type: str
+      standby:
+        description:
+          - For a failover server, C(cold) makes it a cold-standby failover server, which does not listen on the
+            image server port 7563 until it takes over. C(hot) (the default) listens as a recording server does.
+        type: str
+        choices: [hot, cold]
+      customer_binding:
+        description:
+          - An HTTP.sys SSL binding of the customer's own on this host, with a certificate of its own, as an IIS
+            HTTPS site adds it. A C(host:port) (SNI, for example C(intranet.lab.xprotect.test:443)) or an
+            C(ip:port) (for example C(0.0.0.0:443)). XProtect's own binding on the same key replaces it.
+        type: str
+      locale:
+        description:
+          - The language of the host's console programs. C(de-DE) prints C(netsh) in German, in code page 850, as
+            M(ansible.windows.win_command) hands it over (decoded as UTF-8, so the umlauts arrive broken).
+        type: str
+        choices: [en-US, de-DE]
   address_range:
     description:
       - The loopback network the hosts get their addresses from, for example C(127.42.0.0/20).

@@ -96,7 +96,15 @@ xprotect:
         - Pass it to M(xprotect.encryption.encryption) as O(xprotect.encryption.encryption#module:configurator).
       type: dict
     encryption:
-      description: Bound thumbprint (or null when off) per certificate group name.
+      description:
+        - Bound thumbprint (or null when off) per certificate group name; C(UNKNOWN) when the state cannot be read
+          (the streaming media group of a cold-standby failover server, which does not listen on 7563).
+        - The server and mobile groups are read from the HTTP.sys binding on the port the component's own
+          configuration names (registry C(SslBindingInfo) first, C(netsh http show sslcert) when the registry does
+          not show it); a binding of another port, such as an IIS site on 443, is never taken.
+      type: dict
+    encryption_notes:
+      description: Why a group reads as it does, where that needs saying, by group name (may be empty).
       type: dict
     encryption_error:
       description: Why the encryption state could not be read (then C(encryption) is missing).

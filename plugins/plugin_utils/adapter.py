@@ -69,6 +69,22 @@ class ServiceInfo:
     state: str  # 'started', 'stopped', ...
 
 
+@dataclasses.dataclass(frozen=True)
+class RegistryValue:
+    """One registry value, as win_reg_stat reports it.
+
+    ``exists`` is False when the key or the value is absent (win_reg_stat does not tell the two
+    apart). ``type`` is ``REG_BINARY``, ``REG_SZ``, ...; ``value`` is as the module returns it:
+    a list of byte values for REG_BINARY, a string or an int otherwise.
+    """
+
+    key: str
+    name: str
+    exists: bool
+    type: Optional[str] = None
+    value: object = None
+
+
 class HostAdapter:
     """Base class: the contract table of design.md. Subclasses implement the ``_`` methods."""
 
@@ -142,6 +158,11 @@ class HostAdapter:
         self._count("file_version")
         return self._file_version(path)
 
+    def read_registry(self, key: str, value: str) -> RegistryValue:
+        """One value of a registry key (win_reg_stat), ``key`` in the ``HKLM:\\...`` form."""
+        self._count("read_registry")
+        return self._read_registry(key, value)
+
     # -- to implement -------------------------------------------------------------------
     def _run(self, argv):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -171,6 +192,9 @@ class HostAdapter:
         raise NotImplementedError
 
     def _file_version(self, path):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _read_registry(self, key, value):  # pragma: no cover - abstract
         raise NotImplementedError
 
 

@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read and change the encryption state of one host through the adapter and Server Configurator.
 
-Reading costs two round-trips in the usual case (netsh, one config file) plus a TLS handshake
-from the controller for streaming media. Group IDs, the Server Configurator path and its
+Reading costs two round-trips in the usual case (one config file, one registry value per
+binding; netsh only when the registry does not show a binding) plus a TLS handshake from the
+controller for streaming media. Group IDs, the Server Configurator path and its
 version are only looked up when something has to change.
 """
 
@@ -20,7 +21,7 @@ CONFIG_KIND = {"server": None, "streaming": "recording", "mobile": "mobile", "ev
 
 
 def _config_kinds(roles: Sequence[str], groups: Sequence[str]) -> List[str]:
-    kinds = []
+    kinds: List[str] = []
     for group in groups:
         if group == "server":
             kind = "management" if "management" in roles else "recording"
@@ -53,17 +54,79 @@ def context(args: dict, task_vars: dict, fqdn: str) -> dict:
     }
 
 
+def config_path(adapter, ctx: dict, kind: str) -> str:
+    """Where the ``kind`` configuration file is: ``config_paths`` first; the mobile server's from
+    its service's executable (``<exe>.config``), since it may be installed anywhere [H]."""
+    path = ctx["config_paths"].get(kind)
+    if path:
+        return path
+    if kind == "mobile":
+        return xprotect.mobile_config_path_from_services(adapter.list_services("Milestone*"))
+    return xprotect.CONFIG_PATHS[kind]
+
+
+def read_bindings(adapter, ipports: Sequence[str]) -> List[dict]:
+    """The HTTP.sys bindings on ``ipports``: each from the registry (``SslBindingInfo``, locale
+    free); when a key is absent or cannot be read, from one ``netsh http show sslcert``, whose
+    blocks are found by shape, whatever the console's language and code page."""
+    found: List[dict] = []
+    missing: List[str] = []
+    for ipport in ipports:
+        try:
+            reg = adapter.read_registry(xprotect.ssl_binding_registry_key(ipport), xprotect.SSL_BINDING_HASH_VALUE)
+        except HostUnreachable:
+            raise
+        except AdapterError:
+            reg = None
+        block = xprotect.binding_from_registry(ipport, reg.exists, reg.type, reg.value) if reg is not None else None
+        if block is None:
+            missing.append(ipport)
+        else:
+            found.append(block)
+    if missing:
+        res = adapter.run(xprotect.netsh_sslcert_argv())
+        found += xprotect.parse_netsh_sslcert(res.stdout) if res.rc == 0 else []
+    return found
+
+
+def _streaming(ctx: dict, roles: Sequence[str], configs: Dict[str, dict], reasons: Dict[str, str]) -> Optional[str]:
+    port = (configs.get("recording") or {}).get("webserver_port") or xprotect.DEFAULT_PORTS["recording_webserver"]
+    where = f"{ctx['address']}:{int(port) + ctx['port_offset']}"
+    probe = tls_probe.probe(
+        ctx["address"], int(port) + ctx["port_offset"], server_name=ctx["fqdn"], timeout=ctx["timeout"]
+    )
+    if probe.get("reachable"):
+        return probe.get("thumbprint") if probe.get("tls") else None
+    if "failover" in roles and "recording" not in roles:
+        # A cold-standby failover server serves 7563 only while it stands in for a recording
+        # server, and no stored flag of the streaming media group is known [?]: unknown, not off.
+        reasons["streaming"] = (
+            f"the image server on {where} does not answer ({probe.get('error')}); a cold-standby failover server "
+            "listens there only while it stands in for a recording server, and no stored setting of the streaming "
+            "media group is known, so its state cannot be read. It is left as it is"
+        )
+        return hoststate.UNKNOWN_STATE
+    raise AdapterError(
+        f"{ctx['fqdn']}: the image server on {where} did not answer ({probe.get('error')}). Streaming media state "
+        "is read by a TLS handshake there; check that the Recording Server service runs and the port is open from "
+        "the controller."
+    )
+
+
 def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) -> Dict[str, Optional[str]]:
-    """Current thumbprint or None per group. ``ctx``: fqdn, address, port_offset, config_paths, timeout."""
-    bindings = []
-    if any(g in ("server", "mobile") for g in groups):
-        res = adapter.run(["netsh", "http", "show", "sslcert"])
-        bindings = xprotect.parse_netsh_sslcert(res.stdout) if res.rc == 0 else []
+    """Current thumbprint, None, or hoststate.UNKNOWN_STATE per group.
+
+    ``ctx``: fqdn, address, port_offset, config_paths, timeout. The configuration files come
+    first, because they name the ports whose bindings are read; ``ctx['reasons']`` receives a
+    sentence per group whose reading needs one (a binding that is absent, a state unknown).
+    """
     configs = {}
     for kind in _config_kinds(roles, groups):
-        path = ctx["config_paths"].get(kind) or xprotect.CONFIG_PATHS[kind]
+        path = config_path(adapter, ctx, kind)
         try:
             text = adapter.read_file(path)
+        except HostUnreachable:
+            raise
         except AdapterError as e:
             raise AdapterError(
                 f"{ctx['fqdn']}: cannot read the XProtect {kind} configuration at {path} ({e.message}). "
@@ -71,20 +134,13 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
             )
         ctx.setdefault("raw", {})[path] = text
         configs[kind] = getattr(xprotect, _PARSERS[kind])(text)
-    streaming = None
-    if "streaming" in groups:
-        port = (configs.get("recording") or {}).get("webserver_port") or xprotect.DEFAULT_PORTS["recording_webserver"]
-        probe = tls_probe.probe(
-            ctx["address"], int(port) + ctx["port_offset"], server_name=ctx["fqdn"], timeout=ctx["timeout"]
-        )
-        if not probe.get("reachable"):
-            raise AdapterError(
-                f"{ctx['fqdn']}: the image server on {ctx['address']}:{int(port) + ctx['port_offset']} did not answer "
-                f"({probe.get('error')}). Streaming media state is read by a TLS handshake there; check that the "
-                "Recording Server service runs and the port is open from the controller."
-            )
-        streaming = probe.get("thumbprint") if probe.get("tls") else None
-    return hoststate.group_state_from_readings(roles, groups, bindings, configs, streaming)
+    ipports = hoststate.binding_ipports(roles, groups, configs)
+    bindings = read_bindings(adapter, list(dict.fromkeys(ipports.values()))) if ipports else []
+    reasons: Dict[str, str] = {}
+    streaming = _streaming(ctx, roles, configs, reasons) if "streaming" in groups else None
+    state = hoststate.group_state_from_readings(roles, groups, bindings, configs, streaming, reasons=reasons)
+    ctx["reasons"] = reasons
+    return state
 
 
 def override_evidence(ctx: dict, markers=None) -> Optional[str]:

@@ -28,6 +28,7 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
     CertificateEntry,
     HostAdapter,
     HostUnreachable,
+    RegistryValue,
     RunResult,
     ServiceInfo,
 )
@@ -199,3 +200,15 @@ class LabAdapter(HostAdapter):
     @_lab_call
     def _file_version(self, path):
         return hostops.file_version(self.site, self.host, path)
+
+    @_lab_call
+    def _read_registry(self, key, value):
+        result = hostops.read_registry(self.site, self.host, key, value)
+        exists = bool(result.get("exists"))
+        return RegistryValue(
+            key=key,
+            name=value,
+            exists=exists,
+            type=result.get("type") if exists else None,
+            value=result.get("value") if exists else None,
+        )

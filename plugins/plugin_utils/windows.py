@@ -65,6 +65,7 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
     CertificateEntry,
     HostAdapter,
     HostUnreachable,
+    RegistryValue,
     RunResult,
     ServiceInfo,
 )
@@ -81,6 +82,7 @@ WIN_CERTIFICATE_STORE = "ansible.windows.win_certificate_store"
 WIN_ACL = "ansible.windows.win_acl"
 WIN_SERVICE_INFO = "ansible.windows.win_service_info"
 WIN_POWERSHELL = "ansible.windows.win_powershell"
+WIN_REG_STAT = "ansible.windows.win_reg_stat"
 
 STORE_LOCATION = "LocalMachine"
 
@@ -510,6 +512,23 @@ class WindowsAdapter(HostAdapter):
         if not answer.get("exists"):
             return None
         return str(answer.get("version") or "") or None
+
+    def _read_registry(self, key, value):
+        """win_reg_stat ``path``/``name``: read-only, supports check mode.
+
+        win_reg_stat answers ``exists: false`` both for a missing key and a missing value, and
+        returns REG_BINARY as a list of byte values (``value``) and of ``0x..`` strings
+        (``raw_value``). It refuses a path that does not start with a hive drive (``HKLM:\\``).
+        """
+        result = self._call(WIN_REG_STAT, {"path": key, "name": value}, what=f"reading {key}\\{value}")
+        exists = bool(result.get("exists"))
+        return RegistryValue(
+            key=key,
+            name=value,
+            exists=exists,
+            type=str(result.get("type")) if exists and result.get("type") else None,
+            value=result.get("value") if exists else None,
+        )
 
 
 def _local_tmp() -> Optional[str]:

@@ -22,7 +22,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import CONFIG_PATHS, DEFAULT_PORTS
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import (
+    CONFIG_PATHS,
+    DEFAULT_PORTS,
+    mobile_config_path,
+)
 
 # Where the files are, and the default ports in them, are the collection's knowledge (xprotect.py):
 # the lab writes them where, and as, the product code reads them.
@@ -139,7 +143,14 @@ def render(state: Mapping[str, Any], ms_name: str) -> Dict[str, str]:
     if "management" in roles:
         files[SERVER_CONFIG] = server_config(state)
     if "mobile" in roles:
-        files[MOBILE_CONFIG] = mobile_config(state)
+        # Beside the service's executable: it moves with a non-default install folder [H].
+        folder = (state.get("options") or {}).get("install_folder")
+        path = (
+            mobile_config_path(f"{folder}\\XProtect Mobile Server\\VideoOS.MobileServer.Service.exe")
+            if folder
+            else MOBILE_CONFIG
+        )
+        files[path] = mobile_config(state)
     if "event" in roles:
         files[EVENT_CONFIG] = event_config(state)
     return files

@@ -65,6 +65,7 @@ class HostView:
     bound: Mapping[str, Optional[Bound]]
     roots: Tuple[str, ...]
     accounts: Mapping[str, str]  # role -> service account
+    cold_standby: bool = False  # a failover server on cold standby: no image server until it takes over
 
     def is_on(self, group: str) -> bool:
         return bool(self.enabled.get(group))
@@ -96,6 +97,7 @@ def view(state: Mapping[str, Any]) -> HostView:
         bound=bound,
         roots=tuple(e["pem"] for e in state.get("stores", {}).get("Root", [])),
         accounts={s["role"]: s["username"] for s in state.get("services") or ()},
+        cold_standby=(state.get("options") or {}).get("standby") == "cold",
     )
 
 
@@ -186,8 +188,11 @@ def endpoints(hv: HostView, settings: Mapping[str, Any]) -> List[Endpoint]:
         else:
             out.append(Endpoint("management", 80, False, "server", None, True))
     if "recording" in roles or "failover" in roles:
-        # 7563 is served by the recording service itself: its account must read the key [L].
-        if hv.is_on("streaming"):
+        # 7563 is served by the recording service itself: its account must read the key [L]. A
+        # cold-standby failover server starts it only when it takes over: nothing listens.
+        if hv.cold_standby and "recording" not in roles:
+            pass
+        elif hv.is_on("streaming"):
             out.append(tls_ep("image-server", 7563, "streaming", bool(settings.get("streaming_requires_key_read"))))
         else:
             out.append(Endpoint("image-server", 7563, False, "streaming", None, True))

@@ -3,7 +3,7 @@
 """What the lab host adapter does per contract method, with the outcomes of the real modules.
 
 Each function mirrors one ansible.windows / ansible.builtin module (win_certificate_info,
-win_certificate_store, win_acl on ``Cert:``, win_service_info, slurp, win_copy, win_file) on a
+win_certificate_store, win_acl on ``Cert:``, win_service_info, win_reg_stat, slurp, win_copy, win_file) on a
 simulated host, including their failure messages where a playbook could meet them.
 """
 
@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
+import re
 import shutil
+import uuid
 from typing import Any, Dict, List, Optional, Union
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import certs, model
+from ansible_collections.xprotect.encryption.plugins.module_utils.lab import certs, model, programs
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import connectivity as conn
 
 try:
@@ -175,12 +177,57 @@ def file_version(site: model.Site, host: str, path: str) -> Optional[str]:
     """The file version of Server Configurator or an installed Milestone service executable."""
     state = check_reachable(site, host)
     cfg = state.get("configurator") or {}
-    if cfg.get("installed") and model.same_windows_path(path, model.CONFIGURATOR_PATH):
+    if cfg.get("installed") and model.same_windows_path(path, model.configurator_path(state)):
         return cfg.get("version")
     for svc in state.get("services") or []:
         if model.same_windows_path(path, svc["path"].strip('"')):
             return cfg.get("version")
     return None
+
+
+# ---- registry -------------------------------------------------------------------------------
+
+_HTTP_PARAMETERS = "hklm:\\system\\currentcontrolset\\services\\http\\parameters\\"
+_REGISTRY_PATH_RE = re.compile(r"^HK(CC|CR|CU|LM|U):\\", re.IGNORECASE)
+
+
+def read_registry(site: model.Site, host: str, key: str, name: str) -> Dict[str, Any]:
+    """win_reg_stat ``path``/``name``, on the registry values the host's state implies.
+
+    Modelled: HTTP.sys's ``SslBindingInfo\\<ip:port>`` and ``SslSniBindingInfo\\<host:port>``
+    keys, one per binding netsh shows, with ``SslCertHash`` (REG_BINARY, the 20 bytes of the
+    thumbprint), ``AppId`` (REG_BINARY, 16 bytes) and ``SslCertStoreName`` (REG_SZ). Anything
+    else does not exist. The result has the module's keys: ``exists``, ``type``, ``value`` (a
+    list of byte values for REG_BINARY) and ``raw_value``.
+    """
+    state = check_reachable(site, host)
+    if not _REGISTRY_PATH_RE.match(key or ""):
+        raise model.LabError(f"path: {key} is not a valid registry path, see module documentation for examples.")
+    low = key.lower()
+    values: Dict[str, Any] = {}
+    for kind, binding, thumbprint in programs.all_bindings(state):
+        folder = "sslbindinginfo" if kind == "ip" else "sslsnibindinginfo"
+        if low == f"{_HTTP_PARAMETERS}{folder}\\{binding}":
+            port = int(binding.rsplit(":", 1)[1])
+            app_id = programs.app_id(port)
+            values = {
+                "sslcerthash": ("REG_BINARY", bytes.fromhex(thumbprint)),
+                "appid": ("REG_BINARY", uuid.UUID(app_id).bytes_le),
+                "sslcertstorename": ("REG_SZ", "MY" if kind == "ip" else "WebHosting"),
+            }
+    found = values.get((name or "").lower())
+    if found is None:
+        return {"changed": False, "exists": False}
+    reg_type, value = found
+    if reg_type == "REG_BINARY":
+        return {
+            "changed": False,
+            "exists": True,
+            "type": reg_type,
+            "value": list(value),
+            "raw_value": [f"0x{b:02x}" for b in value],
+        }
+    return {"changed": False, "exists": True, "type": reg_type, "value": value, "raw_value": value}
 
 
 def _read_bytes(site: model.Site, host: str, path: str) -> bytes:

@@ -717,7 +717,63 @@ def groups_of(roles: Sequence[str]) -> List[str]:
     return xprotect.groups_for_roles([r for r in roles if r in ROLE_GROUPS])
 
 
-def services_for(roles: Sequence[str], settings: Mapping[str, Any]) -> List[Dict[str, Any]]:
+_BINDING_RE = re.compile(
+    r"^(?:(?:\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):\d{1,5}$"
+)
+
+
+def host_options(item: Mapping[str, Any], where: str, roles: Sequence[str]) -> Dict[str, Any]:
+    """The checked per-host options of a ``hosts`` item (see spec.HOST_OPTIONS), without unset ones."""
+    out: Dict[str, Any] = {}
+    folder = item.get("install_folder")
+    if folder:
+        try:
+            parts = split_windows_path(str(folder))
+        except LabError:
+            parts = []
+        if len(parts) < 2:
+            raise LabError(f"{where}: install_folder {folder!r} is not a folder like D:\\Milestone.", option="hosts")
+        out["install_folder"] = parts[0] + ":\\" + "\\".join(parts[1:])
+    standby = item.get("standby")
+    if standby:
+        if standby not in ("hot", "cold") or "failover" not in roles:
+            raise LabError(f"{where}: standby {standby!r} needs the failover role and is hot or cold.", option="hosts")
+        out["standby"] = standby
+    binding = item.get("customer_binding")
+    if binding:
+        if not _BINDING_RE.match(str(binding)):
+            raise LabError(
+                f"{where}: customer_binding {binding!r} is neither ip:port nor host:port "
+                "(e.g. intranet.lab.xprotect.test:443 or 0.0.0.0:443).",
+                option="hosts",
+            )
+        out["customer_binding"] = str(binding).lower()
+    locale = item.get("locale")
+    if locale:
+        if locale not in ("en-US", "de-DE"):
+            raise LabError(f"{where}: locale {locale!r} is not one of en-US, de-DE.", option="hosts")
+        out["locale"] = locale
+    return out
+
+
+def milestone_dir(options: Optional[Mapping[str, Any]]) -> str:
+    """The folder XProtect is installed in on a host (``install_folder``, else the default)."""
+    return (options or {}).get("install_folder") or MILESTONE_DIR
+
+
+def configurator_path(state: Mapping[str, Any]) -> str:
+    """Server Configurator sits beside the components' install folders [H]."""
+    return milestone_dir(state.get("options")) + "\\Server Configurator\\ServerConfigurator.exe"
+
+
+def mobile_config_path(state: Mapping[str, Any]) -> str:
+    """The mobile server's ``.exe.config`` beside its executable [H]."""
+    return milestone_dir(state.get("options")) + "\\" + SERVICES["mobile"][1] + ".config"
+
+
+def services_for(
+    roles: Sequence[str], settings: Mapping[str, Any], options: Optional[Mapping[str, Any]] = None
+) -> List[Dict[str, Any]]:
     out = []
     for role in ROLES:
         if role not in roles or role not in SERVICES:
@@ -729,7 +785,7 @@ def services_for(roles: Sequence[str], settings: Mapping[str, Any]) -> List[Dict
                 "name": display,
                 "display_name": display,
                 "username": settings["service_accounts"].get(role, "NT AUTHORITY\\NetworkService"),
-                "path": f'"{MILESTONE_DIR}\\{exe}"',
+                "path": f'"{milestone_dir(options)}\\{exe}"',
                 "state": "started",
             }
         )
@@ -751,7 +807,8 @@ def initial_state(host: Mapping[str, Any], settings: Mapping[str, Any], roots: S
             "REQUEST": [],
         },
         "encryption": {g: {"enabled": False, "thumbprint": None} for g in groups_of(roles)},
-        "services": services_for(roles, settings),
+        "options": dict(host.get("options") or {}),
+        "services": services_for(roles, settings, host.get("options")),
         "configurator": {
             "installed": bool(servers),
             "version": settings["configurator_version"],

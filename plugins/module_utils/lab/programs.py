@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import os
 import re
 import time
@@ -67,7 +68,7 @@ def run(site: model.Site, host: str, argv: Sequence[str], run_as: Optional[str] 
     state = site.read_state(host)
     if name == "serverconfigurator":
         cfg = state.get("configurator") or {}
-        if cfg.get("installed") and model.same_windows_path(argv[0], model.CONFIGURATOR_PATH):
+        if cfg.get("installed") and model.same_windows_path(argv[0], model.configurator_path(state)):
             return configurator(site, host, list(argv), run_as)
     elif name == "certreq" and _system_tool(argv[0]):
         return certreq(site, host, list(argv))
@@ -390,13 +391,45 @@ def bindings(state: Mapping[str, Any]) -> List[Tuple[int, str]]:
     return sorted(set(out))
 
 
-def _binding_block(port: int, thumbprint: str) -> List[str]:
+def app_id(port: int) -> str:
+    """The application ID of the binding on ``port`` (braces included)."""
+    return _APP_IDS.get(port, "{00000000-0000-0000-0000-000000000000}")
+
+
+def customer_thumbprint(binding: str) -> str:
+    """The thumbprint of the customer's own certificate on ``binding``: a stand-in that is stable
+    per binding and never one of the lab's certificates (it is not in any store of the lab)."""
+    return hashlib.sha1(f"customer certificate for {binding}".encode()).hexdigest().upper()  # noqa: S324
+
+
+def all_bindings(state: Mapping[str, Any]) -> List[Tuple[str, str, str]]:
+    """(kind, key, thumbprint) of every HTTP.sys binding of the host, kind 'ip' or 'sni'.
+
+    XProtect's own bindings are on 0.0.0.0; a binding of the customer's own (an IIS site, the
+    ``customer_binding`` host option) is added, unless XProtect's own has the same key.
+    """
+    out: Dict[str, Tuple[str, str, str]] = {}
+    customer = (state.get("options") or {}).get("customer_binding")
+    if customer:
+        kind = "ip" if re.match(r"^(?:(?:\d{1,3}\.){3}\d{1,3}|\[.*\]):\d+$", customer) else "sni"
+        out[customer] = (kind, customer, customer_thumbprint(customer))
+    for port, tp in bindings(state):
+        key = f"0.0.0.0:{port}"
+        out[key] = ("ip", key, tp)
+    return sorted(out.values(), key=lambda b: (b[0], int(b[1].rsplit(":", 1)[1]), b[1]))
+
+
+def _binding_block(
+    key: str, thumbprint: str, kind: str = "ip", labels: Optional[Mapping[str, str]] = None
+) -> List[str]:
+    lab = labels or _LABELS["en-US"]
+    port = int(key.rsplit(":", 1)[1])
     return [
-        f"    IP:port                      : 0.0.0.0:{port}",
-        f"    Certificate Hash             : {thumbprint.lower()}",
-        f"    Application ID               : {_APP_IDS.get(port, '{00000000-0000-0000-0000-000000000000}')}",
-        "    Certificate Store Name       : My",
-        "    Verify Client Certificate Revocation : Enabled",
+        f"    {lab['ipport'] if kind == 'ip' else lab['hostport']:<29}: {key}",
+        f"    {lab['hash']:<29}: {thumbprint.lower()}",
+        f"    {lab['appid']:<29}: {app_id(port)}",
+        f"    {lab['store']:<29}: {'My' if kind == 'ip' else 'WebHosting'}",
+        f"    {lab['revocation']} : Enabled",
         "    Verify Revocation Using Cached Client Certificate Only : Disabled",
         "    Usage Check                  : Enabled",
         "    Revocation Freshness Time    : 0",
@@ -411,7 +444,38 @@ def _binding_block(port: int, thumbprint: str) -> List[str]:
     ]
 
 
-_NETSH_HEADER = ["", "SSL Certificate bindings:", "-------------------------", ""]
+# The labels netsh prints, per console language (the German ones as German Windows prints the
+# first lines of a block; the remaining lines stay English there too).
+_LABELS = {
+    "en-US": {
+        "header": "SSL Certificate bindings:",
+        "ipport": "IP:port",
+        "hostport": "Hostname:port",
+        "hash": "Certificate Hash",
+        "appid": "Application ID",
+        "store": "Certificate Store Name",
+        "revocation": "Verify Client Certificate Revocation",
+        "not_found": "The system cannot find the file specified.",
+    },
+    "de-DE": {
+        "header": "SSL-Zertifikatbindungen:",
+        "ipport": "IP:Port",
+        "hostport": "Hostname:Port",
+        "hash": "Zertifikathash",
+        "appid": "Anwendungs-ID",
+        "store": "Zertifikatspeichername",
+        "revocation": "Sperrung des Clientzertifikats überprüfen",
+        "not_found": "Das System kann die angegebene Datei nicht finden.",
+    },
+}
+
+
+def _console(state: Mapping[str, Any], text: str) -> str:
+    """What win_command hands over: a console program writes the OEM code page (850 on a German
+    Windows), and win_command decodes it as UTF-8, so anything beyond ASCII arrives broken."""
+    if (state.get("options") or {}).get("locale") == "de-DE":
+        return text.encode("cp850", errors="replace").decode("utf-8", errors="replace")
+    return text
 
 
 def netsh(site: model.Site, host: str, argv: List[str]) -> Output:
@@ -419,21 +483,21 @@ def netsh(site: model.Site, host: str, argv: List[str]) -> Output:
     if args[:3] != ["http", "show", "sslcert"] or len(args) > 4:
         return Output(1, _lines("", "The following command was not found: " + " ".join(argv[1:]) + "."))
     state = site.read_state(host)
-    blocks = bindings(state)
+    labels = _LABELS.get((state.get("options") or {}).get("locale") or "en-US", _LABELS["en-US"])
+    header = ["", labels["header"], "-" * 25, ""]
+    blocks = all_bindings(state)
     if len(args) == 4:
         key, _sep, value = args[3].partition("=")
-        m = re.match(r"^(?:0\.0\.0\.0|\[::\]):(\d{1,5})$", value)
-        if key != "ipport" or not m:
+        if key not in ("ipport", "hostnameport") or not re.match(r"^\S+:\d{1,5}$", value):
             return Output(1, _lines("", "The parameter is incorrect.", ""))
-        port = int(m.group(1))
-        blocks = [b for b in blocks if b[0] == port]
+        blocks = [b for b in blocks if b[1] == value and (b[0] == "ip") == (key == "ipport")]
         if not blocks:
             # What Windows prints for an ipport without a binding, with exit code 1.
-            return Output(1, _lines(*_NETSH_HEADER, "The system cannot find the file specified.", ""))
-    lines = list(_NETSH_HEADER)
-    for port, tp in blocks:
-        lines += _binding_block(port, tp)
-    return Output(0, _lines(*lines))
+            return Output(1, _console(state, _lines(*header, labels["not_found"], "")))
+    lines = list(header)
+    for kind, key, tp in blocks:
+        lines += _binding_block(key, tp, kind, labels)
+    return Output(0, _console(state, _lines(*lines)))
 
 
 # ---- taskkill -------------------------------------------------------------------------------

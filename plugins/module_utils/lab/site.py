@@ -110,7 +110,11 @@ def plan_hosts(
             if name in seen:
                 raise model.LabError(f"hosts: {name} is listed twice.", option="hosts")
             seen.add(name)
-            out.append({"name": name, "roles": [r for r in model.ROLES if r in roles]})
+            entry = {"name": name, "roles": [r for r in model.ROLES if r in roles]}
+            options = model.host_options(item, f"hosts[{i}] ({name})", entry["roles"])
+            if options:
+                entry["options"] = options
+            out.append(entry)
         if not any("management" in h["roles"] for h in out):
             raise model.LabError("hosts: a site needs one host with the management role.", option="hosts")
         return out
@@ -249,7 +253,10 @@ def ensure_site(
     merged = model.merged_settings(overrides)
     counts = {k: v for k, v in (counts or {}).items() if v is not None}
     if hosts is None and not counts and old is not None:
-        plan = [{"name": h["name"], "roles": list(h["roles"])} for h in old["hosts"]]
+        plan = [
+            {"name": h["name"], "roles": list(h["roles"]), **({"options": h["options"]} if h.get("options") else {})}
+            for h in old["hosts"]
+        ]
     else:
         if hosts is None and old is not None:
             # An existing site keeps the counts it has for every role not given now.
@@ -285,6 +292,7 @@ def ensure_site(
                 "address": addresses[h["name"]],
                 "id": prev["id"] if prev else str(uuid.uuid4()),
                 "index": i,
+                **({"options": h["options"]} if h.get("options") else {}),
             }
         )
     spec = {
@@ -303,7 +311,15 @@ def ensure_site(
     }
     added = [n for n in names if n not in old_hosts]
     removed = [n for n in old_hosts if n not in names]
-    role_changed = [n for n in names if n in old_hosts and old_hosts[n]["roles"] != spec_hosts[names.index(n)]["roles"]]
+    role_changed = [
+        n
+        for n in names
+        if n in old_hosts
+        and (
+            old_hosts[n]["roles"] != spec_hosts[names.index(n)]["roles"]
+            or old_hosts[n].get("options") != spec_hosts[names.index(n)].get("options")
+        )
+    ]
     comparable = {k: v for k, v in spec.items() if k != "created"}
     old_comparable = {k: v for k, v in (old or {}).items() if k != "created"}
     changed = old is None or comparable != old_comparable
@@ -389,7 +405,8 @@ def _change_roles(site: model.Site, host: Mapping[str, Any]) -> None:
         st = tx.state
         st["roles"] = list(host["roles"])
         st["address"] = host["address"]
-        st["services"] = model.services_for(host["roles"], site.settings)
+        st["options"] = dict(host.get("options") or {})
+        st["services"] = model.services_for(host["roles"], site.settings, st["options"])
         groups = model.groups_of(host["roles"])
         st["encryption"] = {g: st["encryption"].get(g) or {"enabled": False, "thumbprint": None} for g in groups}
         st["configurator"]["installed"] = any(r != "client" for r in host["roles"])
@@ -398,7 +415,7 @@ def _change_roles(site: model.Site, host: Mapping[str, Any]) -> None:
 
 def _readdress(site: model.Site, host: Mapping[str, Any]) -> None:
     state = site.read_state(host["name"])
-    settings_accounts = model.services_for(host["roles"], site.settings)
+    settings_accounts = model.services_for(host["roles"], site.settings, host.get("options"))
     if state.get("address") != host["address"] or state.get("services") != settings_accounts:
         with site.transaction(host["name"]) as tx:
             tx.state["address"] = host["address"]

@@ -5,6 +5,10 @@
 from __future__ import annotations
 
 ROLES = ("management", "recording", "failover", "mobile", "event", "client")
+# Per-host shapes of real sites the lab models (see docs/lab.md, "Host options").
+STANDBY = ("hot", "cold")
+LOCALES = ("en-US", "de-DE")
+HOST_OPTIONS = ("install_folder", "standby", "customer_binding", "locale")
 STATES = ("present", "started", "stopped", "absent", "status")
 
 FAULTS = (
@@ -44,6 +48,10 @@ LAB_SITE_ARGS = dict(
         options=dict(
             name=dict(type="str", required=True),
             roles=dict(type="list", elements="str", required=True, choices=list(ROLES)),
+            install_folder=dict(type="str"),
+            standby=dict(type="str", choices=list(STANDBY)),
+            customer_binding=dict(type="str"),
+            locale=dict(type="str", choices=list(LOCALES)),
         ),
     ),
     address_range=dict(type="str"),

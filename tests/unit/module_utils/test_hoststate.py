@@ -134,9 +134,53 @@ def test_group_state_from_readings_per_role():
         hoststate.group_state_from_readings([], ["nope"], [], {})
 
 
-def test_management_falls_back_to_443_binding():
-    state = hoststate.group_state_from_readings(["management"], ["server"], [{"port": 443, "thumbprint": "ff"}], {})
-    assert state == {"server": "FF"}
+ANY4 = "0.0.0.0"  # noqa: S104 - an address in a binding, nothing is bound
+
+
+def test_management_never_reads_a_foreign_443_binding():
+    # A customer's own IIS site on 443 (SNI or all addresses) is not the Server certificate group.
+    bindings = [
+        {"ipport": f"{ANY4}:443", "address": ANY4, "port": 443, "thumbprint": "FF" * 20},
+        {
+            "hostnameport": "intranet.contoso.local:443",
+            "address": "intranet.contoso.local",
+            "port": 443,
+            "thumbprint": "EE" * 20,
+        },
+    ]
+    reasons = {}
+    state = hoststate.group_state_from_readings(
+        ["management"], ["server"], bindings, {"management": {"webapi_port": 9000}}, reasons=reasons
+    )
+    assert state == {"server": None}
+    assert "0.0.0.0:9000" in reasons["server"] and "0.0.0.0:443" in reasons["server"]
+    # The binding the configuration names is read, on its own port.
+    bindings.append({"ipport": f"{ANY4}:9100", "address": ANY4, "port": 9100, "thumbprint": "ab" * 20})
+    state = hoststate.group_state_from_readings(
+        ["management"], ["server"], bindings, {"management": {"webapi_port": 9100}}
+    )
+    assert state == {"server": "AB" * 20}
+
+
+def test_binding_ipports_come_from_the_configuration():
+    configs = {
+        "management": {"webapi_port": 9100},
+        "recording": {"webapi_port": 9101},
+        "mobile": {"https_netsh_ipport": "10.0.0.5:8443"},
+    }
+    assert hoststate.binding_ipports(["management", "recording"], ["server"], configs) == {"server": "0.0.0.0:9100"}
+    assert hoststate.binding_ipports(["recording"], ["server", "streaming"], configs) == {"server": "0.0.0.0:9101"}
+    assert hoststate.binding_ipports(["mobile"], ["mobile"], configs) == {"mobile": "10.0.0.5:8443"}
+    assert hoststate.binding_ipports(["mobile"], ["mobile"], {}) == {"mobile": "0.0.0.0:8082"}
+
+
+def test_unknown_state_is_reported_and_never_switched():
+    current = {"server": "AA" * 20, "streaming": hoststate.UNKNOWN_STATE}
+    desired = {"server": "AA" * 20, "streaming": "AA" * 20}
+    assert hoststate.plan_group_changes(current, desired) == []
+    assert hoststate.plan_group_changes(current, {"server": None, "streaming": None}) == [("server", "disable", None)]
+    assert hoststate.describe_group_state(hoststate.UNKNOWN_STATE) == "unknown"
+    assert hoststate.describe_group_state(None) == "disabled"
 
 
 def test_reconcile_unknown_only_touches_enabled_unknown():

@@ -227,6 +227,96 @@ def test_netsh_ignores_lines_before_a_block_and_bad_addresses():
     assert xp.parse_netsh_sslcert(None) == []
 
 
+# The console code page netsh writes in, per language; win_command decodes it as UTF-8.
+CONSOLES = {"de": "cp850", "fr": "cp850", "ja": "cp932"}
+
+
+def as_win_command(name: str, codepage: str) -> str:
+    """A fixture as win_command hands it over: written in ``codepage``, decoded as UTF-8."""
+    return fixture(name).encode(codepage, errors="replace").decode("utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("lang", sorted(CONSOLES))
+@pytest.mark.parametrize("garbled", [False, True], ids=["utf8", "console-codepage"])
+def test_netsh_localised_outputs_are_read_by_shape(lang, garbled):
+    name = f"netsh_sslcert_{lang}.txt"
+    text = as_win_command(name, CONSOLES[lang]) if garbled else fixture(name)
+    if garbled:
+        assert "\ufffd" in text  # the translated labels arrive broken, the values do not
+    bindings = xp.parse_netsh_sslcert(text)
+    assert len(bindings) == 2
+    assert bindings[0]["ipport"] == "0.0.0.0:9001"
+    assert bindings[0]["thumbprint"] == TP_9001
+    assert bindings[0]["app_id"] == "{c2d3e4f5-a6b7-4c8d-9e0f-1a2b3c4d5e6f}"
+    assert bindings[0]["store"] == "My"
+    assert xp.binding_for_ipport(bindings, "0.0.0.0:9001") == TP_9001
+    second = bindings[1]
+    if lang == "fr":  # a host-name (SNI) binding, which is never read for a group
+        assert second["hostnameport"] == "mgmt01.contoso.local:443" and second["store"] == "WebHosting"
+        assert xp.binding_for_ipport(bindings, "0.0.0.0:443") is None
+    elif lang == "ja":  # IPv6 all addresses stands for 0.0.0.0 on the same port
+        assert second["ipport"] == "[::]:8082"
+        assert xp.binding_for_ipport(bindings, "0.0.0.0:8082") == "5E1B7C2D9A0F3E4D6C8B1A2F3E4D5C6B7A8F9E0D"
+    else:
+        assert xp.binding_for_ipport(bindings, "0.0.0.0:443") == TP_443
+
+
+def test_binding_for_ipport_prefers_the_exact_address_then_all_addresses():
+    bindings = xp.parse_netsh_sslcert(fixture("netsh_sslcert_all_ws2022.txt"))
+    # 10.0.0.5 has no binding of its own on 9001: HTTP.sys serves the all-addresses one.
+    assert xp.binding_for_ipport(bindings, "10.0.0.5:9001") == TP_9001
+    assert xp.binding_for_ipport(bindings, "[::]:9001") == "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
+    assert xp.binding_for_ipport(bindings, "10.0.0.5:8082") is None
+    assert xp.binding_for_ipport(bindings, "not an ipport") is None
+
+
+def test_netsh_translated_ipport_label_still_opens_a_block():
+    # The defect: a language that translates "IP:port" made every group read "disabled".
+    text = fixture("netsh_sslcert_fr.txt").replace("Adresse IP:port", "Adresse IP/port")
+    assert xp.binding_for_ipport(xp.parse_netsh_sslcert(text), "0.0.0.0:9001") == TP_9001
+
+
+def test_management_server_binding_is_its_web_api_port_never_iis_443():
+    # ServerConfig.xml names 9000; the host's IIS has a customer site on 443 (all addresses and SNI).
+    cfg = xp.parse_server_config(fixture("ServerConfig.xml"))
+    bindings = xp.parse_netsh_sslcert(fixture("netsh_sslcert_ms_iis_customer.txt"))
+    assert xp.binding_for_port(bindings, 443) == "7D4C1E9F2A8B3C6D5E0F1A2B3C4D5E6F7A8B9C0D"  # what the old code took
+    assert xp.binding_for_ipport(bindings, f"0.0.0.0:{cfg['webapi_port']}") is None
+    # A management server whose web API is on another port reads that port.
+    moved = xp.parse_server_config(fixture("ServerConfig_webapi_9100.xml"))
+    assert moved["webapi_port"] == 9100
+    listing = fixture("netsh_sslcert_all_ws2022.txt").replace("0.0.0.0:9000", "0.0.0.0:9100")
+    assert xp.binding_for_ipport(xp.parse_netsh_sslcert(listing), "0.0.0.0:9100") == TP_443
+    assert xp.binding_for_ipport(xp.parse_netsh_sslcert(listing), "0.0.0.0:9000") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (list(bytes.fromhex(TP_9001)), TP_9001),  # win_reg_stat's REG_BINARY value
+        ([f"0x{b:02x}" for b in bytes.fromhex(TP_9001)], TP_9001),  # its raw_value
+        (bytes.fromhex(TP_9001), TP_9001),
+        (TP_9001.lower(), TP_9001),
+        ([1, 2, 3], None),
+        ("not a hash", None),
+        (None, None),
+    ],
+)
+def test_thumbprint_from_registry(value, expected):
+    assert xp.thumbprint_from_registry(value) == expected
+
+
+def test_binding_from_registry():
+    key = xp.ssl_binding_registry_key("0.0.0.0:9001")
+    assert key == r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:9001"
+    block = xp.binding_from_registry("0.0.0.0:9001", True, "REG_BINARY", list(bytes.fromhex(TP_9001)))
+    assert (block["port"], block["address"], block["thumbprint"]) == (9001, "0.0.0.0", TP_9001)  # noqa: S104 - an address read, nothing bound
+    assert xp.binding_from_registry("0.0.0.0:9001", False, None, None) is None
+    assert xp.binding_from_registry("0.0.0.0:9001", True, "REG_SZ", "x") is None
+    v6 = xp.binding_from_registry("[::]:9001", True, "REG_BINARY", list(bytes.fromhex(TP_9001)))
+    assert v6["address"] == "::"
+
+
 # ---------------------------------------------------------------- exit codes
 @pytest.mark.parametrize("code", [0, -1, -2, -3, -4, 1, 20, 100, 10000, 20000, 100000, 300000])
 def test_every_exit_code_of_the_facts_file_is_known(code):

@@ -15,6 +15,7 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
     AdapterError,
     HostAdapter,
     HostUnreachable,
+    RegistryValue,
     RunResult,
     ServiceInfo,
 )
@@ -32,9 +33,10 @@ class Scripted(HostAdapter):
 
     kind = "test"
 
-    def __init__(self, runs=(), files=None, services=(), version="24.2.0.1"):
+    def __init__(self, runs=(), files=None, services=(), version="24.2.0.1", registry=None):
         super().__init__("rs01.example.com")
         self.runs = list(runs)
+        self.registry = dict(registry or {})
         self.files = dict(files or {})
         self.services = list(services)
         self.version = version
@@ -70,6 +72,12 @@ class Scripted(HostAdapter):
 
     def _list_certificates(self, store):
         return []
+
+    def _read_registry(self, key, value):
+        answer = self.registry.get(f"{key}\\{value}")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer or RegistryValue(key, value, False)
 
 
 SERVICES = [
@@ -201,7 +209,8 @@ def test_read_state_names_a_missing_config_file():
 
 
 def test_settle_reraises_unreachable_at_once():
-    adapter = Scripted(runs=[HostUnreachable("rs01 is unreachable")])
+    files = {r"C:\ProgramData\Milestone\XProtect Recording Server\RecorderConfig.xml": "<recorderconfig/>"}
+    adapter = Scripted(runs=[HostUnreachable("rs01 is unreachable")], files=files)
     ctx = {"fqdn": "rs01", "address": "127.0.0.1", "port_offset": 0, "config_paths": {}, "timeout": 1}
     with pytest.raises(HostUnreachable):
         encryption_flow.settle(adapter, ctx, ["recording"], ["server"], {"server": "AA"}, timeout=30, interval=0)
@@ -499,3 +508,97 @@ def test_no_pending_request_costs_one_listing():
     adapter = Stores({"REQUEST": [], "My": []})
     assert certificate_flow.clean_pending_requests(adapter, "rs01.example.com") == []
     assert adapter.call_log == ["list_certificates"]
+
+
+# -- reading the bindings: registry first, netsh by shape as the fallback ------------------------
+RS_CONFIG = r"C:\ProgramData\Milestone\XProtect Recording Server\RecorderConfig.xml"
+MS_CONFIG = r"C:\ProgramData\Milestone\XProtect Management Server\ServerConfig.xml"
+TP = "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C"
+KEY_9001 = r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:9001\SslCertHash"
+RECORDER = "<recorderconfig><webapi><port>9001</port></webapi></recorderconfig>"
+
+
+def _ctx(**extra):
+    ctx = {"fqdn": "rs01", "address": "127.0.0.1", "port_offset": 0, "config_paths": {}, "timeout": 1}
+    ctx.update(extra)
+    return ctx
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_read_state_takes_the_binding_from_the_registry_without_netsh():
+    reg = RegistryValue(KEY_9001.rsplit("\\", 1)[0], "SslCertHash", True, "REG_BINARY", list(bytes.fromhex(TP)))
+    adapter = Scripted(files={RS_CONFIG: RECORDER}, registry={KEY_9001: reg})
+    assert encryption_flow.read_state(adapter, _ctx(), ["recording"], ["server"]) == {"server": TP}
+    assert adapter.argvs == []  # no netsh at all
+    assert adapter.call_log == ["read_file", "read_registry"]
+
+
+@pytest.mark.parametrize("why", ["absent", "unreadable"])
+def test_read_state_falls_back_to_a_localised_netsh(why):
+    # A German console: netsh writes code page 850, win_command decodes UTF-8, the umlauts break.
+    german = (
+        "\r\nSSL-Zertifikatbindungen:\r\n-------------------------\r\n\r\n"
+        "    IP:Port                      : 0.0.0.0:9001\r\n"
+        f"    Zertifikathash               : {TP.lower()}\r\n"
+        "    Anwendungs-ID                : {c2d3e4f5-a6b7-4c8d-9e0f-1a2b3c4d5e6f}\r\n"
+        "    Zertifikatspeichername       : My\r\n"
+        "    Clientzertifikatsperrung überprüfen : Enabled\r\n\r\n"
+    )
+    console = german.encode("cp850").decode("utf-8", errors="replace")
+    assert "\ufffd" in console
+    registry = {KEY_9001: AdapterError("win_reg_stat failed: access is denied")} if why == "unreadable" else {}
+    adapter = Scripted(runs=[ok(console)], files={RS_CONFIG: RECORDER}, registry=registry)
+    assert encryption_flow.read_state(adapter, _ctx(), ["recording"], ["server"]) == {"server": TP}
+    assert adapter.argvs == [["netsh", "http", "show", "sslcert"]]
+
+
+def test_read_state_reads_the_mobile_config_beside_the_service_executable():
+    exe = r"D:\Milestone\XProtect Mobile Server\VideoOS.MobileServer.Service.exe"
+    services = [
+        ServiceInfo(
+            "Milestone XProtect Mobile Server", "Milestone XProtect Mobile Server", "LAB\\svc", f'"{exe}"', "started"
+        )
+    ]
+    mobile = (
+        "<configuration><HttpSecureMetaChannel><Address><add key='Port' value='8443' />"
+        "<add key='Ip' value='+' /></Address></HttpSecureMetaChannel></configuration>"
+    )
+    key = r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:8443\SslCertHash"
+    reg = RegistryValue("", "SslCertHash", True, "REG_BINARY", list(bytes.fromhex(TP)))
+    adapter = Scripted(files={exe + ".config": mobile}, services=services, registry={key: reg})
+    assert encryption_flow.read_state(adapter, _ctx(), ["mobile"], ["mobile"]) == {"mobile": TP}
+
+
+def test_management_server_reads_its_web_api_binding_not_a_customer_443():
+    customer = (
+        "\r\nSSL Certificate bindings:\r\n-------------------------\r\n\r\n"
+        "    IP:port                      : 0.0.0.0:443\r\n"
+        "    Certificate Hash             : ffffffffffffffffffffffffffffffffffffffff\r\n"
+        "    Application ID               : {4dc3e181-e14b-4a21-b022-59fc669b0914}\r\n"
+        "    Certificate Store Name       : My\r\n\r\n"
+    )
+    server = "<server><WebApiConfig><Port>9000</Port></WebApiConfig></server>"
+    adapter = Scripted(runs=[ok(customer)], files={MS_CONFIG: server})
+    ctx = _ctx()
+    assert encryption_flow.read_state(adapter, ctx, ["management"], ["server"]) == {"server": None}
+    assert "0.0.0.0:9000" in ctx["reasons"]["server"] and "0.0.0.0:443" in ctx["reasons"]["server"]
+
+
+def test_cold_standby_failover_streaming_is_unknown_not_disabled():
+    port = _free_port()  # nothing listens there: a failover server on cold standby
+    reg = RegistryValue("", "SslCertHash", True, "REG_BINARY", list(bytes.fromhex(TP)))
+    adapter = Scripted(files={RS_CONFIG: RECORDER}, registry={KEY_9001: reg})
+    ctx = _ctx(port_offset=port - 7563)
+    state = encryption_flow.read_state(adapter, ctx, ["failover"], ["server", "streaming"])
+    assert state == {"server": TP, "streaming": "UNKNOWN"}
+    assert "cold-standby" in ctx["reasons"]["streaming"]
+    # A recording server that does not answer is a fault, not an unknown.
+    with pytest.raises(AdapterError, match="did not answer"):
+        encryption_flow.read_state(adapter, ctx, ["recording"], ["server", "streaming"])

@@ -17,7 +17,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell, windows
+from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow, powershell, windows
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -530,6 +531,64 @@ def test_file_version():
     assert a.file_version(SC) is None
     assert action.calls[0].module == "ansible.windows.win_powershell"
     assert action.calls[0].args == {"script": FILE_VERSION, "parameters": {"Path": SC}, "error_action": "stop"}
+
+
+# -- registry: the locale-free source of HTTP.sys bindings ------------------------------------------
+SSL_KEY_9001 = r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:9001"
+
+
+def test_read_registry_maps_win_reg_stat_binary():
+    a, action = adapter("win_reg_stat_sslcerthash", "win_reg_stat_absent")
+    reg = a.read_registry(SSL_KEY_9001, "SslCertHash")
+    assert action.calls[0].module == "ansible.windows.win_reg_stat"
+    assert action.calls[0].args == {"path": SSL_KEY_9001, "name": "SslCertHash"}
+    assert (reg.exists, reg.type) == (True, "REG_BINARY")
+    assert xprotect.thumbprint_from_registry(reg.value) == RS_TP
+    absent = a.read_registry(SSL_KEY_9001.replace("9001", "9000"), "SslCertHash")
+    assert (absent.exists, absent.type, absent.value) == (False, None, None)
+    assert a.call_log == ["read_registry", "read_registry"]
+
+
+def test_read_registry_runs_in_check_mode():
+    a, action = adapter("win_reg_stat_sslcerthash", check_mode=True)
+    assert a.read_registry(SSL_KEY_9001, "SslCertHash").exists
+    assert action.calls[0].check_mode is True
+
+
+def _ctx():
+    return {"fqdn": "rs01", "address": "127.0.0.1", "port_offset": 0, "config_paths": {}, "timeout": 1}
+
+
+def test_read_state_on_windows_takes_the_registry_first():
+    a, action = adapter("slurp_recorderconfig_utf8_bom", "win_reg_stat_sslcerthash")
+    assert encryption_flow.read_state(a, _ctx(), ["recording"], ["server"]) == {"server": RS_TP}
+    assert [c.module for c in action.calls] == ["ansible.builtin.slurp", "ansible.windows.win_reg_stat"]
+
+
+@pytest.mark.parametrize(
+    "registry",
+    ["win_reg_stat_absent", {"failed": True, "msg": "Requested registry access is not allowed."}],
+    ids=["absent", "not-readable"],
+)
+def test_read_state_on_windows_falls_back_to_netsh(registry):
+    a, action = adapter("slurp_recorderconfig_utf8_bom", registry, "win_command_netsh_sslcert")
+    assert encryption_flow.read_state(a, _ctx(), ["recording"], ["server"]) == {"server": RS_TP}
+    assert action.calls[-1].module == "ansible.windows.win_command"
+    assert action.calls[-1].args == {"argv": ["netsh", "http", "show", "sslcert"]}
+
+
+def test_read_state_reads_the_mobile_config_from_the_service_path():
+    exe = r"D:\Milestone\XProtect Mobile Server\VideoOS.MobileServer.Service.exe"
+    config = (
+        '<?xml version="1.0" encoding="utf-8"?>\r\n<configuration><HttpSecureMetaChannel><Address>'
+        '<add key="Port" value="8082" /><add key="Ip" value="+" /></Address></HttpSecureMetaChannel></configuration>'
+    )
+    slurp = {"changed": False, "content": base64.b64encode(config.encode()).decode(), "encoding": "base64"}
+    a, action = adapter("win_service_info_mobile_d_drive", slurp, "win_reg_stat_sslcerthash")
+    assert encryption_flow.read_state(a, _ctx(), ["mobile"], ["mobile"]) == {"mobile": RS_TP}
+    assert action.calls[1].args == {"src": exe + ".config"}
+    key = action.calls[2].args["path"]
+    assert key.endswith(r"\SslBindingInfo\0.0.0.0:8082")
 
 
 # -- counting, selection, helpers ------------------------------------------------------------

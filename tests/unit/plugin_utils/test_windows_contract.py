@@ -116,6 +116,7 @@ def drive_every_method() -> list:
         "win_powershell_key_read_missing",
         "win_service_info_milestone",
         "win_powershell_file_version",
+        "win_reg_stat_sslcerthash",
     ]
     action = fake.FakeAction(*replies, task_args={"key_source": "host", "ca_path": "/ca.pem", "renew_before": 30})
     a = WindowsAdapter(action, {"inventory_hostname": "rs01"})
@@ -132,6 +133,9 @@ def drive_every_method() -> list:
     a.grant_key_read(RS_TP, "SITE\\svc", check=True)
     a.list_services()
     a.file_version(r"C:\Program Files\Milestone\Server Configurator\ServerConfigurator.exe")
+    a.read_registry(
+        r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:9001", "SslCertHash"
+    )
     assert a.calls == len(action.calls) == len(replies)
     return action.calls
 
@@ -232,6 +236,18 @@ def test_win_command_exit_code_is_unsigned():
     # why WindowsAdapter.run() converts rc to a signed 32-bit value
     process_cs = (COLLECTION / "plugins" / "module_utils" / "Process.cs").read_text(encoding="utf-8-sig")
     assert re.search(r"public\s+uint\s+ExitCode", process_cs)
+
+
+def test_win_reg_stat_reads_in_check_mode_and_returns_binary_as_bytes():
+    # why read_registry() may run in check mode, and why SslCertHash arrives as a list of ints
+    ps1 = _ps1("win_reg_stat")
+    assert re.search(r"-supports_check_mode\s+\$true", ps1)
+    assert re.search(r"RegistryValueKind]::Binary[^\n]*\)\) \{\s*\$formatted_raw_value", ps1)
+    assert "value = $value" in ps1
+    # a missing key and a missing value both give exists = false (the caller falls back to netsh)
+    assert ps1.count("$result.exists = $false") == 2
+    # the path must start with a hive drive: HKLM:\\
+    assert "^HK(CC|CR|CU|LM|U):" in ps1
 
 
 def test_win_acl_is_skipped_in_check_mode():
