@@ -15,9 +15,9 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import (
     DEFAULT_PORTS,
     GROUPS,
+    binding_for_ipport,
     clean_thumbprint,
     explain_read_back,
-    binding_for_ipport,
 )
 
 # Inventory contract (design.md): group name -> role.
