@@ -18,7 +18,12 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow, encryption_flow
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError, HostAdapter, RunResult
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
+    AdapterError,
+    HostAdapter,
+    RegistryValue,
+    RunResult,
+)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "windows.md"
@@ -86,6 +91,10 @@ class Recorder(HostAdapter):
 
     def _delete_file(self, path):
         return True
+
+    def _read_registry(self, key, value):
+        # No SslBindingInfo key: the state is read from netsh, the fallback the doc shows.
+        return RegistryValue(key=key, name=value, exists=False)
 
 
 def _csr():
