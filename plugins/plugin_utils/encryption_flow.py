@@ -184,6 +184,7 @@ def configurator_and_ids(
     keys: Sequence[str],
     path: Optional[str] = None,
     known: Optional[Mapping] = None,
+    *,
     stop_stale: bool = False,
 ) -> Tuple[str, Dict[str, str], List[str]]:
     """Server Configurator's path, the IDs of the groups ``keys``, and what had to be looked up.
