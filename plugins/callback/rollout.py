@@ -125,7 +125,7 @@ class CallbackModule(CallbackBase):
             self._record(result, "failed")
 
     def v2_runner_on_unreachable(self, result):
-        if not getattr(result._task, "ignore_unreachable", False):
+        if not getattr(getattr(result, "_task", None), "ignore_unreachable", False):
             self._record(result, "unreachable")
 
     def v2_playbook_on_stats(self, stats):

@@ -361,12 +361,16 @@ def audit_verdict(
             f"Drift on {', '.join(drift)}. Run playbooks/site.yml to correct it (it changes only what differs; "
             "preview it with --check --diff)."
         )
-    if fail_on_unchecked and (unchecked or not hosts):
-        who = ", ".join(unchecked) if unchecked else "any host"
+    if fail_on_unchecked and not hosts:
         reasons.append(
-            f"The audit could not check {who}, so it cannot say there is no drift. Fix the cause in the rows "
-            "'could not check' and run the audit again (xprotect_audit_fail_on_unchecked: false lets such a run "
-            "pass)."
+            "The audit read no host, so it cannot say there is no drift. Check that the inventory has hosts in the "
+            "xprotect_* groups and that --limit matches some of them."
+        )
+    elif fail_on_unchecked and unchecked:
+        reasons.append(
+            f"The audit could not check {', '.join(unchecked)}, so it cannot say there is no drift. Fix the cause in "
+            "the rows 'could not check' and run the audit again (xprotect_audit_fail_on_unchecked: false lets such "
+            "a run pass)."
         )
     return {
         "ok": not reasons,

@@ -98,6 +98,12 @@ def test_a_host_switched_off_behind_our_back_is_drift_and_fails_with_fail_on_dri
     assert f"Drift on {rs}. Run playbooks/site.yml to correct it" in summary
     assert "The audit changed nothing on any host" in summary
     assert "Later phases did not start" not in summary and "Re-running the same command is safe" not in summary
+    # an audit limited to that host still reports and fails; limited to another, it is clean
+    proc = playbook("audit.yml", site, "--limit", rs, check=False, extra={"xprotect_audit_fail_on_drift": True})
+    assert proc.returncode != 0 and f"Drift on {rs}." in proc.stdout
+    other = hosts_in(site, "xprotect_recording_servers")[0]
+    proc = playbook("audit.yml", site, "--limit", other, extra={"xprotect_audit_fail_on_drift": True})
+    assert "No drift: every one of the 1 hosts audited" in proc.stdout
 
 
 def test_a_tls_gate_failure_is_summarised_naming_the_host_not_the_one_that_carried_the_check(site):
