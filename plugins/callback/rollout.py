@@ -146,9 +146,16 @@ class CallbackModule(CallbackBase):
             return bool((stats.failures or {}).get(host) or (stats.dark or {}).get(host))
 
         entries = sorted((p for p in self._problems.items() if hit(p[1][4])), key=lambda p: p[1][0])
+        stopped_play = entries[-1][1][2] if entries else self._play
+        # A host the stats count as failed without a failure this callback saw (another plugin's
+        # doing, say) is still listed: the summary is there on every failure.
+        seen = {p[1][4] for p in entries}
+        for host in sorted(set(stats.failures or {}) | set(stats.dark or {})):
+            if host not in seen and hit(host):
+                kind = "unreachable" if (stats.dark or {}).get(host) else "failed"
+                entries.append((host, (0, kind, self._play, "(see the errors above)", host)))
         if not entries:
             return []
-        stopped_play = entries[-1][1][2]
         advice = run_summary.advice(
             self._phases,
             run_summary.phase_of(stopped_play),

@@ -257,3 +257,10 @@ def test_a_broken_summary_still_says_where_the_run_stopped(monkeypatch):
     play = "Phase 4: all recording servers"
     out = _summary_of([play], {play: [("failed", _Result("rs1", {"msg": "x"}))]}, _Stats(failures=["rs1"]))
     assert "Stopped in: Phase 4: all recording servers" in out and "bug in the advice" in out
+
+
+def test_a_host_the_stats_count_as_failed_is_listed_even_without_a_failure_seen():
+    play = "Phase 5: failover recording servers"
+    out = _summary_of(["Phase 4: x", play], {}, _Stats(failures=["fo1"]))
+    assert "Stopped in: Phase 5: failover recording servers" in out
+    assert "fo1: failed in 'Phase 5: failover recording servers': (see the errors above)" in out
