@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.xprotect.encryption.plugins.callback import rollout
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
@@ -133,11 +134,25 @@ class _Unprintable:
         (None, "(no message)"),
         (b"bytes \xe2\x9c\x93 message", "bytes \u2713 message"),
         (_Unsafe("unsafe text"), "unsafe text"),
+        (wrap_var("wrapped by ansible"), "wrapped by ansible"),
+        (wrap_var({"msg": ["wrapped", "list"]}), '"msg": ["wrapped", "list"]'),
         (42, "42"),
         ([], "(no message)"),
         (_Unprintable(), "(a message that cannot be shown)"),
     ],
-    ids=["text", "list", "dict", "none", "bytes", "unsafe", "int", "empty-list", "unprintable"],
+    ids=[
+        "text",
+        "list",
+        "dict",
+        "none",
+        "bytes",
+        "unsafe",
+        "wrap_var",
+        "wrap_var-dict",
+        "int",
+        "empty-list",
+        "unprintable",
+    ],
 )
 def test_the_summary_survives_any_message_shape(msg, shown):
     play = "Phase 4: all recording servers, in parallel"
