@@ -329,8 +329,25 @@ def drift_rows(hosts: Sequence[str], hostvars: Mapping, keys: Sequence[str]) -> 
     return rows
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _flag(value: object, name: str) -> bool:
+    """A true/false setting, strictly: a typo must not switch a safety off (Jinja's ``bool``
+    turns any unknown word into false)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{name}={value!r} is not a boolean: set it to true or false.")
+
+
 def audit_verdict(
-    rows: Sequence[Mapping], hosts: Sequence[str], fail_on_drift: bool = False, fail_on_unchecked: bool = True
+    rows: Sequence[Mapping], hosts: Sequence[str], fail_on_drift: object = False, fail_on_unchecked: object = True
 ) -> Dict[str, object]:
     """The audit's outcome from its ``drift_rows`` over the audited ``hosts``.
 
@@ -339,6 +356,8 @@ def audit_verdict(
     ``summary`` is one sentence: "No drift" only when every audited host was checked and
     nothing differs. ``fail_msg`` says what failed the run and what to run.
     """
+    fail_on_drift = _flag(fail_on_drift, "xprotect_audit_fail_on_drift")
+    fail_on_unchecked = _flag(fail_on_unchecked, "xprotect_audit_fail_on_unchecked")
     drift = sorted({r["host"] for r in rows if r.get("checked", True)})
     unchecked = sorted({r["host"] for r in rows if not r.get("checked", True)})
     if not hosts:

@@ -304,3 +304,12 @@ def test_an_unreadable_encryption_state_is_a_finding():
     sc = {"path": "C:\\x.exe", "version": "24.2", "usable": True}
     info = {"xprotect": {"server_configurator": sc, "encryption_error": "rs01: the image server did not answer"}}
     assert report.preflight_findings(None, None, info) == ["encryption state: rs01: the image server did not answer"]
+
+
+def test_audit_verdict_refuses_a_setting_that_is_not_a_boolean():
+    # Jinja's bool filter would turn "maybe" into false and switch the safety off
+    with pytest.raises(ValueError, match="xprotect_audit_fail_on_unchecked='maybe' is not a boolean"):
+        report.audit_verdict([], ["rs1"], False, "maybe")
+    with pytest.raises(ValueError, match="xprotect_audit_fail_on_drift=2"):
+        report.audit_verdict([], ["rs1"], 2)
+    assert report.audit_verdict([], [], "yes", "False")["ok"]
