@@ -56,8 +56,9 @@ class ActionModule(XProtectAction):
                 # The certificates task, in check mode, has only said it would issue one.
                 return {"skipped": True, "msg": f"{fqdn}: no certificate yet, so nothing to compare in check mode."}
             raise AdapterError(
-                f"{fqdn}: thumbprint is required with state=enabled. In the rollout it is the certificate the "
-                "certificates role registered (xprotect_certificate); run that role for this host first."
+                f"{fqdn}: thumbprint is required with state=enabled. In the rollout it is the certificate that phase 1 "
+                "(the certificates role) of the same run issued or found for this host: run the whole playbook "
+                "(playbooks/site.yml), not only a later phase, or give thumbprint."
             )
         roles = hoststate.roles_from_groups(
             task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles")
@@ -125,6 +126,7 @@ class ActionModule(XProtectAction):
             [g for g, _action, _tp in changes],
             path=args["configurator_path"],
             known=args["configurator"],
+            stop_stale=args["stop_stale_configurator"],
         )
         applied = []
         try:

@@ -23,6 +23,7 @@ class ActionModule(XProtectAction):
         configurator_path=dict(type="str"),
         probe_timeout=dict(type="float", default=5.0),
         certificate_groups=dict(type="bool", default=False),
+        stop_stale_configurator=dict(type="bool", default=False),
         override_markers=dict(type="list", elements="str"),
         **ca_source.CA_CERT_ONLY_OPTIONS,
     )
@@ -54,13 +55,26 @@ class ActionModule(XProtectAction):
             configurator["version"]
         )
         groups = xprotect.groups_for_roles(roles)
+        changed = False
         if args["certificate_groups"] and configurator["usable"] and groups:
             # Proves Server Configurator runs (as this task's user) and knows the host's groups;
             # the switch then takes the IDs from here instead of listing inside the window.
             try:
-                configurator["group_ids"] = flow.group_ids(adapter, exe, fqdn, groups)
+                configurator["group_ids"], ended = flow.list_group_ids(
+                    adapter,
+                    exe,
+                    fqdn,
+                    groups,
+                    stop_stale=args["stop_stale_configurator"],
+                    check_mode=self.check_mode,
+                )
             except AdapterError as e:
                 configurator.update(usable=False, error=e.message)
+            else:
+                if ended:
+                    # Asked for (stop_stale_configurator): a change on the host, reported as one.
+                    configurator["stale_instance_ended"] = True
+                    changed = True
 
         info = {
             "fqdn": fqdn,
@@ -112,4 +126,4 @@ class ActionModule(XProtectAction):
                 for c, e in zip(info["certificates"], my)
                 if pki.verify_issued_by(pki.load_certificate(e.der), ca_cert)
             ]
-        return {"ansible_facts": {"xprotect": info}, "xprotect": info}
+        return {"ansible_facts": {"xprotect": info}, "xprotect": info, "changed": changed}

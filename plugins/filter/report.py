@@ -27,4 +27,8 @@ class FilterModule:
             "text_table": report.table,
             "summary_rows": lambda hosts, hostvars: report.summary_rows(hosts, _plain(hostvars)),
             "drift_rows": lambda hosts, hostvars, keys: report.drift_rows(hosts, _plain(hostvars), keys),
+            "audit_verdict": report.audit_verdict,
+            "probe_gate": lambda probes, hostvars, expect_tls=True: report.probe_gate(
+                probes, _plain(hostvars), expect_tls
+            ),
         }

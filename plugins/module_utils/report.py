@@ -9,7 +9,7 @@ and unit-tested.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
 
@@ -119,6 +119,26 @@ def probe_problems(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: boo
         if want and p.get("thumbprint") and p["thumbprint"].upper() != want.upper():
             problems.append(f"{where}: serves {p['thumbprint']}, expected {want}")
     return problems
+
+
+def probe_gate(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: bool = True) -> Dict[str, object]:
+    """The TLS gate after a phase: ``ok``, the ``hosts`` whose endpoints failed, their
+    ``problems`` (``probe_problems``) and one message that names those hosts first."""
+    problems, hosts = [], []
+    for p in probes or ():
+        found = probe_problems([p], hostvars, expect_tls)
+        if found:
+            problems += found
+            host = p.get("label") or p.get("server_name") or p.get("host")
+            if host not in hosts:
+                hosts.append(host)
+    msg = ""
+    if problems:
+        msg = (
+            f"TLS gate: the endpoints of {', '.join(map(str, hosts))} do not serve what this phase should leave: "
+            + "; ".join(problems)
+        )
+    return {"ok": not problems, "hosts": hosts, "problems": problems, "msg": msg}
 
 
 def _result_findings(result: Optional[Mapping], what: str) -> List[str]:
@@ -250,13 +270,131 @@ def _server_group(hv: Mapping) -> Optional[bool]:
     return None
 
 
+UNCHECKED = "could not check"
+
+
+def _check_outcome(result: Optional[Mapping], what: str) -> Tuple[List[str], List[str]]:
+    """(drift, could-not-check) of one audit check's registered result.
+
+    A failed or unreachable check is never read as "no drift": its reason becomes a
+    could-not-check finding. The audit registers its checks with ``ignore_errors``, so a
+    module failure keeps ``failed: true``. A result that says it would change something but
+    gives no reason is drift all the same.
+    """
+    if not isinstance(result, Mapping):
+        return [], []
+    if result.get("unreachable"):
+        return [], [f"host unreachable: {_reason(result) or 'no answer'}"]
+    if result.get("failed"):
+        return [], [f"{what}: {_reason(result) or 'failed without a message'}"]
+    if result.get("skipped"):
+        return [], []
+    if not result.get("changed"):
+        return [], []
+    reasons = [str(r) for r in result.get("reasons") or [] if str(r).strip()]
+    return [f"{what}: {r}" for r in reasons] or [f"{what}: differs (the check gave no reason)"], []
+
+
+def _reason(result: Mapping) -> str:
+    msg = result.get("msg")
+    if isinstance(msg, (list, tuple)):
+        msg = "; ".join(str(m) for m in msg)
+    for line in str(msg or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
 def drift_rows(hosts: Sequence[str], hostvars: Mapping, keys: Sequence[str]) -> List[dict]:
-    """What differs per host, from the check-mode results registered under ``keys``."""
+    """What differs per host, and what could not be checked, from the check-mode results
+    registered under ``keys``.
+
+    One row per finding: ``{host, drift, checked}``; ``checked`` is false for a row
+    "could not check: ...". An unreachable host is one row. A host with no result under any
+    key (it failed or was left out before the checks ran) is a could-not-check row too.
+    """
     rows = []
     for host in hosts:
         hv = hostvars.get(host) or {}
-        for key in keys:
-            result = hv.get(key)
-            for f in _result_findings(result, key.replace("xprotect_audit_", "")):
-                rows.append({"host": host, "drift": f})
+        results = [(key, hv.get(key)) for key in keys]
+        if not any(isinstance(r, Mapping) for _k, r in results):
+            rows.append({"host": host, "drift": f"{UNCHECKED}: no check ran on this host", "checked": False})
+            continue
+        for key, result in results:
+            drift, unchecked = _check_outcome(result, key.replace("xprotect_audit_", ""))
+            rows += [{"host": host, "drift": f"{UNCHECKED}: {u}", "checked": False} for u in unchecked]
+            rows += [{"host": host, "drift": d, "checked": True} for d in drift]
+            if isinstance(result, Mapping) and result.get("unreachable"):
+                break
     return rows
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _flag(value: object, name: str) -> bool:
+    """A true/false setting, strictly: a typo must not switch a safety off (Jinja's ``bool``
+    turns any unknown word into false)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{name}={value!r} is not a boolean: set it to true or false.")
+
+
+def audit_verdict(
+    rows: Sequence[Mapping], hosts: Sequence[str], fail_on_drift: object = False, fail_on_unchecked: object = True
+) -> Dict[str, object]:
+    """The audit's outcome from its ``drift_rows`` over the audited ``hosts``.
+
+    ``ok`` is false when drift was found and ``fail_on_drift`` is set, or when a host could
+    not be checked (or no host was audited at all) and ``fail_on_unchecked`` is set.
+    ``summary`` is one sentence: "No drift" only when every audited host was checked and
+    nothing differs. ``fail_msg`` says what failed the run and what to run.
+    """
+    fail_on_drift = _flag(fail_on_drift, "xprotect_audit_fail_on_drift")
+    fail_on_unchecked = _flag(fail_on_unchecked, "xprotect_audit_fail_on_unchecked")
+    drift = sorted({r["host"] for r in rows if r.get("checked", True)})
+    unchecked = sorted({r["host"] for r in rows if not r.get("checked", True)})
+    if not hosts:
+        summary = (
+            "Nothing was audited: no host of the xprotect_* inventory groups was in this run (check the inventory "
+            "and --limit)."
+        )
+    elif not rows:
+        summary = f"No drift: every one of the {len(hosts)} hosts audited is as the rollout left it."
+    else:
+        parts = []
+        if drift:
+            parts.append(f"drift on {len(drift)} of {len(hosts)} hosts ({', '.join(drift)})")
+        if unchecked:
+            parts.append(f"{len(unchecked)} of {len(hosts)} hosts could not be checked ({', '.join(unchecked)})")
+        summary = "Audit: " + "; ".join(parts) + "."
+    reasons = []
+    if fail_on_drift and drift:
+        reasons.append(
+            f"Drift on {', '.join(drift)}. Run playbooks/site.yml to correct it (it changes only what differs; "
+            "preview it with --check --diff)."
+        )
+    if fail_on_unchecked and not hosts:
+        reasons.append(
+            "The audit read no host, so it cannot say there is no drift. Check that the inventory has hosts in the "
+            "xprotect_* groups and that --limit matches some of them."
+        )
+    elif fail_on_unchecked and unchecked:
+        reasons.append(
+            f"The audit could not check {', '.join(unchecked)}, so it cannot say there is no drift. Fix the cause in "
+            "the rows 'could not check' and run the audit again (xprotect_audit_fail_on_unchecked: false lets such "
+            "a run pass)."
+        )
+    return {
+        "ok": not reasons,
+        "drift_hosts": drift,
+        "unchecked_hosts": unchecked,
+        "summary": summary,
+        "fail_msg": " ".join(reasons),
+    }

@@ -523,9 +523,38 @@ def normalize_exit_code(code: int) -> int:
     return code - 2**32 if code >= 2**31 else code
 
 
-def explain_exit(code: int, host: str, group: Optional[str] = None, log_hint: str = CONFIGURATOR_LOG_HINT) -> str:
-    """A sentence a person can act on, for a Server Configurator exit code on ``host``."""
+# What to say about exit -4 once the collection has acted on ``stop_stale_configurator``, so that
+# the advice is never "set the setting" when it is set already (``explain_exit(stale=...)``).
+_UNTRUSTED_ROOT = (
+    "check that the CA is in LocalMachine\\Root on the host: field reports [L] give -4 for a chain to an "
+    "untrusted root too."
+)
+STALE_ACTIONS = {
+    "ended": "The stale instance was ended (xprotect_stop_stale_configurator) and it exited -4 again: another run "
+    "may be under way on the host (let it finish), or " + _UNTRUSTED_ROOT,
+    "none_running": "No Server Configurator process was running to end (xprotect_stop_stale_configurator), so "
+    + _UNTRUSTED_ROOT,
+    "check_mode": "Check mode ends no process: a run outside check mode ends it and tries again, as "
+    "xprotect_stop_stale_configurator is set.",
+}
+
+
+def explain_exit(
+    code: int,
+    host: str,
+    group: Optional[str] = None,
+    log_hint: str = CONFIGURATOR_LOG_HINT,
+    stale: Optional[str] = None,
+) -> str:
+    """A sentence a person can act on, for a Server Configurator exit code on ``host``.
+
+    ``stale`` (for exit -4 only) says what was done about a stale instance: ``ended``,
+    ``none_running`` or ``check_mode`` (see ``STALE_ACTIONS``); None gives the default advice.
+    """
     code = normalize_exit_code(code)
+    if code == -4 and stale in STALE_ACTIONS:
+        where = f"Server Configurator on {host}" + (f" (group '{group}')" if group else "")
+        return f"{where} exited -4: another instance is running. {STALE_ACTIONS[stale]}"
     where = f"Server Configurator on {host}" + (f" (group '{group}')" if group else "")
     known = EXIT_CODES.get(code)
     if known is None:

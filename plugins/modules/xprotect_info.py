@@ -51,6 +51,16 @@ options:
       - Server Configurator runs one instance at a time; do not list while another run is under way.
     type: bool
     default: false
+  stop_stale_configurator:
+    description:
+      - When the listing of O(certificate_groups) finds another Server Configurator instance running (exit -4), end it
+        (C(taskkill /F /IM ServerConfigurator.exe)) and list once more, as M(xprotect.encryption.encryption) does with
+        its option of the same name. The result is then C(changed) and C(server_configurator.stale_instance_ended) is
+        true.
+      - The rollout's preflight passes C(xprotect_stop_stale_configurator), so the setting its advice names works there
+        too. In check mode nothing is ended; the error says so.
+    type: bool
+    default: false
   override_markers:
     description:
       - Regular expressions (case-insensitive) that show, in the configuration files read, that
@@ -68,7 +78,8 @@ options:
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
 notes:
-  - Read-only; runs the same in check mode (the listing of O(certificate_groups) included).
+  - Read-only, and runs the same in check mode (the listing of O(certificate_groups) included), unless
+    O(stop_stale_configurator) ends a stale Server Configurator instance.
 """
 
 EXAMPLES = r"""

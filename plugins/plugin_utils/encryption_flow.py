@@ -186,17 +186,48 @@ def locate_configurator(adapter, fqdn: str, path: Optional[str]) -> str:
     return exe
 
 
-def group_ids(adapter, exe: str, fqdn: str, keys: Sequence[str]) -> Dict[str, str]:
-    """``{group key: GUID}`` from ``/listcertificategroups`` (read-only)."""
-    res = adapter.run(xprotect.list_groups_argv(exe))
+def group_ids(
+    adapter, exe: str, fqdn: str, keys: Sequence[str], *, stop_stale: bool = False, check_mode: bool = False
+) -> Dict[str, str]:
+    """``{group key: GUID}`` from ``/listcertificategroups`` (read-only; see ``list_group_ids``)."""
+    return list_group_ids(adapter, exe, fqdn, keys, stop_stale=stop_stale, check_mode=check_mode)[0]
+
+
+def list_group_ids(
+    adapter, exe: str, fqdn: str, keys: Sequence[str], *, stop_stale: bool = False, check_mode: bool = False
+) -> Tuple[Dict[str, str], bool]:
+    """``{group key: GUID}`` from ``/listcertificategroups``, and whether a stale instance was
+    ended to get them.
+
+    The listing exits -4 while another instance runs [H]. With ``stop_stale`` (the setting
+    ``xprotect_stop_stale_configurator``) that instance is ended and the listing tried once
+    more, as the switch does; in check mode nothing is ended, and the message says so.
+    """
+    argv = xprotect.list_groups_argv(exe)
+    res = adapter.run(argv)
+    stale, ended = None, False
+    if res.rc == -4 and stop_stale:
+        if check_mode:
+            stale = "check_mode"
+        else:
+            ended = end_stale_configurator(adapter)
+            stale = "ended" if ended else "none_running"
+            res = adapter.run(argv)
     if res.rc != 0:
         raise AdapterError(
-            xprotect.explain_exit(res.rc, fqdn) + f" (while listing certificate groups: {res.stdout.strip()})"
+            xprotect.explain_exit(res.rc, fqdn, stale=stale)
+            + f" (while listing certificate groups: {res.stdout.strip()})"
         )
     try:
-        return xprotect.resolve_group_ids(xprotect.parse_certificate_groups(res.stdout), keys)
+        return xprotect.resolve_group_ids(xprotect.parse_certificate_groups(res.stdout), keys), ended
     except xprotect.XProtectError as e:
         raise AdapterError(f"{fqdn}: {e}")
+
+
+def end_stale_configurator(adapter) -> bool:
+    """End a running Server Configurator (one instance at a time [H]); whether one was ended.
+    ``taskkill`` exits 128 when there was none."""
+    return adapter.run(["taskkill.exe", "/F", "/IM", "ServerConfigurator.exe"]).rc == 0
 
 
 def _norm(path: str) -> str:
@@ -204,7 +235,13 @@ def _norm(path: str) -> str:
 
 
 def configurator_and_ids(
-    adapter, fqdn: str, keys: Sequence[str], path: Optional[str] = None, known: Optional[Mapping] = None
+    adapter,
+    fqdn: str,
+    keys: Sequence[str],
+    path: Optional[str] = None,
+    known: Optional[Mapping] = None,
+    *,
+    stop_stale: bool = False,
 ) -> Tuple[str, Dict[str, str], List[str]]:
     """Server Configurator's path, the IDs of the groups ``keys``, and what had to be looked up.
 
@@ -232,7 +269,7 @@ def configurator_and_ids(
             except xprotect.XProtectError as e:
                 raise AdapterError(f"{fqdn}: configurator.group_ids.{key}: {e}")
     if set(ids) != set(keys):
-        ids = group_ids(adapter, exe, fqdn, keys)
+        ids = group_ids(adapter, exe, fqdn, keys, stop_stale=stop_stale)
         looked_up.append("groups")
     return exe, ids, looked_up
 
@@ -258,22 +295,21 @@ def apply_change(
     """
     argv = xprotect.enable_argv(exe, guid, thumbprint) if action == "enable" else xprotect.disable_argv(exe, guid)
     attempts = []
-    stale_stopped = False
+    stale = None
     while True:
         res = adapter.run(argv)
         attempts.append(res.rc)
         if res.rc in xprotect.APPLIED_EXIT_CODES:
             return {"group": group, "action": action, "exit_codes": attempts}
-        if res.rc == -4 and stop_stale and not stale_stopped:
+        if res.rc == -4 and stop_stale and stale is None:
             # One instance at a time [H]: end the stale one, then try once more.
-            adapter.run(["taskkill.exe", "/F", "/IM", "ServerConfigurator.exe"])
-            stale_stopped = True
+            stale = "ended" if end_stale_configurator(adapter) else "none_running"
             continue
         if res.rc in xprotect.RETRYABLE_EXIT_CODES and len(attempts) <= retries:
             time.sleep(retry_delay)
             continue
         raise AdapterError(
-            xprotect.explain_exit(res.rc, fqdn, group)
+            xprotect.explain_exit(res.rc, fqdn, group, stale=stale)
             + (f" Output: {res.stdout.strip()}" if res.stdout.strip() else "")
             + f" Exit codes seen: {attempts}."
         )

@@ -154,7 +154,10 @@ def test_configurator_failure_in_phase_4_stops_before_failover_and_mobile(small_
     assert _enabled(events(small_site), later) == []
     assert "Stopped in: Phase 4" in proc.stdout
     assert rs in proc.stdout.split("Stopped in:", 1)[1]
-    assert "Re-running the same command is safe" in proc.stdout
+    # the management server is encrypted by now: the summary says what that means and what to run
+    summary = proc.stdout.split("Stopped in:", 1)[1]
+    assert "Recording servers that have not switched yet are disconnected" in summary
+    assert "re-run the same command as soon as possible" in summary and "playbooks/rollback.yml" in summary
 
 
 def test_unreachable_recording_server_in_preflight_switches_nothing(small_site):

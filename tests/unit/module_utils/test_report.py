@@ -169,7 +169,83 @@ def test_drift_rows_one_per_difference():
         "rs2": {"xprotect_audit_trust": {"changed": False}},
     }
     rows = report.drift_rows(["rs1", "rs2"], hv, ["xprotect_audit_trust", "xprotect_audit_encryption"])
-    assert rows == [{"host": "rs1", "drift": "trust: CA missing from Root"}]
+    assert rows == [{"host": "rs1", "drift": "trust: CA missing from Root", "checked": True}]
+
+
+_KEYS = ["xprotect_audit_certificate", "xprotect_audit_trust", "xprotect_audit_encryption"]
+
+
+def test_a_failed_check_is_a_could_not_check_row_never_no_drift():
+    # What ignore_errors registers for a module that failed: failed stays true.
+    hv = {
+        "rs1": {
+            "xprotect_audit_certificate": {"failed": True, "msg": "ca_cert_path: /x/ca.crt does not exist. Check it."},
+            "xprotect_audit_trust": {"failed": True, "msg": ["list", "message"]},
+            "xprotect_audit_encryption": {"skipped": True},
+        }
+    }
+    rows = report.drift_rows(["rs1"], hv, _KEYS)
+    assert rows == [
+        {
+            "host": "rs1",
+            "drift": "could not check: certificate: ca_cert_path: /x/ca.crt does not exist. Check it.",
+            "checked": False,
+        },
+        {"host": "rs1", "drift": "could not check: trust: list; message", "checked": False},
+    ]
+    verdict = report.audit_verdict(rows, ["rs1"])
+    assert not verdict["ok"] and verdict["unchecked_hosts"] == ["rs1"] and verdict["drift_hosts"] == []
+    assert "No drift" not in verdict["summary"] and "could not be checked (rs1)" in verdict["summary"]
+    assert "could not check rs1" in verdict["fail_msg"]
+    # without the unchecked setting the run passes, but the summary still says what was not checked
+    relaxed = report.audit_verdict(rows, ["rs1"], fail_on_drift=True, fail_on_unchecked=False)
+    assert relaxed["ok"] and "could not be checked" in relaxed["summary"]
+
+
+def test_an_unreachable_host_is_one_row_of_its_own():
+    down = {"unreachable": True, "msg": "host does not answer", "changed": False}
+    hv = {"rs1": {k: dict(down) for k in _KEYS}, "rs2": {"xprotect_audit_trust": {"changed": False}}}
+    rows = report.drift_rows(["rs1", "rs2"], hv, _KEYS)
+    assert rows == [
+        {"host": "rs1", "drift": "could not check: host unreachable: host does not answer", "checked": False}
+    ]
+
+
+def test_a_host_with_no_result_at_all_was_not_checked():
+    rows = report.drift_rows(["rs1"], {"rs1": {"group_names": ["xprotect_recording_servers"]}}, _KEYS)
+    assert rows == [{"host": "rs1", "drift": "could not check: no check ran on this host", "checked": False}]
+
+
+def test_a_change_without_a_reason_is_still_drift():
+    rows = report.drift_rows(["rs1"], {"rs1": {"xprotect_audit_trust": {"changed": True}}}, _KEYS)
+    assert rows == [{"host": "rs1", "drift": "trust: differs (the check gave no reason)", "checked": True}]
+
+
+def test_audit_verdict_no_drift_only_when_every_host_was_checked():
+    ok = report.audit_verdict([], ["rs1", "rs2"], fail_on_drift=True)
+    assert ok["ok"] and ok["summary"].startswith("No drift: every one of the 2 hosts")
+    nothing = report.audit_verdict([], [])
+    assert not nothing["ok"] and "Nothing was audited" in nothing["summary"]
+    assert nothing["fail_msg"].startswith("The audit read no host") and "--limit" in nothing["fail_msg"]
+    assert report.audit_verdict([], [], fail_on_unchecked=False)["ok"]
+
+
+def test_audit_verdict_drift_fails_only_when_asked():
+    rows = [{"host": "rs2", "drift": "encryption: encryption off for group 'Server certificate'", "checked": True}]
+    quiet = report.audit_verdict(rows, ["rs1", "rs2"])
+    assert quiet["ok"] and quiet["drift_hosts"] == ["rs2"] and "drift on 1 of 2 hosts (rs2)" in quiet["summary"]
+    strict = report.audit_verdict(rows, ["rs1", "rs2"], fail_on_drift=True)
+    assert not strict["ok"] and strict["fail_msg"].startswith("Drift on rs2. Run playbooks/site.yml")
+
+
+def test_probe_gate_names_the_hosts_whose_endpoints_failed():
+    good = _probe(reachable=True, tls=True, verified=True, thumbprint="AA" * 20)
+    bad = _probe(label="ms.example.com", host="127.1.0.1", port=443, reachable=False, error="refused")
+    assert report.probe_gate([good], HV) == {"ok": True, "hosts": [], "problems": [], "msg": ""}
+    gate = report.probe_gate([good, bad, dict(bad, port=80)], HV)
+    assert not gate["ok"] and gate["hosts"] == ["ms.example.com"] and len(gate["problems"]) == 2
+    assert gate["msg"].startswith("TLS gate: the endpoints of ms.example.com do not serve")
+    assert "rs1.example.com" not in gate["msg"]
 
 
 def test_reach_endpoints_are_the_gates_ports_and_their_plain_twins_once_each():
@@ -228,3 +304,12 @@ def test_an_unreadable_encryption_state_is_a_finding():
     sc = {"path": "C:\\x.exe", "version": "24.2", "usable": True}
     info = {"xprotect": {"server_configurator": sc, "encryption_error": "rs01: the image server did not answer"}}
     assert report.preflight_findings(None, None, info) == ["encryption state: rs01: the image server did not answer"]
+
+
+def test_audit_verdict_refuses_a_setting_that_is_not_a_boolean():
+    # Jinja's bool filter would turn "maybe" into false and switch the safety off
+    with pytest.raises(ValueError, match="xprotect_audit_fail_on_unchecked='maybe' is not a boolean"):
+        report.audit_verdict([], ["rs1"], False, "maybe")
+    with pytest.raises(ValueError, match="xprotect_audit_fail_on_drift=2"):
+        report.audit_verdict([], ["rs1"], 2)
+    assert report.audit_verdict([], [], "yes", "False")["ok"]

@@ -195,6 +195,44 @@ def test_stale_instance_is_ended_only_when_asked():
         apply(Scripted(runs=[RunResult(-4, "", "")]))
 
 
+def test_the_advice_for_a_stale_instance_is_never_a_setting_that_is_already_set():
+    # not asked: the advice names the setting that ends it
+    with pytest.raises(AdapterError) as e:
+        apply(Scripted(runs=[RunResult(-4, "", "")]))
+    assert "xprotect_stop_stale_configurator: true" in e.value.message
+    # asked, ended, and -4 again: another cause, not the setting
+    with pytest.raises(AdapterError) as e:
+        apply(Scripted(runs=[RunResult(-4, "", ""), ok(), RunResult(-4, "", "")]), stop_stale=True)
+    assert "was ended" in e.value.message and "set `xprotect_stop_stale" not in e.value.message
+    # asked, but no process to end (taskkill exits 128): the untrusted root is what is left
+    with pytest.raises(AdapterError) as e:
+        apply(Scripted(runs=[RunResult(-4, "", ""), RunResult(128, "", ""), RunResult(-4, "", "")]), stop_stale=True)
+    assert "No Server Configurator process was running" in e.value.message and "Root" in e.value.message
+
+
+def test_the_listing_ends_a_stale_instance_when_asked_and_says_so():
+    adapter = Scripted(runs=[RunResult(-4, "", ""), ok(), ok(LISTING)])
+    ids, ended = encryption_flow.list_group_ids(adapter, EXE, "rs01", ["server"], stop_stale=True)
+    assert ended and ids == {"server": GUID}
+    assert adapter.argvs[1][0].lower().startswith("taskkill") and "/listcertificategroups" in adapter.argvs[2]
+    # not asked: nothing is ended, and the advice names the setting
+    adapter = Scripted(runs=[RunResult(-4, "", "")])
+    with pytest.raises(AdapterError, match="xprotect_stop_stale_configurator: true"):
+        encryption_flow.list_group_ids(adapter, EXE, "rs01", ["server"])
+    assert len(adapter.argvs) == 1
+    # check mode ends nothing, and says that a real run would
+    adapter = Scripted(runs=[RunResult(-4, "", "")])
+    with pytest.raises(AdapterError, match="Check mode ends no process"):
+        encryption_flow.list_group_ids(adapter, EXE, "rs01", ["server"], stop_stale=True, check_mode=True)
+    assert len(adapter.argvs) == 1
+    # the switch's own look-up honours the setting too
+    adapter = Scripted(runs=[RunResult(-4, "", ""), ok(), ok(LISTING)])
+    _exe, ids, looked_up = encryption_flow.configurator_and_ids(
+        adapter, "rs01", ["server"], path=EXE, known={"path": EXE, "version": "24.2.0.1"}, stop_stale=True
+    )
+    assert ids == {"server": GUID} and looked_up == ["groups"]
+
+
 def test_unknown_exit_code_names_the_code_and_the_log():
     with pytest.raises(AdapterError) as e:
         apply(Scripted(runs=[RunResult(4711, "", "")]))
