@@ -169,6 +169,7 @@ def guard(
             "message": f"{', '.join(management)} observed {want}: {names} may switch",
         }
     why = "; ".join(f"{ms} is {seen['state']} ({seen['detail']})" for ms, seen in wrong.items())
+    verb = "enable encryption on" if state == "enabled" else "switch encryption off on"
     if state == "enabled":
         todo = {
             "plain": "Switch the management server first, with the whole rollout: "
@@ -194,8 +195,8 @@ def guard(
         "ok": False,
         "followers": follow,
         "observed": observed,
-        "message": f"Refusing to switch {names} to {state}: recording and failover servers can only follow the "
-        f"state the management server is in, and the controller observed {why}. Nothing was switched on these "
+        "message": f"Refusing to {verb} {names}: recording and failover servers can only follow the state the "
+        f"management server is in, and the controller observed that {why}. Nothing was switched on these "
         f"servers. {steps}",
     }
 
