@@ -13,7 +13,11 @@ CTX = {"inventory": ["/srv/site/inventory.yml"], "playbook_dir": "/srv/pb", "lim
 
 def _hv(**extra):
     hv = {
-        MS: {"group_names": ["xprotect_management_servers"], "ansible_host": "127.1.0.1", "xprotect_lab_port_offset": 7},
+        MS: {
+            "group_names": ["xprotect_management_servers"],
+            "ansible_host": "127.1.0.1",
+            "xprotect_lab_port_offset": 7,
+        },
         RS1: {"group_names": ["xprotect_recording_servers"]},
         RS2: {"group_names": ["xprotect_recording_servers"]},
         FO: {"group_names": ["xprotect_failover_servers"]},
