@@ -234,3 +234,15 @@ def test_unreachable_recording_servers_block_unless_told_to_continue():
     assert gate["blocking"] == [FO]
     with pytest.raises(ValueError, match="xprotect_unreachable_recording_servers: 'maybe'"):
         report.preflight_gate(hv, [MS], [], unreachable_recording_servers="maybe")
+
+
+def test_the_filters_turn_a_bad_setting_into_an_error_that_names_it():
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.xprotect.encryption.plugins.filter.order import FilterModule
+
+    filters = FilterModule().filters()
+    with pytest.raises(AnsibleFilterError, match=r"xprotect_recording_failure: 'undo' is not allowed"):
+        filters["switch_outcome"](_hv(), [MS], [RS1], [], "undo")
+    guard = filters["order_guard"]([RS1], _hv(), [MS], None, "enabled")
+    assert not guard["ok"] and "unreachable" in guard["message"]
