@@ -154,19 +154,22 @@ def guard(
         }
     want = "encrypted" if state == "enabled" else "plain"
     observed = {ms: observe(ms, hostvars, probes) for ms in management}
-    wrong = {}
+    wrong, previewed = {}, []
     for ms, seen in observed.items():
         if seen["state"] == want:
             continue
         if check_mode and _switched_in_check_mode(hostvars.get(ms) or {}):
+            previewed.append(f"{ms} is {seen['state']} now, and this run switches it first (check mode)")
             continue
         wrong[ms] = seen
     if not wrong:
+        seen_ok = [ms for ms in management if observed[ms]["state"] == want]
+        parts = ([f"{', '.join(seen_ok)} observed {want}"] if seen_ok else []) + previewed
         return {
             "ok": True,
             "followers": follow,
             "observed": observed,
-            "message": f"{', '.join(management)} observed {want}: {names} may switch",
+            "message": f"{'; '.join(parts)}: {names} may switch",
         }
     why = "; ".join(f"{ms} is {seen['state']} ({seen['detail']})" for ms, seen in wrong.items())
     verb = "enable encryption on" if state == "enabled" else "switch encryption off on"

@@ -95,7 +95,8 @@ def test_guard_without_followers_or_without_management_server():
 
 def test_check_mode_counts_a_management_server_this_run_would_switch():
     switched = _hv(ms_example_com={"xprotect_encryption": {"changed": True}})
-    assert order.guard([RS1], switched, [MS], PLAIN, "enabled", check_mode=True)["ok"]
+    preview = order.guard([RS1], switched, [MS], PLAIN, "enabled", check_mode=True)
+    assert preview["ok"] and "is plain now, and this run switches it first (check mode)" in preview["message"]
     assert not order.guard([RS1], switched, [MS], PLAIN, "enabled", check_mode=False)["ok"]
     assert not order.guard([RS1], _hv(), [MS], PLAIN, "enabled", check_mode=True)["ok"]
 
