@@ -81,7 +81,9 @@ def test_revert_management_leaves_every_recording_server_connected(site):
     rs = hosts_in(site, "xprotect_recording_servers")
     fo = hosts_in(site, "xprotect_failover_servers")
     fault(site, rs[1], "configurator_exit", -1)
-    proc = playbook("site.yml", site, check=False, extra={"xprotect_recording_failure": "revert_management"})
+    # In batches of one: rs[0] switched in the first batch, rs[1] fails in the second; both are put back.
+    extra = {"xprotect_recording_failure": "revert_management", "xprotect_recording_batch": 1}
+    proc = playbook("site.yml", site, check=False, extra=extra)
     assert proc.returncode != 0
     assert "revert_management: switching back what this run switched, management server first" in proc.stdout
     assert f"{rs[1]} did not switch" in proc.stdout
