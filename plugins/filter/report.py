@@ -12,6 +12,13 @@ def _plain(hostvars):
     return hostvars
 
 
+# Filter arguments come positionally from Jinja.
+def _preflight_gate(hostvars, servers, clients, must_trust="all", probes=None, unreachable_recording="block"):  # noqa: PLR0917
+    return report.preflight_gate(
+        _plain(hostvars), servers, clients, must_trust, probes, unreachable_recording_servers=unreachable_recording
+    )
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -20,9 +27,7 @@ class FilterModule:
                 probes, _plain(hostvars), expect_tls
             ),
             "preflight_findings": report.preflight_findings,
-            "preflight_gate": lambda hostvars, servers, clients, must_trust="all", probes=None: report.preflight_gate(
-                _plain(hostvars), servers, clients, must_trust, probes
-            ),
+            "preflight_gate": _preflight_gate,
             "reach_endpoints": lambda hosts, hostvars: report.reach_endpoints(hosts, _plain(hostvars)),
             "text_table": report.table,
             "summary_rows": lambda hosts, hostvars: report.summary_rows(hosts, _plain(hostvars)),

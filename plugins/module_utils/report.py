@@ -185,19 +185,56 @@ def preflight_findings(cert: Optional[Mapping], trust: Optional[Mapping], info: 
     return findings
 
 
+# Stage and preflight results that show whether a host answered in this run.
+_STAGE_RESULTS = ("xprotect_trust", "xprotect_certificate", "xprotect_pf_cert", "xprotect_pf_trust", "xprotect_pf_info")
+
+
+def was_unreachable(hv: Mapping) -> bool:
+    """Whether the host did not answer in the stage or the preflight of this run."""
+    for key in _STAGE_RESULTS:
+        result = hv.get(key)
+        if isinstance(result, Mapping) and result.get("unreachable"):
+            return True
+    return any(str(f).startswith("host unreachable") for f in hv.get("xprotect_preflight") or ())
+
+
+def unreachable_recording(hosts: Iterable[str], hostvars: Mapping) -> List[str]:
+    """The recording servers among ``hosts`` (not a management server) that did not answer."""
+    out = []
+    for host in hosts:
+        hv = hostvars.get(host) or {}
+        roles = host_roles(hv)
+        if "recording" in roles and "management" not in roles and was_unreachable(hv):
+            out.append(host)
+    return out
+
+
 def preflight_gate(
     hostvars: Mapping,
     servers: Sequence[str],
     clients: Sequence[str],
     clients_must_trust: str = "all",
     probes: Optional[Sequence[Mapping]] = None,
+    *,
+    unreachable_recording_servers: str = "block",
 ) -> Dict[str, object]:
     """Blocking findings, deferred clients and a table, from each host's ``xprotect_preflight``
-    and, when given, the preflight's probes of the servers' endpoints (``reach_endpoints``)."""
+    and, when given, the preflight's probes of the servers' endpoints (``reach_endpoints``).
+
+    Recording servers that did not answer block the rollout, unless
+    ``unreachable_recording_servers`` is ``continue``: they are then listed under ``left``, and
+    the run switches the others (they stay disconnected from the management server until a
+    later run switches them)."""
     if clients_must_trust not in ("all", "reachable"):
         raise ValueError("xprotect_clients_must_trust must be 'all' or 'reachable'")
+    if unreachable_recording_servers not in ("block", "continue"):
+        raise ValueError(
+            f"xprotect_unreachable_recording_servers: {unreachable_recording_servers!r} is not allowed; use one of: "
+            "block, continue."
+        )
     unreachable = unreachable_endpoints(servers, hostvars, probes) if probes else {}
-    rows, blocking, deferred = [], [], []
+    gone = set(unreachable_recording(servers, hostvars))
+    rows, blocking, deferred, left = [], [], [], []
     for host in list(servers) + [c for c in clients if c not in servers]:
         hv = hostvars.get(host) or {}
         findings = hv.get("xprotect_preflight")
@@ -213,12 +250,25 @@ def preflight_gate(
             continue
         if is_client and offline and clients_must_trust == "reachable":
             deferred.append(host)
+        elif host in gone and unreachable_recording_servers == "continue":
+            left.append(host)
         else:
             blocking.append(host)
+            if host in gone:
+                rows.append(
+                    {
+                        "host": host,
+                        "kind": "server",
+                        "missing": "unreachable recording server: fix it, or set "
+                        "xprotect_unreachable_recording_servers=continue to switch the others and leave it "
+                        "disconnected until a later run",
+                    }
+                )
     return {
         "ok": not blocking,
         "blocking": blocking,
         "deferred": deferred,
+        "left": left,
         "table": table(rows, ["host", "kind", "missing"]) if rows else "every host is ready",
     }
 
