@@ -69,8 +69,10 @@ class ActionModule(XProtectAction):
             self.diff(result, before or {}, {"reissue": True, "names": result["names"]})
             return result
 
+        accounts = flow.service_key_readers(adapter, params["key_readers"])
         if params["key_source"] == "host":
-            thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args))
+            # The key's Read right is set on the pending request, before the certificate appears.
+            thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args), accounts)
             flow.clean_pending_requests(adapter, params["fqdn"])
         else:
             if params["pfx_path"]:
@@ -89,7 +91,8 @@ class ActionModule(XProtectAction):
                 f"{params['fqdn']}: certificate {thumbprint} is not in LocalMachine\\My with its private key after "
                 "the install. Nothing was switched; re-run the task, and check the host's certificate store."
             )
-        accounts = flow.service_key_readers(adapter, params["key_readers"])
+        # Certreq: confirms the right set before -accept (no change). PFX: win_certificate_store
+        # brings certificate and key in one step, so the right can only follow (docs/certificates.md).
         flow.grant_key_access(adapter, thumbprint, accounts, check=False)
         after = flow.summary(installed)
         result.update(thumbprint=thumbprint, not_after=after["not_after"], key_readers=accounts)

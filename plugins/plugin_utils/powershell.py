@@ -42,16 +42,17 @@ if ($Ansible.Result.exists) {
 """
 
 # Returns {granted}: whether Account has an allow ACE on the private key of
-# Cert:\LocalMachine\My\<Thumbprint> that lets it read the key. Read means GENERIC_READ,
-# GENERIC_ALL, or every bit of FILE_GENERIC_READ (0x120089): the "Read" that win_acl writes
-# (0x80120089) and the MMC "Manage Private Keys" Read and Full control all qualify.
+# Cert:\LocalMachine\<Store>\<Thumbprint> (My, or REQUEST for a pending certreq key) that lets
+# it read the key. Read means GENERIC_READ, GENERIC_ALL, or every bit of FILE_GENERIC_READ
+# (0x120089): the "Read" that win_acl writes (0x80120089) and the MMC "Manage Private Keys"
+# Read and Full control all qualify.
 # CNG keys: the "Security Descr" property with 0x44 = DACL_SECURITY_INFORMATION | NCRYPT_SILENT_FLAG.
 # CAPI keys (the default "Microsoft RSA SChannel Cryptographic Provider"): CryptoKeySecurity.
 KEY_READ_GRANTED = r"""[CmdletBinding(SupportsShouldProcess)]
-param([string]$Thumbprint, [string]$Account)
+param([string]$Thumbprint, [string]$Account, [string]$Store = 'My')
 $Ansible.Changed = $false
-$cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$Thumbprint"
-if (-not $cert.HasPrivateKey) { throw "Certificate $Thumbprint in LocalMachine\My has no private key." }
+$cert = Get-Item -LiteralPath "Cert:\LocalMachine\$Store\$Thumbprint"
+if (-not $cert.HasPrivateKey) { throw "Certificate $Thumbprint in LocalMachine\$Store has no private key." }
 $key = [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
 if ($key -is [Security.Cryptography.RSACng]) {
     $sd = $key.Key.GetProperty('Security Descr', [Security.Cryptography.CngPropertyOptions]0x44).GetValue()
