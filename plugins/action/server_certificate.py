@@ -64,6 +64,11 @@ class ActionModule(XProtectAction):
             return result
 
         result["changed"] = True
+        supplied = None
+        if params["key_source"] == "pfx" and params["pfx_path"]:
+            # Checked before anything happens, in check mode too: a PFX for the wrong host, bound
+            # by the switch, would cut every recording server off.
+            supplied = flow.supplied_pfx(params, ca_cert)
         if self.check_mode:
             result["msg"] = "Would issue a new certificate: " + "; ".join(decision.reasons)
             self.diff(result, before or {}, {"reissue": True, "names": result["names"]})
@@ -75,11 +80,8 @@ class ActionModule(XProtectAction):
             thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args), accounts)
             flow.clean_pending_requests(adapter, params["fqdn"])
         else:
-            if params["pfx_path"]:
-                with open(params["pfx_path"], "rb") as f:
-                    pfx = f.read()
-                password = params.get("pfx_passphrase") or ""
-                cert = pki.read_pfx(pfx, password.encode() or None)[1]
+            if supplied:
+                cert, pfx, password = supplied
             else:
                 cert, pfx, password = flow.make_pfx(params, ca_source.load_signing_ca(args))
             flow.import_pfx(adapter, params, pfx, password)

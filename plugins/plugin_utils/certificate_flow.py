@@ -163,6 +163,31 @@ def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
             pass
 
 
+def supplied_pfx(params: dict, ca_cert, now=None):
+    """The user's PFX (``pfx_path``), checked before it goes near the host: ``(cert, pfx, password)``.
+
+    Refused (PkiError naming ``pfx_path``) unless it would pass the re-issue policy once
+    installed - the host's names, issued by the site's CA, serverAuth, valid beyond
+    ``renew_before`` - and holds its own key and is not self-signed. An unchecked PFX would be
+    bound by the switch and cut every recording server off, and imported again on every run.
+    """
+    path = params["pfx_path"]
+    data = pki.read_input_file(path, "pfx_path")
+    password = params.get("pfx_passphrase") or ""
+    key, cert, _others = pki.read_pfx(data, password.encode() or None, pfx_option="pfx_path")
+    names = pki.host_names(params["fqdn"], params.get("dns_names") or ())
+    problems = reissue.supplied_problems(cert, key, names, ca_cert, now or _now(), params["renew_before"])
+    if problems:
+        raise pki.PkiError(
+            f"pfx_path: {path} cannot serve {params['fqdn']}: {'; '.join(problems)}. Nothing was imported. "
+            f"Give a PFX with the private key of a certificate issued by {ca_cert.subject.rfc4514_string()} "
+            f"for {', '.join(names)}, with serverAuth, valid for more than renew_before "
+            f"({params['renew_before']}) days.",
+            "pfx_path",
+        )
+    return cert, data, password
+
+
 def make_pfx(params: dict, ca: pki.CA):
     """A key, certificate and PFX made on the controller (for hosts that cannot run certreq)."""
     fqdn = params["fqdn"]
