@@ -290,9 +290,7 @@ def test_every_problem_of_a_supplied_certificate_is_named(  # noqa: PLR0917
     assert any(p.startswith("certificate is not issued by this CA (CN=Test Site CA") for p in problems)
     assert "extended key usage lacks serverAuth (has: clientAuth)" in problems
     assert reissue.supplied_problems(bad, None, NAMES, site_ca.cert, now, 30)[0] == "the PFX holds no private key"
-    assert reissue.supplied_problems(None, server_key, NAMES, site_ca.cert, now, 30) == [
-        "the PFX holds no certificate"
-    ]
+    assert reissue.supplied_problems(None, server_key, NAMES, site_ca.cert, now, 30) == ["the PFX holds no certificate"]
 
 
 def test_a_self_signed_supplied_certificate_is_refused(server_key, now, site_ca):
