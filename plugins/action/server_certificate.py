@@ -64,21 +64,28 @@ class ActionModule(XProtectAction):
             return result
 
         result["changed"] = True
+        supplied = None
+        if params["key_source"] == "pfx" and params["pfx_path"]:
+            # Checked before anything happens, in check mode too: a PFX for the wrong host, bound
+            # by the switch, would cut every recording server off.
+            supplied = flow.supplied_pfx(params, ca_cert)
         if self.check_mode:
             result["msg"] = "Would issue a new certificate: " + "; ".join(decision.reasons)
             self.diff(result, before or {}, {"reissue": True, "names": result["names"]})
             return result
 
+        accounts = flow.service_key_readers(adapter, params["key_readers"])
         if params["key_source"] == "host":
-            thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args))
+            # The key's Read right is set on the pending request, before the certificate appears.
+            thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args), accounts)
             warnings = []
             result["removed_requests"] = flow.clean_pending_requests(adapter, params["fqdn"], warnings=warnings)
             if warnings:
                 result["warnings"] = warnings
         else:
-            if params["pfx_path"]:
-                with open(params["pfx_path"], "rb") as f:
-                    cert, pfx, password = flow.user_pfx(params, f.read())
+            if supplied:
+                # Checked above; imported without a self-signed root, which would land in My.
+                cert, pfx, password = flow.user_pfx(params, supplied[1])
             else:
                 cert, pfx, password = flow.make_pfx(params, ca_source.load_signing_ca(args))
             flow.import_pfx(adapter, params, pfx, password)
@@ -90,7 +97,8 @@ class ActionModule(XProtectAction):
                 f"{params['fqdn']}: certificate {thumbprint} is not in LocalMachine\\My with its private key after "
                 "the install. Nothing was switched; re-run the task, and check the host's certificate store."
             )
-        accounts = flow.service_key_readers(adapter, params["key_readers"])
+        # Certreq: confirms the right set before -accept (no change). PFX: win_certificate_store
+        # brings certificate and key in one step, so the right can only follow (docs/certificates.md).
         flow.grant_key_access(adapter, thumbprint, accounts, check=False)
         after = flow.summary(installed)
         result.update(thumbprint=thumbprint, not_after=after["not_after"], key_readers=accounts)

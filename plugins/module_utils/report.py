@@ -141,7 +141,7 @@ def probe_gate(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: bool = 
     return {"ok": not problems, "hosts": hosts, "problems": problems, "msg": msg}
 
 
-def _result_findings(result: Optional[Mapping], what: str) -> List[str]:
+def _result_findings(result: Optional[Mapping], what: str, changed_only: bool = True) -> List[str]:
     if not result:
         return []
     if result.get("unreachable"):
@@ -150,14 +150,22 @@ def _result_findings(result: Optional[Mapping], what: str) -> List[str]:
         return [f"{what}: {result.get('msg', 'failed')}"]
     if result.get("skipped"):
         return []
-    return [f"{what}: {r}" for r in result.get("reasons", [])] if result.get("changed") else []
+    if changed_only and not result.get("changed"):
+        return []
+    return [f"{what}: {r}" for r in result.get("reasons", [])]
 
 
 def preflight_findings(cert: Optional[Mapping], trust: Optional[Mapping], info: Optional[Mapping]) -> List[str]:
-    """What is missing on one host before any switch, from the check-mode results of the stage."""
+    """What is missing on one host before any switch, from the check-mode results of the stage.
+
+    Every reason the certificate and trust checks give is a finding, whether or not the task
+    reports "changed" (the preflight runs them with ``changed_when: false``): a certificate that
+    is not valid for the host's names, not issued by the site's CA, without serverAuth or
+    expiring within ``renew_before`` stops the rollout here, not after the switch.
+    """
     findings: List[str] = []
     for result, what in ((cert, "certificate"), (trust, "trust")):
-        for f in _result_findings(result, what):
+        for f in _result_findings(result, what, changed_only=False):
             if f not in findings:
                 findings.append(f)
     if info and not info.get("skipped"):

@@ -36,6 +36,7 @@ from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect impor
 
 try:
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     HAS_CRYPTOGRAPHY = True
@@ -94,7 +95,30 @@ def load_ca_certs(ca_pem: Union[str, bytes, None]) -> list:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError as e:
         raise ProbeError(f"ca_cert: the PEM certificate cannot be read ({e}).") from e
+    for cert in certs:
+        why = _not_a_ca(cert)
+        if why:
+            raise ProbeError(
+                f"ca_cert: {cert.subject.rfc4514_string()} (thumbprint {_thumbprint(cert)}) {why}, so it cannot "
+                'be a trust anchor: a server\'s own certificate would "verify" itself and prove nothing. Give the '
+                "certificate of the CA that issues the servers' certificates (the site CA's ca.crt)."
+            )
     return certs
+
+
+def _thumbprint(cert) -> str:
+    return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()  # noqa: S324
+
+
+def _not_a_ca(cert) -> Optional[str]:
+    """Why a certificate given as a trust anchor is not a CA certificate; None when it is one."""
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return "is not a CA certificate (it has no basicConstraints extension)"
+    if not bc.ca:
+        return "is not a CA certificate (basicConstraints CA:FALSE)"
+    return None
 
 
 def _probe_context() -> ssl.SSLContext:
@@ -407,12 +431,32 @@ def _policies():
     return ca_policy, ee_policy
 
 
+def _given(cas: list) -> str:
+    return "; ".join(f"{c.subject.rfc4514_string()} (thumbprint {_thumbprint(c)})" for c in cas)
+
+
+def _signed_by(cert, issuer) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # noqa: BLE001 - InvalidSignature, or an algorithm cryptography refuses here
+        return False
+    return True
+
+
 def _chain_error(leaf, intermediates: list, cas: list, at: datetime.datetime) -> Optional[str]:
-    """None when ``leaf`` chains to one of ``cas`` at time ``at``; else why not."""
+    """None when ``leaf`` chains to one of ``cas`` at time ``at``; else why not, naming both CAs."""
     issuers = [c.subject for c in list(cas) + list(intermediates)]
-    foreign = f"not issued by the given CA (issued by {leaf.issuer.rfc4514_string()})"
+    issuer = leaf.issuer.rfc4514_string()
     if leaf.issuer not in issuers:
-        return foreign
+        return f"issued by {issuer}, not by the given CA {_given(cas)}"
+    namesakes = [c for c in cas if c.subject == leaf.issuer]
+    if namesakes and not any(c.subject == leaf.issuer for c in intermediates):
+        if not any(_signed_by(leaf, c) for c in namesakes):
+            # The continuity case: another CA of the same name (a second controller's, a re-created one).
+            return (
+                f"issued by another CA named {issuer}: its signature does not verify with the key of the given CA "
+                f"{_given(namesakes)}"
+            )
     if RELAXED_POLICY:
         ca_policy, ee_policy = _policies()
         builder = (
@@ -425,7 +469,7 @@ def _chain_error(leaf, intermediates: list, cas: list, at: datetime.datetime) ->
             builder.build_client_verifier().verify(leaf, list(intermediates))
             return None
         except _verification.VerificationError as e:
-            return f"the chain does not verify against the given CA: {_clean(e)}"
+            return f"the chain does not verify against the given CA {_given(cas)}: {_clean(e)}"
     return _chain_error_legacy(leaf, intermediates, cas, at)
 
 

@@ -66,11 +66,13 @@ options:
   ca_cert:
     description:
       - The CA certificate (PEM, one or more) to verify against, as a value.
+      - Every certificate given must be a CA certificate (basicConstraints C(CA:TRUE)); a server's own certificate is
+        refused, naming it, because a self-signed server would "verify" against itself.
       - Without O(ca_cert) or O(ca_cert_path) nothing is verified and O(fail_on=untrusted) is refused.
     type: str
   ca_cert_path:
     description:
-      - Path of the CA certificate file (PEM) on the controller.
+      - Path of the CA certificate file (PEM) on the controller. The same rules as O(ca_cert).
     type: path
   timeout:
     description:

@@ -140,13 +140,15 @@ class HostAdapter:
         self._count("remove_certificate")
         return self._remove_certificate(thumbprint, store)
 
-    def grant_key_read(self, thumbprint: str, account: str, check: bool = False) -> bool:
-        """Allow ``account`` to read the private key of ``My\\<thumbprint>`` (win_acl).
+    def grant_key_read(self, thumbprint: str, account: str, check: bool = False, store: str = "My") -> bool:
+        """Allow ``account`` to read the private key of ``<store>\\<thumbprint>`` (win_acl).
 
         With ``check`` nothing changes; the return value says whether a change is needed.
+        ``store`` is ``My``, or ``REQUEST`` for the pending key of a certreq request: the right
+        belongs to the key, so it is set before ``certreq -accept`` makes the certificate visible.
         """
         self._count("grant_key_read")
-        return self._grant_key_read(thumbprint, account, check)
+        return self._grant_key_read(thumbprint, account, check, store)
 
     def list_services(self, name: str = "Milestone*") -> list:
         """Services matching a name or wildcard (win_service_info)."""
@@ -185,7 +187,7 @@ class HostAdapter:
     def _remove_certificate(self, thumbprint, store):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _grant_key_read(self, thumbprint, account, check):  # pragma: no cover - abstract
+    def _grant_key_read(self, thumbprint, account, check, store):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _list_services(self, name):  # pragma: no cover - abstract

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, reissue, xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
@@ -57,17 +57,38 @@ def assess(adapter, params: dict, ca_cert, now=None):
     return entries, current, decision
 
 
-def grant_key_access(adapter, thumbprint: str, accounts: List[str], check: bool) -> List[str]:
+def grant_key_access(adapter, thumbprint: str, accounts: List[str], check: bool, store: str = "My") -> List[str]:
     """Grant (or, with ``check``, detect missing) key Read; returns the accounts changed."""
     changed = []
     for account in accounts:
-        if adapter.grant_key_read(thumbprint, account, check=check):
+        if adapter.grant_key_read(thumbprint, account, check=check, store=store):
             changed.append(account)
     return changed
 
 
-def issue_on_host(adapter, params: dict, ca: pki.CA) -> str:
-    """The certreq flow. Returns the new thumbprint. Cleans up its files in every case."""
+def pending_request(adapter, fqdn: str, public_key) -> str:
+    """The thumbprint of the pending certreq request (LocalMachine\\REQUEST) that holds this key."""
+    want = pki.public_key_der(public_key)
+    for entry in adapter.list_certificates("REQUEST"):
+        try:
+            if pki.public_key_der(pki.load_certificate(entry.der, "REQUEST").public_key()) == want:
+                return entry.thumbprint
+        except pki.PkiError:
+            continue
+    raise AdapterError(
+        f"{fqdn}: certreq -new left no pending request with the new key in LocalMachine\\REQUEST, so its Read "
+        "right cannot be set before the certificate is installed. Nothing was installed; re-run the task."
+    )
+
+
+def issue_on_host(adapter, params: dict, ca: pki.CA, key_readers: Sequence[str] = ()) -> str:
+    """The certreq flow. Returns the new thumbprint. Cleans up its files in every case.
+
+    ``key_readers`` get Read on the new key while it is still a pending request, before
+    ``certreq -accept``: XProtect picks up a renewed certificate as soon as it is in My [H], so
+    a service that could not read its key yet would drop its TLS connections (clients lose
+    video) until the right came.
+    """
     fqdn = params["fqdn"]
     names = pki.host_names(fqdn, params.get("dns_names") or ())
     inf, csr, cer = (_tmp(params, fqdn, ext) for ext in ("inf", "csr", "cer"))
@@ -89,6 +110,9 @@ def issue_on_host(adapter, params: dict, ca: pki.CA) -> str:
         csr_text = adapter.read_file(csr)
         # The controller decides: a compromised host must not get a certificate for another name.
         request = pki.check_csr(csr_text.encode(), names, min_bits=2048, host=fqdn)
+        if key_readers:
+            pending = pending_request(adapter, fqdn, request.public_key())
+            grant_key_access(adapter, pending, list(key_readers), check=False, store="REQUEST")
         cert = pki.sign_csr(
             ca,
             request,
@@ -157,6 +181,31 @@ def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
             adapter.delete_file(path)
         except AdapterError:
             pass
+
+
+def supplied_pfx(params: dict, ca_cert, now=None):
+    """The user's PFX (``pfx_path``), checked before it goes near the host: ``(cert, pfx, password)``.
+
+    Refused (PkiError naming ``pfx_path``) unless it would pass the re-issue policy once
+    installed - the host's names, issued by the site's CA, serverAuth, valid beyond
+    ``renew_before`` - and holds its own key and is not self-signed. An unchecked PFX would be
+    bound by the switch and cut every recording server off, and imported again on every run.
+    """
+    path = params["pfx_path"]
+    data = pki.read_input_file(path, "pfx_path")
+    password = params.get("pfx_passphrase") or ""
+    key, cert, _others = pki.read_pfx(data, password.encode() or None, pfx_option="pfx_path")
+    names = pki.host_names(params["fqdn"], params.get("dns_names") or ())
+    problems = reissue.supplied_problems(cert, key, names, ca_cert, now or _now(), params["renew_before"])
+    if problems:
+        raise pki.PkiError(
+            f"pfx_path: {path} cannot serve {params['fqdn']}: {'; '.join(problems)}. Nothing was imported. "
+            f"Give a PFX with the private key of a certificate issued by {ca_cert.subject.rfc4514_string()} "
+            f"for {', '.join(names)}, with serverAuth, valid for more than renew_before "
+            f"({params['renew_before']}) days.",
+            "pfx_path",
+        )
+    return cert, data, password
 
 
 def make_pfx(params: dict, ca: pki.CA):

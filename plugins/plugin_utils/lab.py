@@ -185,8 +185,8 @@ class LabAdapter(HostAdapter):
         return hostops.remove_certificate(self.site, self.host, thumbprint, store)
 
     @_lab_call
-    def _grant_key_read(self, thumbprint, account, check):
-        return hostops.grant_key_read(self.site, self.host, thumbprint, account, check)
+    def _grant_key_read(self, thumbprint, account, check, store):
+        return hostops.grant_key_read(self.site, self.host, thumbprint, account, check, store_name=store)
 
     @_lab_call
     def _list_services(self, name):

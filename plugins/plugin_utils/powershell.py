@@ -47,7 +47,8 @@ if ($Ansible.Result.exists) {
 """
 
 # Returns {granted}: whether Account has an allow ACE on the private key of
-# Cert:\LocalMachine\My\<Thumbprint> that lets it read the key. Read means GENERIC_READ,
+# Cert:\LocalMachine\<Store>\<Thumbprint> (My, or REQUEST for a pending certreq key) that lets it
+# read the key. Read means GENERIC_READ,
 # GENERIC_ALL, or every bit of FILE_GENERIC_READ (0x120089): the "Read" that win_acl writes
 # (0x80120089) and the MMC "Manage Private Keys" Read and Full control all qualify.
 # The key is read the way win_acl writes it. win_acl's _CertACLHelper.cs opens the key with
@@ -58,10 +59,10 @@ if ($Ansible.Result.exists) {
 # type specified"); then the CNG "Security Descr" property, with 0x44 = DACL_SECURITY_INFORMATION |
 # NCRYPT_SILENT_FLAG, as win_acl. (GetRSAPrivateKey would open even a CryptoAPI key through CNG.)
 KEY_READ_GRANTED = r"""[CmdletBinding(SupportsShouldProcess)]
-param([string]$Thumbprint, [string]$Account)
+param([string]$Thumbprint, [string]$Account, [string]$Store = 'My')
 $Ansible.Changed = $false
-$cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$Thumbprint"
-if (-not $cert.HasPrivateKey) { throw "Certificate $Thumbprint in LocalMachine\My has no private key." }
+$cert = Get-Item -LiteralPath "Cert:\LocalMachine\$Store\$Thumbprint"
+if (-not $cert.HasPrivateKey) { throw "Certificate $Thumbprint in LocalMachine\$Store has no private key." }
 $csp = $null
 try { $csp = $cert.PrivateKey } catch { $csp = $null }
 if ($csp -is [Security.Cryptography.ICspAsymmetricAlgorithm]) {

@@ -476,25 +476,28 @@ class WindowsAdapter(HostAdapter):
         }
         return bool(self._call(WIN_CERTIFICATE_STORE, args).get("changed"))
 
-    def _grant_key_read(self, thumbprint, account, check):
-        """win_acl Read on ``Cert:\\LocalMachine\\My\\<thumbprint>``; in check mode a read-only probe.
+    def _grant_key_read(self, thumbprint, account, check, store):
+        """win_acl Read on ``Cert:\\LocalMachine\\<store>\\<thumbprint>``; in check mode a read-only probe.
 
         ``check`` (or the task's own check mode) reads the key's DACL with KEY_READ_GRANTED
         through win_powershell, because win_acl is skipped in check mode. Returns True when
-        Read was (or would be) granted.
+        Read was (or would be) granted. win_acl handles any path of the Certificate provider
+        (its ``_CertACLHelper`` opens the key through the certificate), so ``REQUEST`` works as
+        ``My`` does: the pending key of a certreq request gets its right before ``-accept``.
         """
         tp = self._thumbprint(thumbprint)
         principal = acl_principal(account)
+        store_name = _store_name(store)
         if check or self._action._task.check_mode:
             args = {
                 "script": KEY_READ_GRANTED,
-                "parameters": {"Thumbprint": tp, "Account": principal},
+                "parameters": {"Thumbprint": tp, "Account": principal, "Store": store_name},
                 "error_action": "stop",
             }
             result = self._call(WIN_POWERSHELL, args, what=f"reading whether {account} can read the key of {tp}")
             return not bool((result.get("result") or {}).get("granted"))
         args = {
-            "path": f"Cert:\\LocalMachine\\My\\{tp}",
+            "path": f"Cert:\\LocalMachine\\{store_name}\\{tp}",
             "user": principal,
             "rights": "Read",
             "type": "allow",
@@ -529,6 +532,13 @@ class WindowsAdapter(HostAdapter):
             type=str(result.get("type")) if exists and result.get("type") else None,
             value=result.get("value") if exists else None,
         )
+
+
+def _store_name(store: str) -> str:
+    """A LocalMachine store name for a ``Cert:`` path; refuses anything that would change the path."""
+    if not isinstance(store, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,31}", store):
+        raise AdapterError(f"store: {store!r} is not a certificate store name (e.g. My, REQUEST).")
+    return store
 
 
 def _local_tmp() -> Optional[str]:

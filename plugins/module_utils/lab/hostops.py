@@ -132,8 +132,14 @@ def account_exists(site: model.Site, account: str) -> bool:
     return who in {conn.canon_account(a) for a in known}
 
 
-def grant_key_read(site: model.Site, host: str, thumbprint: str, account: str, check: bool = False) -> bool:
-    """win_acl path=Cert:\\LocalMachine\\My\\<thumbprint> rights=Read type=allow."""
+def grant_key_read(
+    site: model.Site, host: str, thumbprint: str, account: str, check: bool = False, *, store_name: str = "My"
+) -> bool:
+    """win_acl path=Cert:\\LocalMachine\\<store>\\<thumbprint> rights=Read type=allow.
+
+    The right belongs to the key: granted on a pending request (``REQUEST``), it stays with the
+    key when ``certreq -accept`` installs the certificate onto it.
+    """
     check_reachable(site, host)
     if not account_exists(site, account):
         raise model.LabError(
@@ -142,13 +148,13 @@ def grant_key_read(site: model.Site, host: str, thumbprint: str, account: str, c
         )
     tp = model.normalize_thumbprint(thumbprint)
     with site.transaction(host) as tx:
-        entry = model.find(tx.state, "My", tp)
+        entry = model.find(tx.state, store_name, tp)
         if entry is None:
-            raise model.LabError(f"{tx.name}: path Cert:\\LocalMachine\\My\\{tp} does not exist")
+            raise model.LabError(f"{tx.name}: path Cert:\\LocalMachine\\{store_name}\\{tp} does not exist")
         if not entry.get("key"):
             raise model.LabError(
-                f"{tx.name}: the certificate Cert:\\LocalMachine\\My\\{tp} has no private key, so there is no key "
-                "to grant read access to"
+                f"{tx.name}: the certificate Cert:\\LocalMachine\\{store_name}\\{tp} has no private key, so there "
+                "is no key to grant read access to"
             )
         if conn.can_read(entry.get("acl") or [], account):
             return False  # already allowed (SYSTEM always is)
@@ -156,7 +162,7 @@ def grant_key_read(site: model.Site, host: str, thumbprint: str, account: str, c
             return True
         entry.setdefault("acl", []).append(account)
         tx.touch()
-        tx.emit("key_access_granted", thumbprint=tp, account=account)
+        tx.emit("key_access_granted", thumbprint=tp, account=account, store=store_name)
         return True
 
 

@@ -293,3 +293,41 @@ def test_split_import_chain_leaves_out_roots_and_keeps_intermediates(site_ca, se
     intermediate = cert_factory(site_ca, server_key.public_key(), cn="Issuing CA", ca_flag=True, ku="ca")
     kept, dropped = pki.split_import_chain([intermediate, site_ca.cert])
     assert kept == [intermediate] and dropped == [site_ca.cert]
+
+
+# -- a certificate the user supplies (key_source: pfx) ---------------------------------------------
+def test_a_supplied_certificate_that_the_policy_would_keep_is_accepted(server_cert, server_key, site_ca, now):
+    assert reissue.supplied_problems(server_cert, server_key, NAMES, site_ca.cert, now, 30) == []
+
+
+def test_a_supplied_certificate_for_another_host_is_refused(server_key, site_ca, cert_factory, now):
+    other = cert_factory(site_ca, server_key.public_key(), cn="mgmt01.vms.example.com", dns=("mgmt01.vms.example.com",))
+    problems = reissue.supplied_problems(other, server_key, NAMES, site_ca.cert, now, 30)
+    assert problems == [f"names missing: {FQDN}, rs01 (certificate has: mgmt01.vms.example.com)"]
+
+
+def test_every_problem_of_a_supplied_certificate_is_named(  # noqa: PLR0917
+    server_key, second_key, site_ca, foreign_ca, cert_factory, now
+):
+    bad = cert_factory(
+        foreign_ca,
+        server_key.public_key(),
+        eku=(ExtendedKeyUsageOID.CLIENT_AUTH,),
+        not_after=now + 10 * DAY,
+    )
+    problems = reissue.supplied_problems(bad, second_key, NAMES, site_ca.cert, now, 30)
+    assert problems[0] == "the private key in the PFX does not belong to its certificate"
+    assert "certificate expires in 10 days (renew_before 30)" in problems
+    assert any(p.startswith("certificate is not issued by this CA (CN=Test Site CA") for p in problems)
+    assert "extended key usage lacks serverAuth (has: clientAuth)" in problems
+    assert reissue.supplied_problems(bad, None, NAMES, site_ca.cert, now, 30)[0] == "the PFX holds no private key"
+    assert reissue.supplied_problems(None, server_key, NAMES, site_ca.cert, now, 30) == ["the PFX holds no certificate"]
+
+
+def test_a_self_signed_supplied_certificate_is_refused(server_key, now, site_ca):
+    san = x509.SubjectAlternativeName([x509.DNSName(n) for n in NAMES])
+    builder = pki.self_signed_builder(server_key.public_key(), pki.cn_name(FQDN), now, 365)
+    cert = builder.add_extension(san, critical=False).sign(server_key, hashes.SHA256())
+    problems = reissue.supplied_problems(cert, server_key, NAMES, site_ca.cert, now, 30)
+    assert problems[0] == "the certificate is self-signed; it must be issued by the site's CA"
+    assert any("not issued by this CA" in p for p in problems)

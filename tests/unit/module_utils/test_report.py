@@ -67,6 +67,26 @@ def test_probe_problems_name_each_failure():
     assert report.probe_problems([_probe(reachable=True, tls=False)], HV, expect_tls=False) == []
 
 
+def test_preflight_findings_do_not_depend_on_changed():
+    # The preflight registers its check-mode results with changed_when: false; a certificate
+    # that would be re-issued (wrong names, another CA, no serverAuth, expiring) is still found.
+    reasons = [
+        "names missing: rs01.site.local, rs01 (certificate has: mgmt01.site.local)",
+        "extended key usage lacks serverAuth (has: clientAuth)",
+        "certificate expires in 12 days (renew_before 30)",
+    ]
+    cert = {"changed": False, "reasons": reasons, "msg": "Would issue a new certificate: ..."}
+    trust = {"changed": False, "reasons": ["CA missing from Root"]}
+    assert report.preflight_findings(cert, trust, None) == [f"certificate: {r}" for r in reasons] + [
+        "trust: CA missing from Root"
+    ]
+    assert report.preflight_findings({"changed": False, "reasons": []}, {"changed": False}, None) == []
+    gate = report.preflight_gate(
+        {"rs01": {"xprotect_preflight": report.preflight_findings(cert, {}, None)}}, ["rs01"], []
+    )
+    assert gate["ok"] is False and gate["blocking"] == ["rs01"] and "names missing" in gate["table"]
+
+
 def test_preflight_findings_collects_every_missing_piece():
     cert = {"changed": True, "reasons": ["private key not readable by NT AUTHORITY\\NETWORK SERVICE"]}
     trust = {"changed": True, "reasons": ["CA missing from Root"]}

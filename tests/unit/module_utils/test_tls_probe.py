@@ -13,7 +13,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -21,6 +24,7 @@ from tls_servers import (  # noqa: E402
     BASE,
     HOST,
     LOOPBACK,
+    Issued,
     Server,
     closed_port,
     make_ca,
@@ -131,7 +135,9 @@ def test_not_yet_valid(servers, pki):
 def test_untrusted_ca(servers, pki):
     res = run(servers["untrusted"], pki)
     assert res["tls"] is True and res["verified"] is False
-    assert res["verify_error"] == "not issued by the given CA (issued by CN=Other Root CA)"
+    # Both CAs are named: the one that issued the certificate, and the one given.
+    given = f"CN=Test Root CA (thumbprint {hashlib.sha1(pki['root'].der).hexdigest().upper()})"  # noqa: S324
+    assert res["verify_error"] == f"issued by CN=Other Root CA, not by the given CA {given}"
     assert res["chain"][0]["issuer"] == "CN=Other Root CA"
 
 
@@ -139,7 +145,82 @@ def test_same_issuer_name_but_other_key_is_untrusted(servers, pki):
     impostor = make_ca("Test Root CA")  # same name as the real root, different key
     res = run(servers["good"], pki, ca=impostor.pem.decode())
     assert res["verified"] is False
-    assert res["verify_error"].startswith("the chain does not verify against the given CA")
+    # Not "signature does not match" alone: the reason says that another CA of that name issued it.
+    assert res["verify_error"] == (
+        "issued by another CA named CN=Test Root CA: its signature does not verify with the key of the given CA "
+        f"CN=Test Root CA (thumbprint {hashlib.sha1(impostor.der).hexdigest().upper()})"  # noqa: S324
+    )
+
+
+def test_a_leaf_certificate_is_refused_as_the_trust_anchor(servers, pki):
+    # Given its own certificate as "CA", a self-signed server would verify itself.
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    selfsigned = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(BASE - datetime.timedelta(days=1))
+        .not_valid_after(BASE + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = selfsigned.public_bytes(serialization.Encoding.PEM)
+    with pytest.raises(tls_probe.ProbeError) as info:
+        tls_probe.load_ca_certs(pem)
+    message = str(info.value)
+    assert message.startswith(f"ca_cert: CN={HOST} (thumbprint ")
+    assert "is not a CA certificate (basicConstraints CA:FALSE), so it cannot be a trust anchor" in message
+    # A leaf next to the right CA in a bundle is refused too, and the probe never runs with it.
+    with pytest.raises(tls_probe.ProbeError, match="is not a CA certificate"):
+        tls_probe.probe(LOOPBACK, servers["good"].port, HOST, pki["root"].pem + pki["leaves"]["good"].pem, TIMEOUT)
+    no_bc = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(BASE)
+        .not_valid_after(BASE + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    with pytest.raises(tls_probe.ProbeError, match="it has no basicConstraints extension"):
+        tls_probe.load_ca_certs(no_bc.public_bytes(serialization.Encoding.PEM))
+
+
+def test_a_self_signed_server_given_its_own_certificate_as_ca_is_not_verified(tmp_path):
+    # The case of the issue, over a real handshake: before, this answered verified: true.
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(BASE - datetime.timedelta(days=1))
+        .not_valid_after(BASE + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    own = Issued(cert, key)
+    server = Server("tls", *write_chain(tmp_path, "self", own))
+    try:
+        with pytest.raises(tls_probe.ProbeError, match="cannot be a trust anchor"):
+            tls_probe.probe_many([{"host": LOOPBACK, "port": server.port, "server_name": HOST}], own.pem, TIMEOUT)
+        res = tls_probe.probe(LOOPBACK, server.port, HOST, pki_root_only(), TIMEOUT, now=BASE)
+        assert res["verified"] is False and res["verify_error"].startswith(f"issued by CN={HOST}, not by the given CA")
+    finally:
+        server.stop()
+
+
+def pki_root_only():
+    return make_ca("Test Root CA").pem
 
 
 def test_plain_http(servers, pki):
@@ -217,7 +298,7 @@ def test_expired_and_untrusted_report_both():
     tls_probe._judge(result, [old.der], [root.cert], HOST, BASE)
     assert result["verify_error"] == (
         "the certificate expired on 2026-02-20T12:00:00Z (10 days ago); "
-        "not issued by the given CA (issued by CN=Foreign CA)"
+        f"issued by CN=Foreign CA, not by the given CA CN=Test Root CA (thumbprint {tls_probe._thumbprint(root.cert)})"
     )
 
 
@@ -304,7 +385,7 @@ def test_direct_signature_path(monkeypatch, pki):
     assert tls_probe._chain_error(leaves["good"].cert, [], [root.cert], BASE) is None
     impostor = make_ca("Test Root CA")
     bad = tls_probe._chain_error(leaves["good"].cert, [], [impostor.cert], BASE)
-    assert bad.startswith("the chain does not verify against the given CA")
+    assert bad.startswith("issued by another CA named CN=Test Root CA")
     late = tls_probe._chain_error(leaves["good"].cert, [], [root.cert], BASE + datetime.timedelta(days=4000))
     assert late.endswith("the CA certificate is not valid now")
     assert tls_probe._chain_error_legacy(leaves["good"].cert, [], [], BASE).startswith("not issued by")

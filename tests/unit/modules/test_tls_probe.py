@@ -141,6 +141,16 @@ def test_bad_ca_file_content_names_the_path(site, capsys):
     assert out["msg"].startswith(f"ca_cert_path ({path}): no PEM certificate found")
 
 
+def test_the_servers_own_certificate_as_ca_cert_path_is_refused_and_named(site, capsys):
+    # The server's own leaf as the trust anchor: the task fails naming the file and why, and
+    # never reports that endpoint as verified.
+    path = site["dir"] / "good.crt"
+    out = run_module({"endpoints": [good(site)], "ca_cert_path": str(path)}, capsys)
+    assert out["failed"] is True and "endpoints" not in out
+    assert out["msg"].startswith(f"ca_cert_path ({path}): CN={HOST} (thumbprint ")
+    assert "is not a CA certificate (basicConstraints CA:FALSE), so it cannot be a trust anchor" in out["msg"]
+
+
 def test_endpoint_without_port_is_refused(capsys):
     out = run_module({"endpoints": [{"host": "rs001"}]}, capsys)
     assert out["failed"] is True and "port" in out["msg"]

@@ -402,6 +402,21 @@ def test_grant_key_read_uses_win_acl_with_a_cert_path():
     assert first.check_mode is False
 
 
+def test_grant_key_read_on_a_pending_request_uses_its_request_store_path():
+    # win_acl opens any Certificate-provider path's key (_CertACLHelper), REQUEST as well as My.
+    a, action = adapter("win_acl_changed")
+    assert a.grant_key_read(RS_TP, "NT AUTHORITY\\NetworkService", store="REQUEST") is True
+    assert only_call(action).args["path"] == f"Cert:\\LocalMachine\\REQUEST\\{RS_TP}"
+
+
+@pytest.mark.parametrize("store", ["My\\..\\Root", "", "My Store", None])
+def test_grant_key_read_refuses_a_store_that_is_not_a_name(store):
+    a, action = adapter()
+    with pytest.raises(AdapterError, match="store: .* is not a certificate store name"):
+        a.grant_key_read(RS_TP, "NT AUTHORITY\\NetworkService", store=store)
+    assert action.calls == []
+
+
 @pytest.mark.parametrize(
     ("fixture", "needed"), [("win_powershell_key_read_missing", True), ("win_powershell_key_read_granted", False)]
 )
@@ -412,7 +427,7 @@ def test_grant_key_read_check_probes_without_win_acl(fixture, needed):
     assert call.module == "ansible.windows.win_powershell"
     assert call.args == {
         "script": KEY_READ_GRANTED,
-        "parameters": {"Thumbprint": RS_TP, "Account": "S-1-5-20"},
+        "parameters": {"Thumbprint": RS_TP, "Account": "S-1-5-20", "Store": "My"},
         "error_action": "stop",
     }
 
