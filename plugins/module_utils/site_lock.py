@@ -94,8 +94,8 @@ def parse_break(value: Any) -> Any:
         return True
     if len(text) > 64 or not all(c.isalnum() or c == "-" for c in text):
         raise LockError(
-            f"{BREAK_VAR} (option break_lock) = {value!r} is not allowed: use true (break an expired lock) or the id of the lock to break, "
-            "as the message of the refused run shows it."
+            f"{BREAK_VAR} (option break_lock) = {value!r} is not allowed: use true (break an expired lock) or the id "
+            "of the lock to break, as the message of the refused run shows it."
         )
     return text
 
@@ -126,6 +126,7 @@ def decide_acquire(
     marker: Optional[Mapping[str, Any]],
     me: Mapping[str, Any],
     now: datetime.datetime,
+    *,
     break_lock: Any = False,
     holder_alive: Optional[bool] = None,
     path: str = DEFAULT_PATH,

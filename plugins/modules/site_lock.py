@@ -54,6 +54,8 @@ options:
     default: 2.0
 notes:
   - In check mode nothing is written; a lock held by another run still fails the task.
+  - The lock is the run's bookkeeping, not the site's state; the task reports ok, not changed (see RV(written) and
+    RV(deleted)), so that a re-run on a site in its desired state reports no change.
 """
 
 EXAMPLES = r"""
@@ -89,6 +91,14 @@ broken:
 expired:
   description: Whether the lock found had expired.
   returned: state=acquired
+  type: bool
+written:
+  description: Whether this task wrote the marker.
+  returned: state=acquired
+  type: bool
+deleted:
+  description: Whether this task deleted the marker.
+  returned: state=released
   type: bool
 holder:
   description: The marker of the run that holds the lock, when this run was refused.

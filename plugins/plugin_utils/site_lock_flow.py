@@ -6,6 +6,10 @@ Host access goes through the adapter only (read_file, write_file, delete_file); 
 are in module_utils/site_lock.py. The adapter has no "create if absent", so a run writes its
 marker, waits ``settle`` seconds and reads it back: of two runs that found no lock at the same
 moment, the one whose marker was overwritten sees the other's and stops.
+
+The lock is the run's bookkeeping, not the site's state: taking and giving it back report ok,
+not changed (``written`` and ``deleted`` say what was done), so that a re-run on a site in its
+desired state still reports no change.
 """
 
 from __future__ import annotations
@@ -85,8 +89,16 @@ def acquire(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
     now = datetime.datetime.now(datetime.timezone.utc)
     found = read_marker(adapter, path)
     alive = process_alive(found.get("owner") or {}, me) if found and not found.get("unreadable") else None
-    decision = site_lock.decide_acquire(found, me, now, args["break_lock"], alive, path, adapter.host)
-    result: Dict[str, Any] = {"changed": False, "path": path, "action": decision["action"], "expired": False}
+    decision = site_lock.decide_acquire(
+        found, me, now, break_lock=args["break_lock"], holder_alive=alive, path=path, host=adapter.host
+    )
+    result: Dict[str, Any] = {
+        "changed": False,
+        "written": False,
+        "path": path,
+        "action": decision["action"],
+        "expired": False,
+    }
     if decision["action"] == site_lock.REFUSE:
         result.update(failed=True, msg=decision["message"], holder=found, expired=decision["expired"])
         return result
@@ -98,17 +110,17 @@ def acquire(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
         result["lock"] = found
         return result
     marker = site_lock.new_marker(uuid.uuid4().hex[:16], me, now, args["expiry_minutes"], args["playbook"])
-    result.update(changed=True, lock=marker)
+    result["lock"] = marker
     if check_mode:
         return result
     adapter.write_file(path, site_lock.dump_marker(marker))
+    result["written"] = True
     time.sleep(args["settle"])
     back = read_marker(adapter, path)
     if not back or back.get("id") != marker["id"]:
         held = site_lock.holder(back, now) if back and not back.get("unreadable") else "another run"
         result.update(
             failed=True,
-            changed=False,
             lock=None,
             msg=f"Another rollout took the site lock ({path} on {adapter.host}) at the same moment: {held}. Nothing "
             "was changed. Wait until that run has finished.",
@@ -120,10 +132,12 @@ def release(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
     path, me = args["path"], identity()
     found = read_marker(adapter, path)
     outcome = site_lock.decide_release(found, me["run"])
-    result: Dict[str, Any] = {"changed": outcome == "delete", "path": path, "action": outcome}
+    result: Dict[str, Any] = {"changed": False, "deleted": False, "path": path, "action": outcome}
     if outcome == "not_ours":
         who = site_lock.holder(found) if not found.get("unreadable") else "an unreadable marker"
-        result["warnings"] = [f"The site lock {path} on {adapter.host} is not this run's ({who}); it was left as it is."]
+        result["warnings"] = [
+            f"The site lock {path} on {adapter.host} is not this run's ({who}); it was left as it is."
+        ]
     if outcome == "delete" and not check_mode:
-        adapter.delete_file(path)
+        result["deleted"] = adapter.delete_file(path)
     return result

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import coverage as cov
 from ansible_collections.xprotect.encryption.plugins.filter.coverage import inventory_coverage
+from ansible_collections.xprotect.encryption.plugins.module_utils import coverage as cov
 
 RS, FO = cov.KIND_RECORDING, cov.KIND_FAILOVER
 
@@ -46,8 +46,9 @@ def test_names_match(left, right, same):
 
 
 def test_host_names_take_fqdn_aliases_and_address():
-    names = cov.host_names("RS01", {"xprotect_fqdn": "rs01.example.com", "xprotect_dns_names": ["cam-rec-1"],
-                                    "ansible_host": "10.1.1.1"})
+    names = cov.host_names(
+        "RS01", {"xprotect_fqdn": "rs01.example.com", "xprotect_dns_names": ["cam-rec-1"], "ansible_host": "10.1.1.1"}
+    )
     assert names == ["rs01", "rs01.example.com", "10.1.1.1", "cam-rec-1"]
     assert cov.host_names("x", {"xprotect_dns_names": "alias"}) == ["x", "alias"]
 

@@ -34,8 +34,10 @@ def test_marker_round_trip_and_holder_text():
     [
         ("{not json", "not JSON"),
         ('{"kind": "other", "id": "x"}', "not a lock marker"),
-        ('{"kind": "xprotect.encryption site lock", "id": "x", "since": "yesterday", "expires": "x", "owner": {}}',
-         "times"),
+        (
+            '{"kind": "xprotect.encryption site lock", "id": "x", "since": "yesterday", "expires": "x", "owner": {}}',
+            "times",
+        ),
     ],
 )
 def test_unreadable_markers(text, reason):
@@ -55,11 +57,11 @@ def test_a_live_lock_of_another_run_refuses_naming_holder_and_since():
     assert "since 2026-12-02T05:50:00Z" in msg and "Nothing was changed" in msg
     assert "xprotect_lock_break=a1b2c3" in msg
     # break true does not break a lock that has not expired
-    assert sl.decide_acquire(marker(), ME, NOW, True)["action"] == sl.REFUSE
+    assert sl.decide_acquire(marker(), ME, NOW, break_lock=True)["action"] == sl.REFUSE
     # naming its id does
-    out = sl.decide_acquire(marker(), ME, NOW, "a1b2c3")
+    out = sl.decide_acquire(marker(), ME, NOW, break_lock="a1b2c3")
     assert out["action"] == sl.BREAK and "not expired" in out["message"]
-    assert sl.decide_acquire(marker(), ME, NOW, "ffff")["action"] == sl.REFUSE
+    assert sl.decide_acquire(marker(), ME, NOW, break_lock="ffff")["action"] == sl.REFUSE
 
 
 def test_an_expired_lock_is_reported_and_broken_only_when_asked():
@@ -67,7 +69,7 @@ def test_an_expired_lock_is_reported_and_broken_only_when_asked():
     out = sl.decide_acquire(old, ME, NOW)
     assert out["action"] == sl.REFUSE and out["expired"]
     assert "expired at 2026-12-02T05:00:00Z" in out["message"] and "xprotect_lock_break=true" in out["message"]
-    out = sl.decide_acquire(old, ME, NOW, True)
+    out = sl.decide_acquire(old, ME, NOW, break_lock=True)
     assert out["action"] == sl.BREAK and out["message"].startswith("Broke the expired site lock of awx@awx-node-2")
 
 
@@ -85,11 +87,12 @@ def test_unreadable_lock_needs_break_true():
     bad = {"unreadable": "not JSON"}
     out = sl.decide_acquire(bad, ME, NOW)
     assert out["action"] == sl.REFUSE and "cannot be read (not JSON)" in out["message"]
-    assert sl.decide_acquire(bad, ME, NOW, True)["action"] == sl.BREAK
+    assert sl.decide_acquire(bad, ME, NOW, break_lock=True)["action"] == sl.BREAK
 
 
-@pytest.mark.parametrize("value, parsed", [(None, False), (False, False), ("no", False), ("true", True),
-                                           (True, True), ("a1b2c3", "a1b2c3")])
+@pytest.mark.parametrize(
+    "value, parsed", [(None, False), (False, False), ("no", False), ("true", True), (True, True), ("a1b2c3", "a1b2c3")]
+)
 def test_parse_break(value, parsed):
     assert sl.parse_break(value) == parsed
 
