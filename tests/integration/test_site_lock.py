@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import socket
 import subprocess
 import time
@@ -52,7 +53,7 @@ def test_two_runs_at_once_one_stops_naming_the_holder_the_other_completes(site):
     ms, path = marker_path(site)
     first = start(site)
     deadline = time.monotonic() + 120
-    while not __import__("os").path.exists(path):  # the first run holds the lock
+    while not os.path.exists(path):  # the first run holds the lock
         assert first.poll() is None and time.monotonic() < deadline, "the first run never took the lock"
         time.sleep(0.2)
     second = start(site)
@@ -76,7 +77,7 @@ def test_two_runs_at_once_one_stops_naming_the_holder_the_other_completes(site):
     hosts = [e["host"] for e in issued]
     assert len(hosts) == len(set(hosts))
     # The lock is given back at the end of the normal run.
-    assert not __import__("os").path.exists(path)
+    assert not os.path.exists(path)
 
 
 def write_marker(path, owner, minutes_ago, expiry=240):
@@ -90,34 +91,32 @@ def test_a_stale_lock_stops_the_run_until_broken_by_the_setting(site):
     ms, path = marker_path(site)
     other = {"controller": "awx-node-9", "user": "awx", "pid": 4242, "run": "awx-node-9:4242:1", "job_id": "77"}
     write_marker(path, other, minutes_ago=300)
-    proc = playbook("renew.yml", site, check=False)
+    proc = playbook("stage.yml", site, check=False)
     said = text(proc.stdout)
     assert proc.returncode != 0
     assert "awx@awx-node-9 (AWX job 77, process 4242, site.yml) since" in said
     assert "It expired at" in said and "-e xprotect_lock_break=true" in said
     assert json.loads(open(path, encoding="utf-8").read())["id"] == "deadbeef01"  # left as it was
 
-    proc = playbook("renew.yml", site, "-e", "xprotect_lock_break=true", check=False)
+    proc = playbook("stage.yml", site, "-e", "xprotect_lock_break=true", check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Broke the expired site lock of awx@awx-node-9" in text(proc.stdout)
-    assert not __import__("os").path.exists(path)
+    assert not os.path.exists(path)
 
 
 def test_a_lock_not_expired_is_broken_only_by_its_id_and_a_dead_local_run_is_taken_over(site):
     ms, path = marker_path(site)
     other = {"controller": "awx-node-9", "user": "awx", "pid": 4242, "run": "awx-node-9:4242:1", "job_id": None}
     write_marker(path, other, minutes_ago=5)
-    proc = playbook("renew.yml", site, "-e", "xprotect_lock_break=true", check=False)
+    proc = playbook("stage.yml", site, "-e", "xprotect_lock_break=true", check=False)
     assert proc.returncode != 0 and "-e xprotect_lock_break=deadbeef01" in text(proc.stdout)
-    proc = playbook("renew.yml", site, "-e", "xprotect_lock_break=deadbeef01", check=False)
+    proc = playbook("stage.yml", site, "-e", "xprotect_lock_break=deadbeef01", check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Broke the site lock (not expired) of awx@awx-node-9" in text(proc.stdout)
 
     # A run of this controller that ended without giving the lock back (failed, interrupted).
-    dead = subprocess.run(["true"], check=True)  # noqa: S607 - a process that has ended
-    del dead
     here = socket.gethostname()
     write_marker(path, {"controller": here, "user": "ops", "pid": 2**22 + 7, "run": f"{here}:{2**22 + 7}:1"}, 5)
-    proc = playbook("renew.yml", site, check=False)
+    proc = playbook("stage.yml", site, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Took over the site lock of a run that ended without releasing it: ops@" in text(proc.stdout)
