@@ -52,6 +52,10 @@ def settings(source_data: Optional[Dict[str, Any]], explicit: Dict[str, Any], so
             "XPROTECT_URL, XPROTECT_USERNAME, XPROTECT_PASSWORD). To skip the check, set xprotect_inventory_check: "
             "false."
         )
+    try:
+        merged["url"] = [inv.normalize_url(str(url)) for url in merged["url"]]
+    except inv.InventoryError as error:
+        raise SiteServersError(f"{error}{where} (the inventory check's url, xprotect_inventory_api.url).")
     for name in ("username", "password"):
         if not merged[name]:
             raise SiteServersError(

@@ -120,3 +120,46 @@ def test_a_lock_not_expired_is_broken_only_by_its_id_and_a_dead_local_run_is_tak
     proc = playbook("stage.yml", site, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "Took over the site lock of a run that ended without releasing it: ops@" in text(proc.stdout)
+
+
+def adhoc(site, host, module, args):
+    argv = [str(BIN / "ansible"), host, "-i", str(site / "inventory.yml"), "-m", f"xprotect.encryption.{module}"]
+    proc = subprocess.run(
+        [*argv, "-a", json.dumps(args)],
+        cwd=REPO,
+        env=dict(env(), ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return json.JSONDecoder().raw_decode(proc.stdout)[0]["plays"][0]["tasks"][0]["hosts"][host]
+
+
+def test_bad_arguments_are_named_and_change_nothing(site):
+    ms, path = marker_path(site)
+    cases = [
+        ("site_lock", {"expiry_minutes": 0}, "expiry_minutes=0 is out of range"),
+        ("site_lock", {"expiry_minutes": "soon"}, "expiry_minutes"),
+        ("site_lock", {"settle": -1}, "settle=-1.0 is out of range"),
+        (
+            "site_lock",
+            {"break_lock": "rm -rf /"},
+            "xprotect_lock_break (option break_lock) = 'rm -rf /' is not allowed",
+        ),
+        ("site_lock", {"path": "C:\\ProgramData\\"}, "is not a file path"),
+        ("site_lock", {"state": "held"}, "state"),
+        ("site_servers", {"source": "/nonexistent.xprotect.yml"}, "is not a file"),
+        ("site_servers", {"url": ["ftp://ms"], "username": "u", "password": "p"}, "is not an http(s) URL"),
+        ("site_servers", {"url": ["http://ms"], "username": "u", "password": "p", "timeout": 0}, "out of range"),
+        ("site_servers", {"url": ["http://ms"], "username": "u", "password": "p", "auth_type": "x"}, "auth_type"),
+    ]
+    for module, args, words in cases:
+        result = adhoc(site, ms, module, args)
+        assert result.get("failed"), (module, args, result)
+        assert words in result["msg"], (module, args, result["msg"])
+    assert not os.path.exists(path)
+    # Good arguments, run on the management server itself: the marker is written, reported ok, not changed.
+    taken = adhoc(site, ms, "site_lock", {"settle": 0, "playbook": "adhoc"})
+    assert taken["written"] and not taken.get("changed") and os.path.exists(path)

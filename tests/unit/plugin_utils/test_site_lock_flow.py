@@ -167,3 +167,10 @@ def test_read_falls_through_on_refused_connection_only():
 
     with pytest.raises(site_servers.SiteServersError, match="refused the credentials.*Nothing was switched"):
         site_servers.read(merged, refuse)
+
+
+def test_settings_refuse_a_url_that_is_not_http():
+    with pytest.raises(
+        site_servers.SiteServersError, match=r"'ftp://ms' is not an http\(s\) URL.*xprotect_inventory_api"
+    ):
+        site_servers.settings({}, {"url": ["http://ok", "ftp://ms"], "username": "u", "password": "p"})
