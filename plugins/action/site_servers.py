@@ -31,6 +31,7 @@ class ActionModule(ActionBase):
         ca_path=dict(type="path"),
         tls_server_name=dict(type="str"),
         timeout=dict(type="float"),
+        management_server_name=dict(type="str"),
     )
 
     def run(self, tmp=None, task_vars=None):

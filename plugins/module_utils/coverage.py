@@ -202,8 +202,9 @@ def coverage_message(
         ms = ", ".join(groups.get(GROUP_MANAGEMENT) or [])
         parts.append(
             f"the REST API was read from {', '.join(n for n in management or [] if n)}, which is not the management "
-            f"server of the inventory ({ms}): point the check at this site's management server, or add that name "
-            "to the management server's xprotect_dns_names"
+            f"server of the inventory ({ms}): point the check at this site's management server "
+            "(xprotect_inventory_api.url), or, when it is that server under another name, set "
+            "xprotect_inventory_api.management_server_name to its inventory name"
         )
     return (
         "The inventory does not cover the site: "

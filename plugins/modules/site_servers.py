@@ -52,6 +52,11 @@ options:
   timeout:
     description: Seconds per request. Default 30.
     type: float
+  management_server_name:
+    description:
+      - The management server's inventory name, when neither the host in O(url) nor O(tls_server_name) is one of its
+        names in the inventory (the plugin's option of the same name).
+    type: str
 notes:
   - Fails, saying why, when the API cannot be read; it never returns an empty list for a site it could not read.
 seealso:
@@ -85,7 +90,8 @@ servers:
   type: list
   elements: dict
 management:
-  description: Names of the management server that was read (the host in the URL, its certificate name).
+  description: Names of the management server that was read (O(management_server_name) or its certificate name, and the
+    host in the URL).
   returned: success
   type: list
   elements: str

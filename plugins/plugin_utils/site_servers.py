@@ -16,7 +16,17 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import inventory as inv
 
-API_OPTIONS = ("url", "username", "password", "auth_type", "validate_certs", "ca_path", "tls_server_name", "timeout")
+API_OPTIONS = (
+    "url",
+    "username",
+    "password",
+    "auth_type",
+    "validate_certs",
+    "ca_path",
+    "tls_server_name",
+    "timeout",
+    "management_server_name",
+)
 ENV = {
     "url": "XPROTECT_URL",
     "username": "XPROTECT_USERNAME",
@@ -108,7 +118,7 @@ def read(merged: Dict[str, Any], fetch: Callable[..., List[Dict[str, Any]]]) -> 
                 + " Nothing was switched. Fix the access, or skip the check with xprotect_inventory_check: false."
             )
         management = [
-            inv.management_host(opts["url"], None, opts.get("tls_server_name")),
+            inv.management_host(opts["url"], merged.get("management_server_name"), opts.get("tls_server_name")),
             inv.host_from_uri(opts["url"]),
         ]
         servers = [
