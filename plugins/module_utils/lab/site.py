@@ -475,8 +475,9 @@ def inventory_text(site: model.Site) -> str:
         f"    xprotect_ca_path: {_q(pki)}",
         "    xprotect_ca_passphrase: "
         + _q("{{ lookup('ansible.builtin.file', " + repr(os.path.join(pki, "passphrase")) + ") }}"),
-        "  children:",
     ]
+    lines += _inventory_api_lines(site)
+    lines.append("  children:")
     placed = set()
     for role in model.ROLES:
         group = INVENTORY_GROUPS[role]
@@ -509,6 +510,29 @@ def inventory_text(site: model.Site) -> str:
             if ports:
                 lines.append("          xprotect_lab_ports: {" + ", ".join(f"{k}: {v}" for k, v in ports.items()) + "}")
     return "\n".join(lines) + "\n"
+
+
+def _inventory_api_lines(site: model.Site) -> List[str]:
+    """Where the preflight's inventory check reads the site (xprotect_inventory_api).
+
+    The credentials come from site.xprotect.yml (0600), never from this file. Both URLs: plain
+    HTTP answers before the management server is encrypted, HTTPS after; the first that accepts
+    a connection is read.
+    """
+    ms = site.management_name()
+    address = site.by_name[ms]["address"]
+    http, https = site.port(ms, 80), site.port(ms, 443)
+    urls = [
+        f"http://{address}" + ("" if http == 80 else f":{http}"),
+        f"https://{address}" + ("" if https == 443 else f":{https}"),
+    ]
+    return [
+        "    xprotect_inventory_api:",
+        f"      source: {_q(site.file('site.xprotect.yml'))}",
+        f"      url: {_q(urls)}",
+        f"      ca_path: {_q(os.path.join(site.pki_dir, 'ca.crt'))}",
+        f"      tls_server_name: {_q(ms)}",
+    ]
 
 
 def xprotect_inventory_text(site: model.Site) -> str:

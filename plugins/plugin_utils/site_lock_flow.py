@@ -1,0 +1,143 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The site lock on the management server: who this run is, and the marker's read/write cycle.
+
+Host access goes through the adapter only (read_file, write_file, delete_file); the decisions
+are in module_utils/site_lock.py. The adapter has no "create if absent", so a run writes its
+marker, waits ``settle`` seconds and reads it back: of two runs that found no lock at the same
+moment, the one whose marker was overwritten sees the other's and stops.
+
+The lock is the run's bookkeeping, not the site's state: taking and giving it back report ok,
+not changed (``written`` and ``deleted`` say what was done), so that a re-run on a site in its
+desired state still reports no change.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import os
+import socket
+import time
+import uuid
+from typing import Any, Dict, Optional
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import site_lock
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+_MISSING = ("not found", "does not exist", "cannot find", "could not find")
+
+
+def _start_time(pid: int) -> str:
+    """The start time of a process in clock ticks since boot (Linux), '' where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def identity() -> Dict[str, Any]:
+    """This run: the ansible-playbook process (the parent of the worker running the task)."""
+    pid = os.getppid()
+    controller = socket.gethostname()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return {
+        "controller": controller,
+        "user": user,
+        "pid": pid,
+        "run": f"{controller}:{pid}:{_start_time(pid)}",
+        "job_id": os.environ.get("JOB_ID") or os.environ.get("AWX_JOB_ID") or None,
+    }
+
+
+def process_alive(owner: Dict[str, Any], me: Dict[str, Any]) -> Optional[bool]:
+    """Whether the holder's process still runs; None when it is on another controller."""
+    if owner.get("controller") != me.get("controller") or not owner.get("pid"):
+        return None
+    try:
+        pid = int(owner["pid"])
+        os.kill(pid, 0)
+    except (ValueError, TypeError):
+        return None
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # The pid may have been reused: the run key carries the start time of the holder's process.
+    start = str(owner.get("run", "")).rsplit(":", 1)[-1]
+    return not start or _start_time(pid) in ("", start)
+
+
+def read_marker(adapter, path: str) -> Optional[Dict[str, Any]]:
+    try:
+        text = adapter.read_file(path)
+    except AdapterError as error:
+        if any(word in error.message.lower() for word in _MISSING):
+            return None
+        raise AdapterError(
+            f"Cannot read the site lock {path} on {adapter.host}: {error.message}. Nothing was changed.", error.result
+        )
+    return site_lock.parse_marker(text)
+
+
+def acquire(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
+    path, me = args["path"], identity()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    found = read_marker(adapter, path)
+    alive = process_alive(found.get("owner") or {}, me) if found and not found.get("unreadable") else None
+    decision = site_lock.decide_acquire(
+        found, me, now, break_lock=args["break_lock"], holder_alive=alive, path=path, host=adapter.host
+    )
+    result: Dict[str, Any] = {
+        "changed": False,
+        "written": False,
+        "path": path,
+        "action": decision["action"],
+        "expired": False,
+    }
+    if decision["action"] == site_lock.REFUSE:
+        result.update(failed=True, msg=decision["message"], holder=found, expired=decision["expired"])
+        return result
+    if decision["message"]:
+        result["broken"] = decision["message"]
+        result["previous"] = found
+        result["expired"] = decision["expired"]
+    if decision["action"] == site_lock.REENTER:
+        result["lock"] = found
+        return result
+    marker = site_lock.new_marker(uuid.uuid4().hex[:16], me, now, args["expiry_minutes"], args["playbook"])
+    result["lock"] = marker
+    if check_mode:
+        return result
+    adapter.write_file(path, site_lock.dump_marker(marker))
+    result["written"] = True
+    time.sleep(args["settle"])
+    back = read_marker(adapter, path)
+    if not back or back.get("id") != marker["id"]:
+        held = site_lock.holder(back, now) if back and not back.get("unreadable") else "another run"
+        result.update(
+            failed=True,
+            lock=None,
+            msg=f"Another rollout took the site lock ({path} on {adapter.host}) at the same moment: {held}. Nothing "
+            "was changed. Wait until that run has finished.",
+        )
+    return result
+
+
+def release(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
+    path, me = args["path"], identity()
+    found = read_marker(adapter, path)
+    outcome = site_lock.decide_release(found, me["run"])
+    result: Dict[str, Any] = {"changed": False, "deleted": False, "path": path, "action": outcome}
+    if outcome == "not_ours":
+        who = site_lock.holder(found) if not found.get("unreadable") else "an unreadable marker"
+        result["warnings"] = [
+            f"The site lock {path} on {adapter.host} is not this run's ({who}); it was left as it is."
+        ]
+    if outcome == "delete" and not check_mode:
+        result["deleted"] = adapter.delete_file(path)
+    return result
