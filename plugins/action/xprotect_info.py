@@ -26,6 +26,7 @@ class ActionModule(XProtectAction):
         override_markers=dict(type="list", elements="str"),
         **ca_source.CA_CERT_ONLY_OPTIONS,
     )
+    option_rules = flow.CONTEXT_RULES
     # The encryption role's setting, so that the preflight checks what the switch would refuse.
     host_var_defaults = {"override_markers": "xprotect_override_markers"}
 

@@ -222,7 +222,7 @@ from typing import Any, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils.pki_module import run_module
 
 ARGUMENT_SPEC = {
@@ -243,6 +243,12 @@ ARGUMENT_SPEC = {
     "import_passphrase": {"type": "str", "no_log": True},
 }
 _IMPORTS = ("import_cert_path", "import_key_path", "import_pfx_path")
+RULES = {
+    "common_name": validate.bounded(validate.text, max_length=64),
+    "key_size": lambda v, o: validate.one_of(v, o, pki.CA_KEY_SIZES),
+    "validity_days": validate.bounded(validate.days, 1),
+    "renew_before": validate.days,
+}
 
 
 def _view(cert: Any) -> dict:
@@ -258,16 +264,7 @@ def _view(cert: Any) -> dict:
 
 def _validate(p: dict) -> str:
     """Option checks that need no file; returns the mode, ``content`` or ``files``."""
-    if p["key_size"] not in pki.CA_KEY_SIZES:
-        raise pki.PkiError(
-            f"key_size: {p['key_size']} is not allowed for a CA; use 4096 (the default) or 3072.", "key_size"
-        )
-    if p["validity_days"] < 1:
-        raise pki.PkiError("validity_days: give a number of days >= 1.", "validity_days")
-    if not p["common_name"].strip() or len(p["common_name"]) > 64:
-        raise pki.PkiError("common_name: give a CA name of 1 to 64 characters.", "common_name")
-    if p["renew_before"] < 0:
-        raise pki.PkiError("renew_before: give a number of days >= 0 (0 renews only an expired CA).", "renew_before")
+    validate.apply(p, RULES)
     content = p["cert_content"] or p["key_content"]
     files = p["path"] or p["cert_path"] or p["key_path"]
     if content and (files or any(p[o] for o in _IMPORTS)):

@@ -211,7 +211,7 @@ from typing import Any, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, reissue
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, reissue, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils.pki_module import run_module
 
 ARGUMENT_SPEC = {
@@ -277,13 +277,16 @@ def parse_hosts(p: dict) -> list[Host]:
     return hosts
 
 
-def validate(p: dict) -> None:
-    if p["key_size"] < pki.MIN_RSA_BITS or p["key_size"] > 16384:
-        raise pki.PkiError(f"key_size: {p['key_size']} bits is not allowed; use 2048, 3072 or 4096.", "key_size")
-    if p["validity_days"] is not None and p["validity_days"] < 1:
-        raise pki.PkiError("validity_days: give a number of days >= 1.", "validity_days")
-    if p["renew_before"] < 0:
-        raise pki.PkiError("renew_before: give a number of days >= 0.", "renew_before")
+RULES = {
+    "key_size": validate.bounded(validate.whole_number, pki.MIN_RSA_BITS, 16384, "bits"),
+    "validity_days": validate.bounded(validate.days, 1),
+    "renew_before": validate.days,
+    "workers": validate.bounded(validate.whole_number, 1, 256),
+}
+
+
+def validate_options(p: dict) -> None:
+    validate.apply(p, RULES)
     if not p["pfx_passphrase"]:
         raise pki.PkiError("pfx_passphrase: a PFX needs a non-empty passphrase.", "pfx_passphrase")
     if os.path.exists(p["path"]) and not os.path.isdir(p["path"]):
@@ -378,7 +381,7 @@ def _view(cert: Any) -> dict:
 def run(p: dict, check_mode: bool, now=None) -> dict:
     """The whole module without AnsibleModule; raises PkiError, LockError or OSError."""
     now = pki.utcnow(now)
-    validate(p)
+    validate_options(p)
     hosts = parse_hosts(p)
     ca_cert = pki.load_ca_certificate_from_options(p)
     plan = [assess(h, ca_cert, now, p) for h in hosts]

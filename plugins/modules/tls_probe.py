@@ -269,7 +269,7 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe
+from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe, validate
 
 ARGUMENT_SPEC = {
     "endpoints": {
@@ -289,6 +289,24 @@ ARGUMENT_SPEC = {
     "workers": {"type": "int", "default": 32},
     "fail_on": {"type": "list", "elements": "str", "choices": list(tls_probe.FAIL_ON_CHOICES), "default": []},
     "expiring_days": {"type": "int", "default": 30},
+}
+
+
+
+def _endpoint(value: dict, option: str) -> dict:
+    value["host"] = validate.text(value["host"], f"{option}.host", spaces=False)
+    value["port"] = validate.whole_number(value["port"], f"{option}.port", 1, 65535)
+    for key in ("server_name", "label"):
+        if value.get(key) is not None:
+            value[key] = validate.text(value[key], f"{option}.{key}", spaces=key == "label")
+    return value
+
+
+RULES = {
+    "endpoints": validate.list_of(_endpoint),
+    "timeout": validate.bounded(validate.number, above=0, maximum=600),
+    "workers": validate.bounded(validate.whole_number, 1, 256),
+    "expiring_days": validate.days,
 }
 
 
@@ -313,10 +331,10 @@ def main() -> None:
     if not tls_probe.HAS_CRYPTOGRAPHY:  # pragma: no cover - cryptography is a requirement
         module.fail_json(msg=missing_required_lib("cryptography"))
     p = module.params
-    if p["timeout"] <= 0:
-        module.fail_json(msg=f"timeout: {p['timeout']} is not a positive number of seconds.")
-    if p["workers"] < 1:
-        module.fail_json(msg=f"workers: {p['workers']} - probe at least one endpoint at a time.")
+    try:
+        validate.apply(p, RULES)
+    except validate.ArgumentError as e:
+        module.fail_json(msg=str(e), option=e.option)
     ca_text = _read_ca(module)
     try:
         cas = tls_probe.load_ca_certs(ca_text)

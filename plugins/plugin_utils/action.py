@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     HostUnreachable,
@@ -53,13 +54,16 @@ def _plain(value):
 
 
 class XProtectAction(ActionBase):
-    """Template: ``argument_spec`` + ``work(args, adapter, task_vars) -> dict``."""
+    """Template: ``argument_spec`` (+ ``option_rules``, ``check_arguments``) + ``work(args, adapter, task_vars) -> dict``."""
 
     TRANSFERS_FILES = False
     argument_spec: dict = {}
     mutually_exclusive: list = []
     required_one_of: list = []
     required_if: list = []
+    # Ranges and patterns the argument spec cannot express: ``{option: check(value, option)}``
+    # with the checks of module_utils/validate.py. They run before the host is touched.
+    option_rules: dict = {}
     # Options that, when the task does not set them, take the value of a host variable (the
     # matching role variable), so that a role's task inside the disconnection window has no
     # template of its own to compile and render in every forked worker. "name.key" takes one key
@@ -83,6 +87,15 @@ class XProtectAction(ActionBase):
                 raise
             used = ", ".join(f"{option} from {var}" for option, var in from_vars.items())
             raise AnsibleActionFail(f"{e.message} (options taken from host variables: {used})") from e
+        try:
+            validate.apply(args, self.option_rules)
+            self.check_arguments(args)
+        except (validate.ArgumentError, PkiError) as e:
+            msg = str(e)
+            if e.option in from_vars:
+                msg += f" (taken from the host variable {from_vars[e.option]})"
+            result.update(failed=True, msg=msg, option=e.option, changed=False)
+            return result
         adapter = None
         try:
             adapter = get_adapter(self, task_vars)
@@ -113,6 +126,10 @@ class XProtectAction(ActionBase):
             self._task.args[option] = _plain(value)
             used[option] = var
         return used
+
+    def check_arguments(self, args: dict) -> None:
+        """Checks between options, or of files on the controller, before the host is touched;
+        raise :class:`validate.ArgumentError` (or ``PkiError``) naming the option."""
 
     # -- helpers for subclasses ---------------------------------------------------------
     def host_value(self, task_vars: dict, var: str):
