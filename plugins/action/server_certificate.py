@@ -41,9 +41,11 @@ class ActionModule(XProtectAction):
         "validity_days": validate.bounded(validate.days, 1),
         "key_readers": validate.list_of(validate.text),
         "temp_dir": validate.text,
+        "fqdn": pki.validate_hostname,
     }
 
     def check_arguments(self, args):
+        self.ca_cert = ca_source.load_ca_certificate(args)
         if args["pfx_path"] and args["key_source"] != "pfx":
             raise validate.refuse("pfx_path", args["pfx_path"], "it is only read with key_source: pfx; set that too")
         if args["pfx_path"]:
@@ -64,7 +66,7 @@ class ActionModule(XProtectAction):
         params["fqdn"] = pki.validate_hostname(self.host_fqdn(args, task_vars), option="fqdn")
         params["_clamp_to_ca"] = params["validity_days"] is None
         params["validity_days"] = params["validity_days"] or DEFAULT_VALIDITY
-        ca_cert = ca_source.load_ca_certificate(args)
+        ca_cert = self.ca_cert
 
         entries, current, decision = flow.assess(adapter, params, ca_cert)
         before = flow.summary(current)

@@ -21,8 +21,11 @@ class ActionModule(XProtectAction):
     # A typo in a retired thumbprint would silently keep a former CA trusted.
     option_rules = {"retired_thumbprints": validate.list_of(validate.thumbprint), "temp_dir": validate.text}
 
+    def check_arguments(self, args):
+        self.ca_cert = ca_source.load_ca_certificate(args)
+
     def work(self, args, adapter, task_vars):
-        ca_cert = ca_source.load_ca_certificate(args)
+        ca_cert = self.ca_cert
         thumbprint = pki.thumbprint(ca_cert)
         root = {e.thumbprint for e in adapter.list_certificates("Root")}
         retired = args["retired_thumbprints"]

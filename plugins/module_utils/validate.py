@@ -24,7 +24,7 @@ _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _HEX40 = re.compile(r"^[0-9A-F]{40}$")
 # What Windows and its tools put into a copied thumbprint: spaces, colons, and the invisible
 # left-to-right mark (U+200E) that certmgr's details tab prepends.
-_THUMBPRINT_NOISE = re.compile("[\\s:\u200e]")
+_THUMBPRINT_NOISE = re.compile("[ :\u200e]")
 # A certificate's validity and any "days before expiry": 100 years is far beyond any use and
 # far below what a date can hold (a larger number overflows the date arithmetic).
 MAX_DAYS = 36500
@@ -157,13 +157,13 @@ def pattern(value: Any, option: str) -> str:
 def thumbprint(value: Any, option: str) -> str:
     """A certificate thumbprint: 40 hex digits once spaces, colons and U+200E are removed; uppercase."""
     cleaned = _THUMBPRINT_NOISE.sub("", value).upper() if isinstance(value, str) else None
-    if cleaned is None or not _HEX40.match(cleaned):
+    if cleaned is None or not _HEX40.fullmatch(cleaned):
         raise refuse(option, value, "give a SHA-1 thumbprint of 40 hex digits (spaces and colons are ignored)")
     return cleaned
 
 
 def guid(value: Any, option: str) -> str:
-    if not isinstance(value, str) or not _GUID.match(value.strip()):
+    if not isinstance(value, str) or not _GUID.fullmatch(value.strip()):
         raise refuse(option, value, "give a GUID like 84430eb7-847c-422d-aa00-7915cd0d7a65")
     return value.strip().strip("{}").lower()
 
@@ -240,3 +240,26 @@ def bounded(check: Callable[..., Any], *args, **kwargs) -> Callable[[Any, str], 
 
 def list_of(check: Callable[[Any, str], Any]) -> Callable[[Any, str], list]:
     return lambda values, option: each(values, option, check)
+
+
+def option_hint(msg: str, spec: Mapping[str, Mapping]) -> str:
+    """``msg``, naming the options with sub-options when it names no option at all.
+
+    ansible-core's own message for a list of dicts given a string ("dictionary requested, could
+    not parse JSON or key=value") names no option; this says where to look."""
+    if any(re.search(rf"\b{re.escape(name)}\b", msg) for name in spec):
+        return msg
+    nested = [name for name, opts in spec.items() if opts.get("options")]
+    if not nested:
+        return msg
+    return f"{msg} (in {' or '.join(nested)}: give a list of dictionaries, one per item)"
+
+
+def naming_options(module_class: type, spec: Mapping[str, Mapping]) -> type:
+    """``module_class`` (AnsibleModule) whose failures always name an option (:func:`option_hint`)."""
+
+    class Module(module_class):
+        def fail_json(self, msg, **kwargs):
+            super().fail_json(msg=option_hint(str(msg), spec), **kwargs)
+
+    return Module

@@ -442,7 +442,7 @@ def run(p: dict, check_mode: bool, now=None) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = validate.naming_options(AnsibleModule, ARGUMENT_SPEC)(
         argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
         mutually_exclusive=[("ca_cert_path", "ca_cert_content"), ("ca_key_path", "ca_key_content")],

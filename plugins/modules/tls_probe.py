@@ -323,7 +323,7 @@ def _read_ca(module: AnsibleModule) -> str | None:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = validate.naming_options(AnsibleModule, ARGUMENT_SPEC)(
         argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("ca_cert", "ca_cert_path")],
         supports_check_mode=True,
