@@ -31,7 +31,7 @@ class ActionModule(ActionBase):
         # Only what is set: an unset variable takes the role's or playbook's default.
         values = {name: self._templar.template(task_vars[name]) for name in spec if name in task_vars}
         checked = ArgumentSpecValidator(spec).validate(values)
-        found = [str(e) for e in checked.errors]
+        found = [str(e) if str(e).endswith(".") else f"{e}." for e in checked.errors]
         if not found:
             found = settings.problems(playbook, checked.validated_parameters)
         result["checked"] = sorted(values)
