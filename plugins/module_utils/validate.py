@@ -88,21 +88,22 @@ def number(
         allowed += f" {unit}" if unit else ""
     else:
         allowed = _range_text(minimum, maximum, "a number", unit)
+    given = value
     if isinstance(value, bool):
-        raise refuse(option, value, allowed)
+        raise refuse(option, given, allowed)
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            raise refuse(option, value, allowed)
+            raise refuse(option, given, allowed)
     if not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
-        raise refuse(option, value, allowed)
+        raise refuse(option, given, allowed)
     if (
         (minimum is not None and value < minimum)
         or (maximum is not None and value > maximum)
         or (above is not None and value <= above)
     ):
-        raise refuse(option, value, allowed)
+        raise refuse(option, given, allowed)
     return float(value)
 
 
@@ -171,7 +172,10 @@ def guid(value: Any, option: str) -> str:
 def percentage(value: Any, option: str) -> float:
     """0 to 100, as a number or ``"N%"`` (what a play's max_fail_percentage takes)."""
     match = _PERCENT.match(value) if isinstance(value, str) else None
-    return number(match.group(1) if match else value, option, 0, 100, unit="(percent)")
+    try:
+        return number(match.group(1) if match else value, option, 0, 100, unit="(percent)")
+    except ArgumentError:
+        raise refuse(option, value, 'give a number from 0 to 100, or a percentage like "30%"')
 
 
 def batch(value: Any, option: str):
