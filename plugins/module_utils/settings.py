@@ -150,3 +150,21 @@ def problems(playbook: str, values: Mapping[str, Any]) -> List[str]:
         except Exception as e:  # noqa: BLE001 - PkiError from the host-name checks
             found.append(str(e))
     return found
+
+
+def gate(found: Mapping[str, List[str]], most: int = 5) -> List[str]:
+    """The problems of every host checked (``{host: problems}``), each said once: a value that is
+    wrong on every host (an extra var, group_vars/all) is not repeated per host."""
+    hosts_of: Dict[str, List[str]] = {}
+    for host, problems_of_host in found.items():
+        for problem in problems_of_host:
+            hosts_of.setdefault(problem, []).append(host)
+    lines = []
+    for problem, hosts in hosts_of.items():
+        if len(hosts) == len(found) and len(found) > 1:
+            where = "every host"
+        else:
+            names = sorted(hosts)
+            where = ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+        lines.append(f"On {where}: {problem}")
+    return lines

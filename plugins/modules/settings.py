@@ -16,9 +16,11 @@ description:
   - Fails naming each variable, its value and what is allowed. Touches no host; needs no connection.
   - Variables that are not set are not checked; they take the defaults of the roles and playbooks.
   - The table of settings, one entry per variable, is C(plugins/module_utils/settings.py).
-  - The first play of C(site.yml) (through C(stage.yml)), C(audit.yml), C(renew.yml) and C(rollback.yml) runs it on
-    localhost and on every host of the site with C(any_errors_fatal), so a wrong value stops the run before the CA
-    is created and before any host is touched.
+  - C(site.yml) (through C(stage.yml)), C(audit.yml), C(renew.yml) and C(rollback.yml) first import
+    C(playbooks/settings.yml), which runs it on localhost and on every host of the site with
+    O(fail_on_problems=false), then stops on the controller when any host has a problem
+    (P(xprotect.encryption.settings_gate#filter) says each problem once). A wrong value so stops the run before the
+    CA is created and before any host is touched.
 author:
   - xprotect.encryption maintainers (@xprotect)
 options:
@@ -27,19 +29,20 @@ options:
     type: str
     required: true
     choices: [site, audit, renew, rollback]
+  fail_on_problems:
+    description:
+      - Fail the task when a value is not allowed. With V(false) the task only returns RV(problems), for a gate that
+        decides once for every host.
+    type: bool
+    default: true
 notes:
   - An action plugin; it runs on the controller. Supports check mode.
 """
 
 EXAMPLES = r"""
-- name: "Settings: every variable this run reads is valid"
-  hosts: localhost:xprotect_management_servers:xprotect_recording_servers
-  gather_facts: false
-  any_errors_fatal: true
-  tasks:
-    - name: Settings | the variables of site.yml, for this host
-      xprotect.encryption.settings:
-        playbook: site
+- name: Settings | the variables of site.yml, as this host sees them
+  xprotect.encryption.settings:
+    playbook: site
 """
 
 RETURN = r"""
@@ -49,8 +52,8 @@ checked:
   type: list
   elements: str
 problems:
-  description: One sentence per value that is not allowed.
-  returned: failed
+  description: One sentence per value that is not allowed, naming the variable, the value and what is allowed.
+  returned: always
   type: list
   elements: str
 """

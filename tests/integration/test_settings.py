@@ -31,7 +31,8 @@ def stopped_in_settings(site, book, extra, *named):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert "Traceback" not in out
-    assert "Settings | the variables of" in out
+    assert "Settings | stop on any value that is not allowed" in out
+    assert "fatal: [localhost]" in out and out.count("fatal:") == 1, out[-3000:]
     for text in named:
         assert text in out, (text, out[-3000:])
     # Nothing after the settings play ran: no phase, no CA, no event on any host.
@@ -46,7 +47,7 @@ def stopped_in_settings(site, book, extra, *named):
     ("extra", "named"),
     [
         # Today: the management server switched, then a traceback in phase 4.
-        ({"xprotect_recording_batch": "abc"}, ["xprotect_recording_batch", "'abc'", '"20%"']),
+        ({"xprotect_recording_batch": "abc"}, ["On every host: xprotect_recording_batch: 'abc'", '"20%"']),
         # Today: the event server was silently skipped.
         ({"xprotect_event_server_place": "foo"}, ["xprotect_event_server_place", "foo", "before_management, after_mobile"]),
         # Today: failed only in phase 6, naming an internal variable.
@@ -65,8 +66,8 @@ def test_a_wrong_host_variable_stops_the_run_naming_the_host(site):
     host_vars.mkdir(exist_ok=True)
     (host_vars / "rs002.lab.xprotect.test.yml").write_text("xprotect_verify_probe_timeout: -5\n")
     try:
-        out = stopped_in_settings(site, "site.yml", None, "rs002.lab.xprotect.test", "xprotect_verify_probe_timeout")
-        assert "fatal: [rs001.lab.xprotect.test]" not in out
+        out = stopped_in_settings(site, "site.yml", None, "xprotect_verify_probe_timeout")
+        assert "On rs002.lab.xprotect.test: xprotect_verify_probe_timeout: -5 is not allowed" in out
     finally:
         (host_vars / "rs002.lab.xprotect.test.yml").unlink()
 
@@ -82,7 +83,7 @@ def test_a_serial_percentage_and_numbers_as_text_are_accepted(site):
         extra={"xprotect_recording_batch": "50%", "xprotect_encryption_retries": "2", "xprotect_max_fail_percentage": "0"},
     )
     out = proc.stdout + proc.stderr
-    assert "Settings of" not in out and "Traceback" not in out
+    assert "Settings this run cannot use" not in out and "Traceback" not in out
     assert "PLAY [Phase 0" in out
 
 

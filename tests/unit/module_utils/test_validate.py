@@ -110,7 +110,7 @@ def _role_options() -> set:
 
 
 # Read by a playbook but not a setting of the operator's: registered results and per-host facts.
-NOT_SETTINGS = {"xprotect_server_configurator"}
+NOT_SETTINGS = {"xprotect_server_configurator", "xprotect_settings_playbook"}
 
 
 def test_every_variable_a_playbook_or_role_reads_is_in_the_settings_table():
@@ -149,3 +149,15 @@ def test_problems_name_the_variable(playbook, values, named):
 def test_a_playbook_checks_only_what_it_reads():
     assert settings.problems("audit", {"xprotect_recording_batch": "abc"}) == []
     assert settings.problems("site", {"xprotect_recording_batch": "25%", "xprotect_renew_before": 30}) == []
+
+
+def test_the_gate_says_a_problem_of_every_host_once_and_names_the_hosts_of_the_others():
+    everywhere = "xprotect_recording_batch: 'abc' is not allowed; ..."
+    found = {f"rs{i:03}": [everywhere] for i in range(1, 9)}
+    found["rs002"] = [everywhere, "xprotect_fqdn: bad"]
+    found["localhost"] = [everywhere]
+    assert settings.gate(found) == [f"On every host: {everywhere}", "On rs002: xprotect_fqdn: bad"]
+    seven = {f"h{i}": ["x"] for i in range(7)}
+    seven["ok"] = []
+    assert settings.gate(seven) == ["On h0, h1, h2, h3, h4 and 2 more: x"]
+    assert settings.gate({"localhost": []}) == []
