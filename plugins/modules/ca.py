@@ -71,7 +71,7 @@ options:
     type: str
   common_name:
     description:
-      - Common name of a new CA. Not changed on an existing CA.
+      - Common name of a new CA, 1 to 64 characters without control characters. Not changed on an existing CA.
     type: str
     default: XProtect VMS Root CA
   key_size:
@@ -81,13 +81,13 @@ options:
     default: 4096
   validity_days:
     description:
-      - Validity of a new or renewed CA certificate, in days.
+      - Validity of a new or renewed CA certificate, in days, from 1 to 36500.
     type: int
     default: 3650
   renew_before:
     description:
       - Renew the CA certificate (same key, same subject) when it expires within this many days, or has expired.
-      - C(0) never renews before expiry.
+      - C(0) never renews before expiry. At most 36500.
       - Server certificates signed before the renewal keep validating, because the key and name are the same; the
         renewed certificate must still be installed in every trust store before the old one expires.
     type: int

@@ -92,12 +92,12 @@ options:
     type: int
   renew_before:
     description:
-      - Re-issue a certificate that expires within this many days.
+      - Re-issue a certificate that expires within this many days, from 0 to 36500.
     type: int
     default: 30
   key_size:
     description:
-      - RSA key size of new keys (2048 or more). A certificate with a smaller key is re-issued.
+      - RSA key size of new keys, from 2048 to 16384. A certificate with a smaller key is re-issued.
     type: int
     default: 2048
   include_ca:
@@ -118,7 +118,7 @@ options:
     default: false
   workers:
     description:
-      - How many keys are made at once. Default - the number of CPUs of the controller.
+      - How many keys are made at once, from 1 to 256. Default - the number of CPUs of the controller.
     type: int
 notes:
   - The CA key is opened only when a certificate must be issued; an idempotent run never decrypts it.

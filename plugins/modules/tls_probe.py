@@ -74,12 +74,12 @@ options:
     type: path
   timeout:
     description:
-      - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint.
+      - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint; more than 0 and at most 600.
     type: float
     default: 5.0
   workers:
     description:
-      - How many endpoints are probed at the same time.
+      - How many endpoints are probed at the same time, from 1 to 256.
     type: int
     default: 32
   fail_on:
@@ -95,7 +95,7 @@ options:
     default: []
   expiring_days:
     description:
-      - The threshold of O(fail_on=expiring) and of RV(counts.expiring).
+      - The threshold of O(fail_on=expiring) and of RV(counts.expiring), in days from 0 to 36500.
     type: int
     default: 30
 notes:
