@@ -18,7 +18,8 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import fileuti
 def run_module(module: Any, run: Callable[[dict, bool], dict], write_error: Callable[[OSError], str]) -> dict:
     """``run(module.params, module.check_mode)``, or ``fail_json`` naming the option at fault.
 
-    No cryptography, a :class:`pki.PkiError` or :class:`validate.ArgumentError` (its option), the folder lock held by another run
+    No cryptography, a :class:`pki.PkiError` or :class:`validate.ArgumentError` (its option), the
+    folder lock held by another run
     (``path``) and a failed write (``path``, text from ``write_error``) each end the task. The
     result's ``diff`` is dropped unless the task runs in diff mode.
     """

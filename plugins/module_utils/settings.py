@@ -64,9 +64,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_mobile_encryption": _s("bool", None, "site audit"),
     "xprotect_clients_must_trust": _s("str", None, choices=["all", "reachable"]),
     "xprotect_server_groups": _s("list", validate.list_of(_group), _ALL, elements="str"),
-    "xprotect_roles": _s(
-        "list", None, "site audit rollback", elements="str", choices=list(hoststate.ROLES)
-    ),
+    "xprotect_roles": _s("list", None, "site audit rollback", elements="str", choices=list(hoststate.ROLES)),
     # playbooks/audit.yml
     "xprotect_audit_fail_on_drift": _s("bool", None, "audit"),
     # playbooks/rollback.yml (defaults in playbooks/vars/rollback.yml)
@@ -93,9 +91,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_ip_addresses": _s("list", validate.list_of(_ip), _CERT, elements="str"),
     "xprotect_renew_before": _s("int", _DAYS, _ALL),
     "xprotect_certificates_key_source": _s("str", None, _CERT, choices=["host", "pfx"]),
-    "xprotect_certificates_key_length": _s(
-        "int", validate.bounded(validate.whole_number, 2048, 16384, "bits"), _CERT
-    ),
+    "xprotect_certificates_key_length": _s("int", validate.bounded(validate.whole_number, 2048, 16384, "bits"), _CERT),
     "xprotect_certificates_provider": _s("str", _TEXT, _CERT),
     "xprotect_certificates_pfx_path": _s("str", None, _CERT),
     "xprotect_certificates_pfx_passphrase": _s("str", None, _CERT, no_log=True),
@@ -111,9 +107,7 @@ SETTINGS: Dict[str, Setting] = {
     ),
     "xprotect_stop_stale_configurator": _s("bool", None, "site rollback"),
     "xprotect_encryption_retries": _s("int", _RETRIES, "site rollback"),
-    "xprotect_encryption_retry_delay": _s(
-        "raw", validate.bounded(validate.number, 0, 3600), "site rollback"
-    ),
+    "xprotect_encryption_retry_delay": _s("raw", validate.bounded(validate.number, 0, 3600), "site rollback"),
     "xprotect_configurator_path": _s("str", _TEXT, "site audit rollback"),
     "xprotect_override_markers": _s("list", validate.list_of(validate.pattern), "site audit rollback", elements="str"),
     # Gates (roles/verify)

@@ -12,6 +12,7 @@ reach a plugin without an argument spec (host variables, ``-e``).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
@@ -79,6 +80,7 @@ def number(
     option: str,
     minimum: Optional[float] = None,
     maximum: Optional[float] = None,
+    *,
     above: Optional[float] = None,
     unit: str = "seconds",
 ) -> float:
@@ -96,7 +98,7 @@ def number(
             value = float(value.strip())
         except ValueError:
             raise refuse(option, given, allowed)
-    if not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
         raise refuse(option, given, allowed)
     if (
         (minimum is not None and value < minimum)

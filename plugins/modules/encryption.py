@@ -41,7 +41,8 @@ options:
     default: enabled
   thumbprint:
     description:
-      - The certificate (in C(LocalMachine\My), with its key) to use, 40 hex digits (spaces, colons and U+200E are ignored). Required when O(state=enabled).
+      - The certificate (in C(LocalMachine\My), with its key) to use, 40 hex digits (spaces, colons and U+200E are
+        ignored). Required when O(state=enabled).
       - In check mode a missing thumbprint skips the task (the certificate would only be issued by the run).
     type: str
   groups:

@@ -77,7 +77,10 @@ options:
     type: bool
     default: false
   pfx_path:
-    description: A PFX on the controller to import instead of issuing (O(key_source=pfx)), e.g. from your own CA. Read and opened (with O(pfx_passphrase)) before the host is touched; it must hold the certificate and its private key. Refused with O(key_source=host).
+    description:
+      - A PFX on the controller to import instead of issuing (O(key_source=pfx)), e.g. from your own CA.
+      - Read and opened (with O(pfx_passphrase)) before the host is touched; it must hold the certificate and its
+        private key. Refused with O(key_source=host).
     type: path
   pfx_passphrase:
     description: The passphrase of O(pfx_path), or of the PFX made on the controller (a random one when not set).

@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: settings
 short_description: Check every variable a playbook of the collection reads, before it acts
+version_added: 0.1.0
 description:
   - Checks the current host's values of the variables that O(playbook) reads - extra vars, inventory, group_vars
     and host_vars alike - against an argument spec (type, choices, list elements; the checks of

@@ -74,7 +74,8 @@ options:
     type: path
   timeout:
     description:
-      - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint; more than 0 and at most 600.
+      - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint; more than 0 and at
+        most 600.
     type: float
     default: 5.0
   workers:
@@ -290,7 +291,6 @@ ARGUMENT_SPEC = {
     "fail_on": {"type": "list", "elements": "str", "choices": list(tls_probe.FAIL_ON_CHOICES), "default": []},
     "expiring_days": {"type": "int", "default": 30},
 }
-
 
 
 def _endpoint(value: dict, option: str) -> dict:

@@ -28,7 +28,10 @@ options:
     choices: [present, absent]
     default: present
   retired_thumbprints:
-    description: Thumbprints of former CA certificates to remove from Root, 40 hex digits each (spaces, colons and U+200E are ignored). Anything else is refused, so that a typo never keeps a former CA trusted.
+    description:
+      - Thumbprints of former CA certificates to remove from Root, 40 hex digits each (spaces, colons and U+200E are
+        ignored).
+      - Anything else is refused, so that a typo never keeps a former CA trusted.
     type: list
     elements: str
     default: []

@@ -54,7 +54,7 @@ def _plain(value):
 
 
 class XProtectAction(ActionBase):
-    """Template: ``argument_spec`` (+ ``option_rules``, ``check_arguments``) + ``work(args, adapter, task_vars) -> dict``."""
+    """Template: ``argument_spec`` (+ ``option_rules``, ``check_arguments``) + ``work(args, adapter, task_vars)``."""
 
     TRANSFERS_FILES = False
     argument_spec: dict = {}

@@ -33,7 +33,6 @@ def _config_kinds(roles: Sequence[str], groups: Sequence[str]) -> List[str]:
     return kinds
 
 
-
 def _configurator(value, option: str) -> dict:
     """What the preflight found (xprotect_info's ``server_configurator``): path, version, group IDs."""
 

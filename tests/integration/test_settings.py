@@ -49,7 +49,10 @@ def stopped_in_settings(site, book, extra, *named):
         # Today: the management server switched, then a traceback in phase 4.
         ({"xprotect_recording_batch": "abc"}, ["On every host: xprotect_recording_batch: 'abc'", '"20%"']),
         # Today: the event server was silently skipped.
-        ({"xprotect_event_server_place": "foo"}, ["xprotect_event_server_place", "foo", "before_management, after_mobile"]),
+        (
+            {"xprotect_event_server_place": "foo"},
+            ["xprotect_event_server_place", "foo", "before_management, after_mobile"],
+        ),
         # Today: failed only in phase 6, naming an internal variable.
         ({"xprotect_mobile_encryption": "maybe"}, ["xprotect_mobile_encryption", "'maybe'", "Valid booleans"]),
         ({"xprotect_encryption_retries": -1}, ["xprotect_encryption_retries", "-1", "from 0 to 100"]),
@@ -80,7 +83,11 @@ def test_a_serial_percentage_and_numbers_as_text_are_accepted(site):
         site,
         "--check",
         check=False,
-        extra={"xprotect_recording_batch": "50%", "xprotect_encryption_retries": "2", "xprotect_max_fail_percentage": "0"},
+        extra={
+            "xprotect_recording_batch": "50%",
+            "xprotect_encryption_retries": "2",
+            "xprotect_max_fail_percentage": "0",
+        },
     )
     out = proc.stdout + proc.stderr
     assert "Settings this run cannot use" not in out and "Traceback" not in out
@@ -88,7 +95,9 @@ def test_a_serial_percentage_and_numbers_as_text_are_accepted(site):
 
 
 def test_audit_validates_before_it_reads(site):
-    stopped_in_settings(site, "audit.yml", {"xprotect_audit_fail_on_drift": "sometimes"}, "xprotect_audit_fail_on_drift")
+    stopped_in_settings(
+        site, "audit.yml", {"xprotect_audit_fail_on_drift": "sometimes"}, "xprotect_audit_fail_on_drift"
+    )
 
 
 def test_renew_validates_before_it_issues(site):

@@ -37,7 +37,9 @@ def files(tmp_path_factory):
     cert = pki.issue_certificate(ca, key.public_key(), HOST, [HOST])
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption, pkcs12
 
-    (root / "good.pfx").write_bytes(pkcs12.serialize_key_and_certificates(b"x", key, cert, None, BestAvailableEncryption(b"pw")))
+    (root / "good.pfx").write_bytes(
+        pkcs12.serialize_key_and_certificates(b"x", key, cert, None, BestAvailableEncryption(b"pw"))
+    )
     (root / "nokey.pfx").write_bytes(pkcs12.serialize_key_and_certificates(b"x", None, cert, None, NoEncryption()))
     (root / "text.pfx").write_text("not a pfx\n")
     (root / "ca.crt").write_text(ca.cert_pem)
@@ -274,7 +276,9 @@ def test_the_table_has_at_least_150_cases():
     assert len(CASES) >= 150
 
 
-@pytest.mark.parametrize(("plugin", "args", "option"), CASES, ids=[f"{p}-{o}-{i}" for i, (p, _a, o) in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("plugin", "args", "option"), CASES, ids=[f"{p}-{o}-{i}" for i, (p, _a, o) in enumerate(CASES)]
+)
 def test_a_bad_argument_fails_naming_its_option(plugin, args, option, files, capsys):
     if plugin in MODULES:
         base = MODULES[plugin]
