@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
@@ -28,11 +29,17 @@ class ActionModule(ActionBase):
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         spec = settings.argument_spec(args["playbook"])
         # Only what is set: an unset variable takes the role's or the playbook's default.
-        values = {name: self._templar.template(task_vars[name]) for name in spec if name in task_vars}
+        values, problems = {}, []
+        for name in (n for n in spec if n in task_vars):
+            try:
+                values[name] = self._templar.template(task_vars[name])
+            except AnsibleError as e:
+                # A problem like any other: a host failing here alone would drop out of the run.
+                problems.append(f"{name}: its value cannot be rendered ({e.message}).")
         # The argument spec first (types, choices, list elements), with ansible-core's own
         # messages; then the ranges and patterns of settings.py on the values it coerced.
-        checked = ArgumentSpecValidator(spec).validate(values)
-        problems = [str(e) if str(e).endswith(".") else f"{e}." for e in checked.errors]
+        checked = ArgumentSpecValidator({n: spec[n] for n in values}).validate(values)
+        problems += [str(e) if str(e).endswith(".") else f"{e}." for e in checked.errors]
         if not problems:
             problems = settings.problems(args["playbook"], checked.validated_parameters)
         result.update(changed=False, checked=sorted(values), problems=problems)

@@ -13,8 +13,13 @@ def settings_gate(hostvars, hosts, key="xprotect_settings"):
     found = {}
     for host in hosts:
         result = hostvars[host].get(key) if host in hostvars else None
-        if isinstance(result, dict) and "problems" in result:
+        if not isinstance(result, dict):
+            continue
+        if "problems" in result:
             found[host] = list(result["problems"])
+        elif result.get("failed") or result.get("unreachable"):
+            # The check itself failed (ignore_errors kept the host in): not a pass.
+            found[host] = [f"its settings could not be checked: {result.get('msg', 'no message')}"]
     return settings.gate(found)
 
 

@@ -41,7 +41,8 @@ _TEXT = validate.text
 _TEXTS = validate.list_of(validate.text)
 _ALL = "site audit renew rollback"
 _CA = "site audit renew rollback"  # every playbook reads the CA certificate (the gates verify against it)
-_CERT = "site renew"
+_CERT = "site renew"  # the ca and certificates roles
+_SWITCH = "site audit rollback"  # the encryption module, which takes these from host variables
 
 
 def _hostname(value, option):
@@ -64,12 +65,12 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_mobile_encryption": _s("bool", None, "site audit"),
     "xprotect_clients_must_trust": _s("str", None, choices=["all", "reachable"]),
     "xprotect_server_groups": _s("list", validate.list_of(_group), _ALL, elements="str"),
-    "xprotect_roles": _s("list", None, "site audit rollback", elements="str", choices=list(hoststate.ROLES)),
+    "xprotect_roles": _s("list", None, _SWITCH, elements="str", choices=list(hoststate.ROLES)),
     # playbooks/audit.yml
     "xprotect_audit_fail_on_drift": _s("bool", None, "audit"),
     # playbooks/rollback.yml (defaults in playbooks/vars/rollback.yml)
     "xprotect_rollback_order": _s(
-        "list", validate.list_of(_group), "rollback", elements="str", choices=list(hoststate.GROUP_ROLES)
+        "list", validate.list_of(_group), "rollback", elements="str", choices=list(SERVER_GROUPS)
     ),
     "xprotect_rollback_retries": _s("int", _RETRIES, "rollback"),
     # The CA (roles/ca)
@@ -77,8 +78,8 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_ca_cert_content": _s("str", None, _CA),
     "xprotect_ca_key_content": _s("str", None, _CERT, no_log=True),
     "xprotect_ca_passphrase": _s("str", None, _CERT, no_log=True),
-    "xprotect_ca_common_name": _s("str", validate.bounded(validate.text, max_length=64)),
-    "xprotect_ca_key_size": _s("int", None, choices=[3072, 4096]),
+    "xprotect_ca_common_name": _s("str", validate.bounded(validate.text, max_length=64), _CERT),
+    "xprotect_ca_key_size": _s("int", None, _CERT, choices=[3072, 4096]),
     "xprotect_ca_validity_days": _s("int", _DAYS_1, _CERT),
     "xprotect_ca_renew_before": _s("int", _DAYS, _CERT),
     "xprotect_ca_import_cert_path": _s("str", None, _CERT),
@@ -103,13 +104,13 @@ SETTINGS: Dict[str, Setting] = {
     # The switch (roles/encryption)
     "xprotect_encryption_state": _s("str", None, "site rollback", choices=["enabled", "disabled"]),
     "xprotect_encryption_groups": _s(
-        "list", None, "site rollback", elements="str", choices=["server", "streaming", "mobile", "event"]
+        "list", None, _SWITCH, elements="str", choices=["server", "streaming", "mobile", "event"]
     ),
-    "xprotect_stop_stale_configurator": _s("bool", None, "site rollback"),
-    "xprotect_encryption_retries": _s("int", _RETRIES, "site rollback"),
-    "xprotect_encryption_retry_delay": _s("raw", validate.bounded(validate.number, 0, 3600), "site rollback"),
-    "xprotect_configurator_path": _s("str", _TEXT, "site audit rollback"),
-    "xprotect_override_markers": _s("list", validate.list_of(validate.pattern), "site audit rollback", elements="str"),
+    "xprotect_stop_stale_configurator": _s("bool", None, _SWITCH),
+    "xprotect_encryption_retries": _s("int", _RETRIES, _SWITCH),
+    "xprotect_encryption_retry_delay": _s("raw", validate.bounded(validate.number, 0, 3600), _SWITCH),
+    "xprotect_configurator_path": _s("str", _TEXT, _SWITCH),
+    "xprotect_override_markers": _s("list", validate.list_of(validate.pattern), _SWITCH, elements="str"),
     # Gates (roles/verify)
     "xprotect_verify_probe_timeout": _s(
         "raw", validate.bounded(validate.number, above=0, maximum=600), "site renew rollback"

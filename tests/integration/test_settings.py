@@ -64,13 +64,21 @@ def test_site_stops_before_phase_0_on_a_wrong_value(site, extra, named):
     stopped_in_settings(site, "site.yml", extra, *named)
 
 
-def test_a_wrong_host_variable_stops_the_run_naming_the_host(site):
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("xprotect_verify_probe_timeout: -5\n", "xprotect_verify_probe_timeout: -5 is not allowed"),
+        # A value that cannot even be rendered is a problem too: the host must not drop out of the run.
+        ('xprotect_fqdn: "{{ no_such_variable }}"\n', "xprotect_fqdn: its value cannot be rendered"),
+    ],
+)
+def test_a_wrong_host_variable_stops_the_run_naming_the_host(site, content, said):
     host_vars = site / "host_vars"
     host_vars.mkdir(exist_ok=True)
-    (host_vars / "rs002.lab.xprotect.test.yml").write_text("xprotect_verify_probe_timeout: -5\n")
+    (host_vars / "rs002.lab.xprotect.test.yml").write_text(content)
     try:
-        out = stopped_in_settings(site, "site.yml", None, "xprotect_verify_probe_timeout")
-        assert "On rs002.lab.xprotect.test: xprotect_verify_probe_timeout: -5 is not allowed" in out
+        out = stopped_in_settings(site, "site.yml", None, f"On rs002.lab.xprotect.test: {said}")
+        assert "On every host" not in out
     finally:
         (host_vars / "rs002.lab.xprotect.test.yml").unlink()
 

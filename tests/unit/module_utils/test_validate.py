@@ -161,3 +161,22 @@ def test_the_gate_says_a_problem_of_every_host_once_and_names_the_hosts_of_the_o
     seven["ok"] = []
     assert settings.gate(seven) == ["On h0, h1, h2, h3, h4 and 2 more: x"]
     assert settings.gate({"localhost": []}) == []
+
+
+class _HostVars(dict):
+    """hostvars as the filter sees it: host -> that host's variables."""
+
+
+def test_the_gate_filter_reports_a_host_whose_check_failed_and_skips_hosts_outside_the_limit():
+    from ansible_collections.xprotect.encryption.plugins.filter.settings import settings_gate
+
+    hostvars = _HostVars(
+        localhost={"xprotect_settings": {"problems": []}},
+        rs001={"xprotect_settings": {"problems": ["xprotect_fqdn: bad"]}},
+        rs002={"xprotect_settings": {"failed": True, "msg": "boom"}},
+        rs003={},  # outside --limit: nothing registered
+    )
+    assert settings_gate(hostvars, ["localhost", "rs001", "rs002", "rs003", "unknown"]) == [
+        "On rs001: xprotect_fqdn: bad",
+        "On rs002: its settings could not be checked: boom",
+    ]

@@ -75,7 +75,8 @@ def run_action(name, args, task_vars=None):
     task = SimpleNamespace(args=dict(args), async_val=0, check_mode=True, diff=False, action=name)
     connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir="/nonexistent"))
     play_context = SimpleNamespace(become=False, become_method=None, become_user=None)
-    plugin = module.ActionModule(task, connection, play_context, None, None, None)
+    templar = SimpleNamespace(template=lambda value: value)  # the values here hold no template
+    plugin = module.ActionModule(task, connection, play_context, None, templar, None)
     host_vars = {
         "inventory_hostname": HOST,
         "group_names": ["xprotect_recording_servers"],
@@ -106,6 +107,7 @@ ACTIONS = {
     "trusted_ca": {"ca_cert_path": "{root}/ca.crt"},
     "lab_site": {"path": "{root}/site", "state": "status"},
     "lab_fault": {"path": "{root}/site", "host": "rs001", "fault": "clear"},
+    "settings": {"playbook": "site"},
 }
 
 TOO_MANY_DAYS = [10000000, 36501, 2**63]
@@ -265,6 +267,9 @@ def _cases():
     add("lab_site", "port_offset", [-1, 50001], {"state": "present"})
     add("lab_site", "address_range", ["not-a-network", "10.0.0.0/8"], {"state": "present"})
     add("lab_fault", "fault", ["explode", ""])
+    # settings (action)
+    add("settings", "playbook", ["site.yml", "", "deploy"])
+    add("settings", "fail_on_problems", ["maybe"])
     return c
 
 
@@ -320,3 +325,24 @@ def test_good_values_pass_the_checks_and_reach_the_host(files):
         {"xprotect_lab_site": str(files / "no-site")},
     )
     assert result["failed"] and "lab site" in result["msg"] and "retries" not in result["msg"], result
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("xprotect_recording_batch", "abc", '"20%"'),
+        ("xprotect_event_server_place", "foo", "before_management, after_mobile"),
+        ("xprotect_mobile_encryption", "maybe", "not a valid boolean"),
+        ("xprotect_encryption_retries", -1, "from 0 to 100"),
+        ("xprotect_trust_retired_thumbprints", ["typo"], "40 hex digits"),
+        ("xprotect_ca_validity_days", 10000000, "from 1 to 36500"),
+        ("xprotect_rollback_order", ["xprotect_nvr"], "Got no match for: xprotect_nvr"),
+    ],
+)
+def test_the_settings_action_names_the_variable_its_value_and_what_is_allowed(variable, value, words):
+    playbook = "rollback" if variable == "xprotect_rollback_order" else "site"
+    result = run_action("settings", {"playbook": playbook}, {variable: value})
+    assert result["failed"] and variable in result["msg"] and words in result["msg"], result
+    assert len(result["problems"]) == 1
+    quiet = run_action("settings", {"playbook": playbook, "fail_on_problems": False}, {variable: value})
+    assert not quiet.get("failed") and quiet["problems"] == result["problems"]
