@@ -140,10 +140,8 @@ def problems(playbook: str, values: Mapping[str, Any]) -> List[str]:
             continue
         try:
             setting.check(values[name], name)
-        except validate.ArgumentError as e:
+        except validate.ArgumentError as e:  # PkiError too (the host-name and IP checks)
             found.append(e.message)
-        except Exception as e:  # noqa: BLE001 - PkiError from the host-name checks
-            found.append(str(e))
     return found
 
 

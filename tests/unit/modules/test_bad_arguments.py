@@ -219,6 +219,7 @@ def _cases():
     add("xprotect_info", "config_paths", [{"nope": "x"}, "C:\\x"])
     add("xprotect_info", "fqdn", ["a b"])
     add("xprotect_info", "certificate_groups", ["sometimes"])
+    add("xprotect_info", "ca_cert_path", ["{root}/missing.crt", "{root}/good.pfx"])
     # server_certificate (action)
     add("server_certificate", "validity_days", [0, -1, *TOO_MANY_DAYS])
     add("server_certificate", "renew_before", [-1, -30, *TOO_MANY_DAYS, "x"])
