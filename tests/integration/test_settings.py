@@ -83,6 +83,20 @@ def test_a_wrong_host_variable_stops_the_run_naming_the_host(site, content, said
         (host_vars / "rs002.lab.xprotect.test.yml").unlink()
 
 
+def test_a_limit_without_the_controller_still_stops_on_a_wrong_value(site):
+    """--limit that leaves out localhost skips the controller's gate play: each host stops on
+    its own problems instead, and one host's failure ends the run for all."""
+    before = untouched(site)
+    proc = playbook(
+        "site.yml", site, "--limit", "rs001.lab.xprotect.test", check=False, extra={"xprotect_encryption_retries": -2}
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert "On rs001.lab.xprotect.test: xprotect_encryption_retries: -2 is not allowed" in out
+    assert "PLAY [Phase" not in out
+    assert untouched(site) == before
+
+
 def test_a_serial_percentage_and_numbers_as_text_are_accepted(site):
     """What Ansible's serial accepts stays accepted: the run gets past the settings play (and is
     then stopped, in check mode, before anything changes)."""
