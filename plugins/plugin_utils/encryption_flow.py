@@ -34,16 +34,26 @@ def _config_kinds(roles: Sequence[str], groups: Sequence[str]) -> List[str]:
 
 
 def _configurator(value, option: str) -> dict:
-    """What the preflight found (xprotect_info's ``server_configurator``): path, version, group IDs."""
+    """What the preflight found (xprotect_info's ``server_configurator``): path, version, group IDs.
 
-    def item(v, name):
-        if name.endswith(".group_ids"):
-            return validate.mapping(v, name, xprotect.GROUPS, validate.guid)
-        if name.endswith(".usable"):
-            return validate.boolean(v, name)
-        return v if v is None else validate.text(v, name)
-
-    return validate.mapping(value, option, ("path", "version", "usable", "group_ids", "error"), item)
+    Keys this run does not use are left alone: the value is recorded by the preflight, and a
+    key added there must not make the switch refuse inside the disconnection window."""
+    if not isinstance(value, dict):
+        raise validate.refuse(option, value, "give a dictionary (path, version, group_ids)")
+    checks = {
+        "path": lambda v, o: validate.text(v, o, required=False),
+        "version": lambda v, o: validate.text(v, o, required=False),
+        "group_ids": lambda v, o: validate.mapping(v, o, xprotect.GROUPS, validate.guid),
+    }
+    out = dict(value)
+    for key, check in checks.items():
+        if out.get(key) is not None:
+            try:
+                out[key] = check(out[key], f"{option}.{key}")
+            except validate.ArgumentError as e:
+                e.option = option
+                raise
+    return out
 
 
 # The options of encryption and xprotect_info that say where and how to read a host's state.

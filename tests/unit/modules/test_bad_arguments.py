@@ -200,10 +200,10 @@ def _cases():
         "encryption",
         "configurator",
         [
-            {"paht": "C:\\x.exe"},
+            {"path": "C:\\x\n.exe"},
             {"group_ids": {"server": "not-a-guid"}},
             {"group_ids": {"bogus": "84430eb7-847c-422d-aa00-7915cd0d7a65"}},
-            {"usable": "maybe"},
+            {"version": 24.2},
             "C:\\x.exe",
         ],
     )
