@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, validate, xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow as flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import RUNAS, AdapterError, become_plugin_name
@@ -31,7 +31,14 @@ class ActionModule(XProtectAction):
         override_markers=dict(type="list", elements="str"),
         reuse_reading=dict(type="bool", default=False),
     )
-    thumbprint_options = ("thumbprint",)
+    option_rules = {
+        **flow.CONTEXT_RULES,
+        "thumbprint": validate.thumbprint,
+        "retries": validate.bounded(validate.whole_number, 0, 100),
+        "retry_delay": validate.bounded(validate.number, 0, 3600),
+        "settle_timeout": validate.bounded(validate.number, 0, 3600),
+        "settle_interval": validate.bounded(validate.number, above=0, maximum=600),
+    }
     # What reuse_reading takes, oldest first: the verify role's preflight reading, then this
     # module's last result in the encryption role (registered as xprotect_encryption).
     earlier_readings = ("xprotect_preflight_encryption", "xprotect_encryption.thumbprints")

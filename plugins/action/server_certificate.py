@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import ca_source
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow as flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
@@ -32,14 +32,41 @@ class ActionModule(XProtectAction):
         **ca_source.CA_OPTIONS,
     )
 
+    option_rules = {
+        "dns_names": validate.list_of(pki.validate_hostname),
+        "ip_addresses": validate.list_of(pki.validate_ip),
+        "key_length": validate.bounded(validate.whole_number, pki.MIN_RSA_BITS, 16384, "bits"),
+        "provider": validate.text,
+        "renew_before": validate.days,
+        "validity_days": validate.bounded(validate.days, 1),
+        "key_readers": validate.list_of(validate.text),
+        "temp_dir": validate.text,
+        "fqdn": pki.validate_hostname,
+    }
+
+    def check_arguments(self, args):
+        self.ca_cert = ca_source.load_ca_certificate(args)
+        if args["pfx_path"] and args["key_source"] != "pfx":
+            raise validate.refuse("pfx_path", args["pfx_path"], "it is only read with key_source: pfx; set that too")
+        if args["pfx_path"]:
+            # Read and opened now, so that a wrong file or passphrase stops before the host is touched.
+            password = (args.get("pfx_passphrase") or "").encode() or None
+            key, cert, _others = pki.read_pfx(
+                pki.read_input_file(args["pfx_path"], "pfx_path"), password, pfx_option="pfx_path"
+            )
+            if key is None or cert is None:
+                raise pki.PkiError(
+                    f"pfx_path: {args['pfx_path']} holds no {'private key' if key is None else 'certificate'}; "
+                    "export the server certificate with its private key.",
+                    "pfx_path",
+                )
+
     def work(self, args, adapter, task_vars):
         params = dict(args)
         params["fqdn"] = pki.validate_hostname(self.host_fqdn(args, task_vars), option="fqdn")
-        if params["key_length"] < 2048:
-            raise pki.PkiError(f"key_length {params['key_length']} is too weak; use 2048 or more.", "key_length")
         params["_clamp_to_ca"] = params["validity_days"] is None
         params["validity_days"] = params["validity_days"] or DEFAULT_VALIDITY
-        ca_cert = ca_source.load_ca_certificate(args)
+        ca_cert = self.ca_cert
 
         entries, current, decision = flow.assess(adapter, params, ca_cert)
         before = flow.summary(current)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import ca_source
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
@@ -18,13 +18,17 @@ class ActionModule(XProtectAction):
         **ca_source.CA_CERT_ONLY_OPTIONS,
     )
     required_one_of = [["ca_cert_path", "ca_cert_content"]]
-    thumbprint_options = ("retired_thumbprints",)
+    # A typo in a retired thumbprint would silently keep a former CA trusted.
+    option_rules = {"retired_thumbprints": validate.list_of(validate.thumbprint), "temp_dir": validate.text}
+
+    def check_arguments(self, args):
+        self.ca_cert = ca_source.load_ca_certificate(args)
 
     def work(self, args, adapter, task_vars):
-        ca_cert = ca_source.load_ca_certificate(args)
+        ca_cert = self.ca_cert
         thumbprint = pki.thumbprint(ca_cert)
         root = {e.thumbprint for e in adapter.list_certificates("Root")}
-        retired = args["retired_thumbprints"]  # normalised with the arguments
+        retired = args["retired_thumbprints"]
         present = thumbprint in root
         want_present = args["state"] == "present"
         to_remove = [t for t in retired if t in root and t != thumbprint]

@@ -27,8 +27,13 @@ class ActionModule(XProtectAction):
         override_markers=dict(type="list", elements="str"),
         **ca_source.CA_CERT_ONLY_OPTIONS,
     )
+    option_rules = flow.CONTEXT_RULES
     # The encryption role's setting, so that the preflight checks what the switch would refuse.
     host_var_defaults = {"override_markers": "xprotect_override_markers"}
+
+    def check_arguments(self, args):
+        given = args.get("ca_cert_path") or args.get("ca_cert_content")
+        self.ca_cert = ca_source.load_ca_certificate(args) if given else None
 
     def work(self, args, adapter, task_vars):
         fqdn = self.host_fqdn(args, task_vars)
@@ -116,8 +121,8 @@ class ActionModule(XProtectAction):
             }
             for e in my
         ]
-        if args.get("ca_cert_path") or args.get("ca_cert_content"):
-            ca_cert = ca_source.load_ca_certificate(args)
+        if self.ca_cert is not None:
+            ca_cert = self.ca_cert
             tp = pki.thumbprint(ca_cert)
             root = adapter.list_certificates("Root")
             info["ca"] = {"thumbprint": tp, "trusted": any(e.thumbprint == tp for e in root)}

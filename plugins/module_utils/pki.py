@@ -26,6 +26,7 @@ import os
 import re
 from typing import Any, Mapping, Optional, Sequence
 
+from ansible_collections.xprotect.encryption.plugins.module_utils.validate import ArgumentError
 from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import is_ip
 
 try:
@@ -58,13 +59,8 @@ _BATCH_THREADING_FROM = 32
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-class PkiError(Exception):
+class PkiError(ArgumentError):
     """Bad input or a refused operation. ``option`` names the option at fault (or None)."""
-
-    def __init__(self, message: str, option: Optional[str] = None):
-        super().__init__(message)
-        self.message = message
-        self.option = option
 
 
 # ---- small helpers ----------------------------------------------------------------------

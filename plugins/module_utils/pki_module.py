@@ -12,13 +12,14 @@ from typing import Any, Callable
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, validate
 
 
 def run_module(module: Any, run: Callable[[dict, bool], dict], write_error: Callable[[OSError], str]) -> dict:
     """``run(module.params, module.check_mode)``, or ``fail_json`` naming the option at fault.
 
-    No cryptography, a :class:`pki.PkiError` (its option), the folder lock held by another run
+    No cryptography, a :class:`pki.PkiError` or :class:`validate.ArgumentError` (its option), the
+    folder lock held by another run
     (``path``) and a failed write (``path``, text from ``write_error``) each end the task. The
     result's ``diff`` is dropped unless the task runs in diff mode.
     """
@@ -26,7 +27,7 @@ def run_module(module: Any, run: Callable[[dict, bool], dict], write_error: Call
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
     try:
         result = run(module.params, module.check_mode)
-    except pki.PkiError as e:
+    except (pki.PkiError, validate.ArgumentError) as e:
         module.fail_json(msg=str(e), option=e.option)
     except fileutil.LockError as e:
         module.fail_json(msg=str(e), option="path")

@@ -71,7 +71,7 @@ options:
     type: str
   common_name:
     description:
-      - Common name of a new CA. Not changed on an existing CA.
+      - Common name of a new CA, 1 to 64 characters without control characters. Not changed on an existing CA.
     type: str
     default: XProtect VMS Root CA
   key_size:
@@ -81,13 +81,13 @@ options:
     default: 4096
   validity_days:
     description:
-      - Validity of a new or renewed CA certificate, in days.
+      - Validity of a new or renewed CA certificate, in days, from 1 to 36500.
     type: int
     default: 3650
   renew_before:
     description:
       - Renew the CA certificate (same key, same subject) when it expires within this many days, or has expired.
-      - C(0) never renews before expiry.
+      - C(0) never renews before expiry. At most 36500.
       - Server certificates signed before the renewal keep validating, because the key and name are the same; the
         renewed certificate must still be installed in every trust store before the old one expires.
     type: int
@@ -222,7 +222,7 @@ from typing import Any, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils.pki_module import run_module
 
 ARGUMENT_SPEC = {
@@ -243,6 +243,12 @@ ARGUMENT_SPEC = {
     "import_passphrase": {"type": "str", "no_log": True},
 }
 _IMPORTS = ("import_cert_path", "import_key_path", "import_pfx_path")
+RULES = {
+    "common_name": validate.bounded(validate.text, max_length=64),
+    "key_size": lambda v, o: validate.one_of(v, o, pki.CA_KEY_SIZES),
+    "validity_days": validate.bounded(validate.days, 1),
+    "renew_before": validate.days,
+}
 
 
 def _view(cert: Any) -> dict:
@@ -258,16 +264,7 @@ def _view(cert: Any) -> dict:
 
 def _validate(p: dict) -> str:
     """Option checks that need no file; returns the mode, ``content`` or ``files``."""
-    if p["key_size"] not in pki.CA_KEY_SIZES:
-        raise pki.PkiError(
-            f"key_size: {p['key_size']} is not allowed for a CA; use 4096 (the default) or 3072.", "key_size"
-        )
-    if p["validity_days"] < 1:
-        raise pki.PkiError("validity_days: give a number of days >= 1.", "validity_days")
-    if not p["common_name"].strip() or len(p["common_name"]) > 64:
-        raise pki.PkiError("common_name: give a CA name of 1 to 64 characters.", "common_name")
-    if p["renew_before"] < 0:
-        raise pki.PkiError("renew_before: give a number of days >= 0 (0 renews only an expired CA).", "renew_before")
+    validate.apply(p, RULES)
     content = p["cert_content"] or p["key_content"]
     files = p["path"] or p["cert_path"] or p["key_path"]
     if content and (files or any(p[o] for o in _IMPORTS)):

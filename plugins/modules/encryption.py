@@ -96,25 +96,25 @@ options:
     type: bool
     default: false
   retries:
-    description: How often to retry exit codes 10000 and 20000 (a Milestone service would not stop or start).
+    description: How often to retry exit codes 10000 and 20000 (a Milestone service would not stop or start), 0 to 100.
     type: int
     default: 3
   retry_delay:
-    description: Seconds between those retries.
+    description: Seconds between those retries, 0 to 3600.
     type: float
     default: 10.0
   probe_timeout:
-    description: Timeout in seconds of the TLS handshake that reads the streaming media state.
+    description: Timeout in seconds of the TLS handshake that reads the streaming media state; more than 0, at most 600.
     type: float
     default: 5.0
   settle_timeout:
     description:
       - After Server Configurator ran, how long to keep reading the state back until it is as asked. It restarts
-        the affected Milestone services, and their endpoints come back after a while.
+        the affected Milestone services, and their endpoints come back after a while. Seconds, 0 to 3600.
     type: float
     default: 180.0
   settle_interval:
-    description: Seconds between those readings.
+    description: Seconds between those readings; more than 0, at most 600.
     type: float
     default: 2.0
   override_markers:

@@ -49,7 +49,7 @@ options:
     choices: [host, pfx]
     default: host
   key_length:
-    description: RSA key length for a new key. 2048 or more.
+    description: RSA key length for a new key, from 2048 to 16384.
     type: int
     default: 2048
   provider:
@@ -60,13 +60,13 @@ options:
     type: str
     default: Microsoft RSA SChannel Cryptographic Provider
   renew_before:
-    description: Re-issue when the certificate expires within this many days.
+    description: Re-issue when the certificate expires within this many days, from 0 to 36500.
     type: int
     default: 30
   validity_days:
     description:
       - Validity of a new certificate. When not set, 730 days, shortened to the CA's own expiry.
-      - When set, a validity past the CA's expiry is refused.
+      - When set, from 1 to 36500 days; a validity past the CA's expiry is refused.
     type: int
   key_readers:
     description: Accounts that need Read on the private key, besides the Milestone service accounts found on the host.
@@ -80,7 +80,10 @@ options:
     type: bool
     default: false
   pfx_path:
-    description: A PFX on the controller to import instead of issuing (O(key_source=pfx)), e.g. from your own CA.
+    description:
+      - A PFX on the controller to import instead of issuing (O(key_source=pfx)), e.g. from your own CA.
+      - Read and opened (with O(pfx_passphrase)) before the host is touched; it must hold the certificate and its
+        private key. Refused with O(key_source=host).
     type: path
   pfx_passphrase:
     description: The passphrase of O(pfx_path), or of the PFX made on the controller (a random one when not set).

@@ -92,12 +92,12 @@ options:
     type: int
   renew_before:
     description:
-      - Re-issue a certificate that expires within this many days.
+      - Re-issue a certificate that expires within this many days, from 0 to 36500.
     type: int
     default: 30
   key_size:
     description:
-      - RSA key size of new keys (2048 or more). A certificate with a smaller key is re-issued.
+      - RSA key size of new keys, from 2048 to 16384. A certificate with a smaller key is re-issued.
     type: int
     default: 2048
   include_ca:
@@ -118,7 +118,7 @@ options:
     default: false
   workers:
     description:
-      - How many keys are made at once. Default - the number of CPUs of the controller.
+      - How many keys are made at once, from 1 to 256. Default - the number of CPUs of the controller.
     type: int
 notes:
   - The CA key is opened only when a certificate must be issued; an idempotent run never decrypts it.
@@ -211,7 +211,7 @@ from typing import Any, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, reissue
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, reissue, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils.pki_module import run_module
 
 ARGUMENT_SPEC = {
@@ -277,13 +277,16 @@ def parse_hosts(p: dict) -> list[Host]:
     return hosts
 
 
-def validate(p: dict) -> None:
-    if p["key_size"] < pki.MIN_RSA_BITS or p["key_size"] > 16384:
-        raise pki.PkiError(f"key_size: {p['key_size']} bits is not allowed; use 2048, 3072 or 4096.", "key_size")
-    if p["validity_days"] is not None and p["validity_days"] < 1:
-        raise pki.PkiError("validity_days: give a number of days >= 1.", "validity_days")
-    if p["renew_before"] < 0:
-        raise pki.PkiError("renew_before: give a number of days >= 0.", "renew_before")
+RULES = {
+    "key_size": validate.bounded(validate.whole_number, pki.MIN_RSA_BITS, 16384, "bits"),
+    "validity_days": validate.bounded(validate.days, 1),
+    "renew_before": validate.days,
+    "workers": validate.bounded(validate.whole_number, 1, 256),
+}
+
+
+def validate_options(p: dict) -> None:
+    validate.apply(p, RULES)
     if not p["pfx_passphrase"]:
         raise pki.PkiError("pfx_passphrase: a PFX needs a non-empty passphrase.", "pfx_passphrase")
     if os.path.exists(p["path"]) and not os.path.isdir(p["path"]):
@@ -378,7 +381,7 @@ def _view(cert: Any) -> dict:
 def run(p: dict, check_mode: bool, now=None) -> dict:
     """The whole module without AnsibleModule; raises PkiError, LockError or OSError."""
     now = pki.utcnow(now)
-    validate(p)
+    validate_options(p)
     hosts = parse_hosts(p)
     ca_cert = pki.load_ca_certificate_from_options(p)
     plan = [assess(h, ca_cert, now, p) for h in hosts]
@@ -439,7 +442,7 @@ def run(p: dict, check_mode: bool, now=None) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = validate.naming_options(AnsibleModule, ARGUMENT_SPEC)(
         argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
         mutually_exclusive=[("ca_cert_path", "ca_cert_content"), ("ca_key_path", "ca_key_content")],

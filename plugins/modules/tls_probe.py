@@ -76,12 +76,13 @@ options:
     type: path
   timeout:
     description:
-      - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint.
+      - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint; more than 0 and at
+        most 600.
     type: float
     default: 5.0
   workers:
     description:
-      - How many endpoints are probed at the same time.
+      - How many endpoints are probed at the same time, from 1 to 256.
     type: int
     default: 32
   fail_on:
@@ -97,7 +98,7 @@ options:
     default: []
   expiring_days:
     description:
-      - The threshold of O(fail_on=expiring) and of RV(counts.expiring).
+      - The threshold of O(fail_on=expiring) and of RV(counts.expiring), in days from 0 to 36500.
     type: int
     default: 30
 notes:
@@ -271,7 +272,7 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe
+from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe, validate
 
 ARGUMENT_SPEC = {
     "endpoints": {
@@ -294,6 +295,23 @@ ARGUMENT_SPEC = {
 }
 
 
+def _endpoint(value: dict, option: str) -> dict:
+    value["host"] = validate.text(value["host"], f"{option}.host", spaces=False)
+    value["port"] = validate.whole_number(value["port"], f"{option}.port", 1, 65535)
+    for key in ("server_name", "label"):
+        if value.get(key) is not None:
+            value[key] = validate.text(value[key], f"{option}.{key}", spaces=key == "label")
+    return value
+
+
+RULES = {
+    "endpoints": validate.list_of(_endpoint),
+    "timeout": validate.bounded(validate.number, above=0, maximum=600),
+    "workers": validate.bounded(validate.whole_number, 1, 256),
+    "expiring_days": validate.days,
+}
+
+
 def _read_ca(module: AnsibleModule) -> str | None:
     path = module.params["ca_cert_path"]
     if not path:
@@ -307,7 +325,7 @@ def _read_ca(module: AnsibleModule) -> str | None:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = validate.naming_options(AnsibleModule, ARGUMENT_SPEC)(
         argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("ca_cert", "ca_cert_path")],
         supports_check_mode=True,
@@ -315,10 +333,10 @@ def main() -> None:
     if not tls_probe.HAS_CRYPTOGRAPHY:  # pragma: no cover - cryptography is a requirement
         module.fail_json(msg=missing_required_lib("cryptography"))
     p = module.params
-    if p["timeout"] <= 0:
-        module.fail_json(msg=f"timeout: {p['timeout']} is not a positive number of seconds.")
-    if p["workers"] < 1:
-        module.fail_json(msg=f"workers: {p['workers']} - probe at least one endpoint at a time.")
+    try:
+        validate.apply(p, RULES)
+    except validate.ArgumentError as e:
+        module.fail_json(msg=str(e), option=e.option)
     ca_text = _read_ca(module)
     try:
         cas = tls_probe.load_ca_certs(ca_text)

@@ -38,7 +38,7 @@ options:
     description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.
     type: str
   probe_timeout:
-    description: Timeout of the TLS handshake, in seconds.
+    description: Timeout of the TLS handshake, in seconds; more than 0, at most 600.
     type: float
     default: 5.0
   certificate_groups:

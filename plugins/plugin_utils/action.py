@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import XProtectError, thumbprint_option
+from ansible_collections.xprotect.encryption.plugins.module_utils import validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import raw_record
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
@@ -59,22 +59,21 @@ def _plain(value):
 
 
 class XProtectAction(ActionBase):
-    """Template: ``argument_spec`` + ``work(args, adapter, task_vars) -> dict``."""
+    """Template: ``argument_spec`` (+ ``option_rules``, ``check_arguments``) + ``work(args, adapter, task_vars)``."""
 
     TRANSFERS_FILES = False
     argument_spec: dict = {}
     mutually_exclusive: list = []
     required_one_of: list = []
     required_if: list = []
+    # Ranges and patterns the argument spec cannot express: ``{option: check(value, option)}``
+    # with the checks of module_utils/validate.py. They run before the host is touched.
+    option_rules: dict = {}
     # Options that, when the task does not set them, take the value of a host variable (the
     # matching role variable), so that a role's task inside the disconnection window has no
     # template of its own to compile and render in every forked worker. "name.key" takes one key
     # of a dict variable (a registered result). Empty values (None, "", [], {}) mean "not set".
     host_var_defaults: dict = {}
-    # Options that hold a thumbprint (str) or thumbprints (list): normalised when the arguments are
-    # validated (``xprotect.thumbprint_option``), so a thumbprint pasted from certlm.msc, with
-    # its invisible U+200E mark and spaces, compares equal to what the host reads back.
-    thumbprint_options: tuple = ()
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -94,12 +93,13 @@ class XProtectAction(ActionBase):
             used = ", ".join(f"{option} from {var}" for option, var in from_vars.items())
             raise AnsibleActionFail(f"{e.message} (options taken from host variables: {used})") from e
         try:
-            self._normalize_thumbprints(args)
-        except XProtectError as e:
-            host = task_vars.get("inventory_hostname", "")
-            source = {o: v for o, v in from_vars.items() if o in self.thumbprint_options}
-            taken = "".join(f" ({option} was taken from the host variable {var})" for option, var in source.items())
-            result.update(failed=True, msg=f"{self._task.action} on {host}: {e}{taken}", changed=False)
+            validate.apply(args, self.option_rules)
+            self.check_arguments(args)
+        except (validate.ArgumentError, PkiError) as e:
+            msg = str(e)
+            if e.option in from_vars:
+                msg += f" (taken from the host variable {from_vars[e.option]})"
+            result.update(failed=True, msg=msg, option=e.option, changed=False)
             return result
         adapter = recorder = None
         try:
@@ -127,14 +127,6 @@ class XProtectAction(ActionBase):
         result.setdefault("changed", False)
         return result
 
-    def _normalize_thumbprints(self, args: dict) -> None:
-        for option in self.thumbprint_options:
-            value = args.get(option)
-            if isinstance(value, str):
-                args[option] = thumbprint_option(value, option)
-            elif isinstance(value, list):
-                args[option] = [thumbprint_option(v, f"{option}[{i}]") for i, v in enumerate(value)]
-
     def _defaults_from_host_vars(self, task_vars: dict) -> dict:
         used = {}
         for option, var in self.host_var_defaults.items():
@@ -156,6 +148,10 @@ class XProtectAction(ActionBase):
             action=self._task.action,
             check_mode=self.check_mode,
         )
+
+    def check_arguments(self, args: dict) -> None:
+        """Checks between options, or of files on the controller, before the host is touched;
+        raise :class:`validate.ArgumentError` (or ``PkiError``) naming the option."""
 
     # -- helpers for subclasses ---------------------------------------------------------
     def host_value(self, task_vars: dict, var: str):

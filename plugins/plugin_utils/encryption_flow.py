@@ -14,7 +14,7 @@ import ntpath
 import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, tls_probe, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, tls_probe, validate, xprotect
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError, HostUnreachable
 
 CONFIG_KIND = {"server": None, "streaming": "recording", "mobile": "mobile", "event": "event"}
@@ -33,6 +33,42 @@ def _config_kinds(roles: Sequence[str], groups: Sequence[str]) -> List[str]:
             kinds.append(kind)
     return kinds
 
+
+def _configurator(value, option: str) -> dict:
+    """What the preflight found (xprotect_info's ``server_configurator``): path, version, group IDs.
+
+    Keys this run does not use are left alone: the value is recorded by the preflight, and a
+    key added there must not make the switch refuse inside the disconnection window."""
+    if not isinstance(value, dict):
+        raise validate.refuse(option, value, "give a dictionary (path, version, group_ids)")
+    checks = {
+        "path": lambda v, o: validate.text(v, o, required=False),
+        "version": lambda v, o: validate.text(v, o, required=False),
+        "group_ids": lambda v, o: validate.mapping(v, o, xprotect.GROUPS, validate.guid),
+    }
+    out = dict(value)
+    for key, check in checks.items():
+        if out.get(key) is not None:
+            try:
+                out[key] = check(out[key], f"{option}.{key}")
+            except validate.ArgumentError as e:
+                e.option = option
+                raise
+    return out
+
+
+# The options of encryption and xprotect_info that say where and how to read a host's state.
+CONTEXT_RULES = {
+    "fqdn": lambda v, o: validate.text(v, o, spaces=False),
+    "address": lambda v, o: validate.text(v, o, spaces=False),
+    "roles": validate.list_of(lambda v, o: validate.one_of(v, o, hoststate.ROLES)),
+    "port_offset": validate.bounded(validate.whole_number, 0, 65535),
+    "probe_timeout": validate.bounded(validate.number, above=0, maximum=600),
+    "config_paths": lambda v, o: validate.mapping(v, o, _PARSERS, validate.text),
+    "configurator_path": validate.text,
+    "configurator": _configurator,
+    "override_markers": validate.list_of(validate.pattern),
+}
 
 _PARSERS = {
     "recording": "parse_recorder_config",

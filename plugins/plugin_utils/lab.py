@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -122,6 +123,7 @@ class LabAction(ActionBase):
     _requires_connection = False
     argument_spec: Dict[str, Any] = {}
     mutually_exclusive: List[Any] = []
+    option_rules: Dict[str, Any] = {"timeout": validate.bounded(validate.number, above=0, maximum=3600)}
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -129,6 +131,11 @@ class LabAction(ActionBase):
         _validated, args = self.validate_argument_spec(
             argument_spec=self.argument_spec, mutually_exclusive=self.mutually_exclusive
         )
+        try:
+            validate.apply(args, self.option_rules)
+        except validate.ArgumentError as e:
+            result.update(failed=True, msg=e.message, option=e.option)
+            return result
         result.update(self.task(args, bool(self._task.check_mode)))
         return result
 

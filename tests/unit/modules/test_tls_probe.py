@@ -121,7 +121,7 @@ def test_wrong_name_fails_untrusted(site, capsys):
         ),
         ({"ca_cert": "garbage"}, "ca_cert: no PEM certificate found"),
         ({"ca_cert_path": "/nonexistent/ca.crt"}, "ca_cert_path: cannot read /nonexistent/ca.crt"),
-        ({"timeout": 0}, "timeout: 0.0 is not a positive number of seconds."),
+        ({"timeout": 0}, "timeout: 0.0 is not allowed; give a number greater than 0"),
         ({"workers": 0}, "workers: 0"),
         ({"fail_on": ["sometimes"]}, "fail_on"),
         ({"ca_cert": "x", "ca_cert_path": "/x"}, "mutually exclusive: ca_cert|ca_cert_path"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
 
 
@@ -99,24 +100,18 @@ def test_host_value_reads_a_variable_or_one_key_of_a_registered_result():
     assert plugin._templar.asked == ["{{ n }}", {"Server certificate": "{{ n }}"}]
 
 
-# -- thumbprint options, normalised when the arguments are validated ----------------------------
-def _thumbprint_plugin(options):
-    plugin = object.__new__(action.XProtectAction)
-    plugin.thumbprint_options = options
-    return plugin
-
-
+# -- thumbprint options, normalised by the one normaliser when the arguments are validated ------
 def test_thumbprint_options_are_normalised_in_place():
+    rules = {"thumbprint": validate.thumbprint, "retired": validate.list_of(validate.thumbprint)}
     args = {"thumbprint": "\u200e6a 3f 9c 01 d2 e4 5b 77 80 aa 19 c3 4e 5f 60 71 82 93 a4 b5", "retired": None}
-    _thumbprint_plugin(("thumbprint", "retired"))._normalize_thumbprints(args)
+    validate.apply(args, rules)
     assert args == {"thumbprint": "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5", "retired": None}
     args = {"retired": ["aa" * 20, "\u200e" + "bb " * 20]}
-    _thumbprint_plugin(("retired",))._normalize_thumbprints(args)
+    validate.apply(args, rules)
     assert args == {"retired": ["AA" * 20, "BB" * 20]}
 
 
-def test_a_bad_entry_is_named_by_its_index():
-    from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import XProtectError
-
-    with pytest.raises(XProtectError, match=r"option retired\[1\]: 'old CA' is not a certificate thumbprint"):
-        _thumbprint_plugin(("retired",))._normalize_thumbprints({"retired": ["aa" * 20, "old CA"]})
+def test_a_bad_entry_is_named_by_its_option():
+    with pytest.raises(validate.ArgumentError, match=r"retired") as info:
+        validate.apply({"retired": ["aa" * 20, "old CA"]}, {"retired": validate.list_of(validate.thumbprint)})
+    assert "old CA" in str(info.value)
