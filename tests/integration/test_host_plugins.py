@@ -278,7 +278,10 @@ def test_a_missing_thumbprint_skips_in_check_mode_and_fails_otherwise(site):
     assert skipped.get("skipped") is True and "no certificate yet" in skipped["msg"]
     failed = adhoc(site, RS, "encryption", {"state": "enabled"})
     assert (
-        failed.get("failed") and "thumbprint is required" in failed["msg"] and "xprotect_certificate" in failed["msg"]
+        failed.get("failed")
+        and "thumbprint is required" in failed["msg"]
+        and "playbooks/site.yml" in failed["msg"]
+        and "xprotect_certificate" not in failed["msg"]
     )
     assert snapshot(site) == before
 

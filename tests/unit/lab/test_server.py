@@ -262,13 +262,17 @@ def test_periodic_connectivity_check_notices_time(lab, prepared, monkeypatch):
         data = model.read_json(lab.file("connectivity.json"))
         data["video"][CL][RS] = False
         model.write_json(lab.file("connectivity.json"), data)
+        # The process writes connectivity.json, then appends the event: wait for both.
+        def video_events():
+            return [e["video"] for e in lab.events() if e["event"] == "video_changed"]
+
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            if model.read_json(lab.file("connectivity.json"))["video"][CL][RS] is True:
+            if model.read_json(lab.file("connectivity.json"))["video"][CL][RS] is True and video_events():
                 break
             time.sleep(0.02)
         assert model.read_json(lab.file("connectivity.json"))["video"][CL][RS] is True
-        assert [e["video"] for e in lab.events() if e["event"] == "video_changed"][-1] is True
+        assert video_events()[-1] is True
         assert r.srv.requests == 0
 
 

@@ -120,6 +120,7 @@ NOT_SETTINGS = {
     "xprotect_lock_playbook",
     "xprotect_recording_outcome",
     "xprotect_verify_left_out",
+    "xprotect_switch_needs_preflight",
 }
 
 
