@@ -247,7 +247,10 @@ def preflight_gate(
         hv = hostvars.get(host) or {}
         findings = hv.get("xprotect_preflight")
         if findings is None:
-            findings = ["not checked: the host failed or was unreachable in the stage phase"]
+            findings = [
+                "not checked: the host failed or was unreachable in the stage phase, or --limit left it out "
+                "(the gate needs every server checked in the same run)"
+            ]
         is_client = host not in servers
         offline = any(f.startswith("host unreachable") or f.startswith("not checked") for f in findings)
         if not offline:

@@ -96,7 +96,8 @@ class XProtectAction(ActionBase):
             validate.apply(args, self.option_rules)
             self.check_arguments(args)
         except (validate.ArgumentError, PkiError) as e:
-            msg = str(e)
+            host = task_vars.get("inventory_hostname", "")
+            msg = f"{host}: {e}" if host else str(e)
             if e.option in from_vars:
                 msg += f" (taken from the host variable {from_vars[e.option]})"
             result.update(failed=True, msg=msg, option=e.option, changed=False)

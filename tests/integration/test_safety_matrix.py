@@ -41,9 +41,9 @@ def _switches(site, since=0):
 
 
 def _connected(site):
+    """Every recording and failover server of the site (status.json), connected or not."""
     st = status(site)
-    servers = hosts_in(site, "xprotect_recording_servers") + hosts_in(site, "xprotect_failover_servers")
-    return {h: st[h]["connected"] for h in servers}
+    return {h: v["connected"] for h, v in st.items() if {"recording", "failover"} & set(v["roles"])}
 
 
 def _text(*procs):
@@ -154,7 +154,7 @@ def test_a_host_in_two_role_groups_is_safe(site):
 
 def test_limit_without_the_management_server_switches_no_recording_server(site):
     proc = playbook("site.yml", site, "--limit", "xprotect_recording_servers", check=False)
-    _assert_stopped_before_any_switch(site, proc, r"management server")
+    _assert_stopped_before_any_switch(site, proc, r"--limit leaves out localhost, the controller")
 
 
 # -- the CA ---------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_03_a_leftover_request_goes_with_its_key_container(site):
 
 
 def test_04_the_raw_audit_keeps_what_the_parsers_read_and_no_secret(site, tmp_path):
-    # The management server encrypted, so that its netsh output shows a binding.
+    # The management server encrypted, so that its registry shows a binding.
     adhoc(site, MS, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
     ms_cert = adhoc(site, MS, "server_certificate", ca_args(site))
     assert adhoc(site, MS, "encryption", {"thumbprint": ms_cert["thumbprint"]})["changed"]
@@ -112,15 +112,18 @@ def test_04_the_raw_audit_keeps_what_the_parsers_read_and_no_secret(site, tmp_pa
         assert {"list_certificates", "list_services"} <= methods
         assert all(t["check_mode"] for t in doc["tasks"])
     ms = json.loads((raw / f"{MS}.json").read_text())
-    netsh = [
-        c for t in ms["tasks"] for c in t["calls"] if c["method"] == "run" and c["arguments"]["argv"][0] == "netsh"
+    # HTTP.sys bindings are read from the registry first (SslBindingInfo\\<ip:port>, SslCertHash).
+    bindings = [
+        c["result"]
+        for t in ms["tasks"]
+        for c in t["calls"]
+        if c["method"] == "read_registry" and "SslBindingInfo" in c["arguments"]["key"]
     ]
-    assert netsh and f"Certificate Hash             : {ms_cert['thumbprint'].lower()}" in netsh[0]["result"]["stdout"]
+    hashes = [bytes(r["value"]).hex().upper() for r in bindings if r.get("exists") and r.get("type") == "REG_BINARY"]
+    assert ms_cert["thumbprint"] in hashes, bindings
     rs = json.loads((raw / f"{RS}.json").read_text())
     runs = [c for t in rs["tasks"] for c in t["calls"] if c["method"] == "run"]
-    assert (
-        "SSL Certificate bindings:" in next(c for c in runs if c["arguments"]["argv"][0] == "netsh")["result"]["stdout"]
-    )
+    assert any(c["method"] == "read_registry" for t in rs["tasks"] for c in t["calls"])
     listing = [c for c in runs if "/listcertificategroups" in c["arguments"]["argv"]]
     assert listing and "Found 'Server certificate' group with ID = " in listing[0]["result"]["stdout"]
     stores = {c["arguments"]["store"] for t in rs["tasks"] for c in t["calls"] if c["method"] == "list_certificates"}

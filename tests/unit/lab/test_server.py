@@ -262,6 +262,7 @@ def test_periodic_connectivity_check_notices_time(lab, prepared, monkeypatch):
         data = model.read_json(lab.file("connectivity.json"))
         data["video"][CL][RS] = False
         model.write_json(lab.file("connectivity.json"), data)
+
         # The process writes connectivity.json, then appends the event: wait for both.
         def video_events():
             return [e["video"] for e in lab.events() if e["event"] == "video_changed"]
