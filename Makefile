@@ -48,7 +48,7 @@ unit: dev
 	. $(BIN)/activate && pytest -q -n 2 tests/unit
 
 integration: dev
-	. $(BIN)/activate && pytest -q -n 2 --dist loadgroup tests/integration
+	. $(BIN)/activate && pytest -q -n 2 --dist loadfile tests/integration
 
 bench: dev
 	. $(BIN)/activate && for b in benchmarks/bench_*.py; do python "$$b" || exit 1; done

@@ -20,8 +20,8 @@ pytest -q -n 2 tests/unit \
   --cov=plugins/module_utils --cov-report=term-missing:skip-covered --cov-fail-under=90
 
 step "integration tests (lab, ansible-playbook)"
-# Independent lab tests run side by side, each on a site of its own; a module whose tests
-# share one site is one xdist group (loadgroup).
-pytest -q -n 2 --dist loadgroup tests/integration
+# Independent lab tests run side by side, each on a site of its own, a file on one worker
+# (loadfile): the tests of a file may share one module-scoped site, in order.
+pytest -q -n 2 --dist loadfile tests/integration
 
 step "done in $((SECONDS - t0)) s"

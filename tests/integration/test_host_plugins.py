@@ -13,8 +13,7 @@ import pytest
 
 from .rollout_helpers import BIN, events, fault, lab, run, status
 
-# Its tests share one module-scoped site, in order: one xdist worker runs them all.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("host_plugins")]
+pytestmark = pytest.mark.integration
 
 MS = "mgmt01.lab.xprotect.test"
 RS = "rs001.lab.xprotect.test"

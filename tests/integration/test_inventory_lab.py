@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-# Its tests share one module-scoped site, in order: one xdist worker runs them all.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("inventory_lab")]
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

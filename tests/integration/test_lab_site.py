@@ -26,8 +26,7 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xp
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model, site
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAdapter
 
-# Its tests share one module-scoped site, in order: one xdist worker runs them all.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lab_site")]
+pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -15,8 +15,7 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import plan
 
 from .rollout_helpers import changed_hosts, events, fault, hosts_in, lab, playbook, recap, status
 
-# Its tests share one module-scoped site, in order: one xdist worker runs them all.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("rollout")]
+pytestmark = pytest.mark.integration
 
 SIZE = dict(recording_servers=3, failover_servers=1, mobile_servers=1, event_servers=0, clients=2)
 
