@@ -141,25 +141,24 @@ def evidence(
     return {"found": bool(cas), "cas": list(cas.values()), "unread": unread}
 
 
+def _where(what: str, hosts: list, shown: int) -> str:
+    """``what`` and the first ``shown`` hosts, with how many more there are."""
+    more = len(hosts) - shown
+    return what + ", ".join(hosts[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def stop_message(found: Mapping, ca_path: str, shown: int = 5) -> str:
     """Why the run stops, which CA the site trusts, and the two ways on."""
     parts = []
     for ca in found.get("cas") or []:
-        where = []
-        if ca["trusted_on"]:
-            more = len(ca["trusted_on"]) - shown
-            where.append(
-                "in LocalMachine\\Root on "
-                + ", ".join(ca["trusted_on"][:shown])
-                + (f" and {more} more" if more > 0 else "")
+        where = [
+            _where(what, ca[key], shown)
+            for key, what in (
+                ("trusted_on", "in LocalMachine\\Root on "),
+                ("served_by", "issuer of the certificates served on "),
             )
-        if ca["served_by"]:
-            more = len(ca["served_by"]) - shown
-            where.append(
-                "issuer of the certificates served on "
-                + ", ".join(ca["served_by"][:shown])
-                + (f" and {more} more" if more > 0 else "")
-            )
+            if ca[key]
+        ]
         thumb = ca["thumbprint"] or "thumbprint not served; see the Root store of the servers"
         parts.append(f"{ca['subject']} (thumbprint {thumb}), {'; '.join(where)}")
     return (

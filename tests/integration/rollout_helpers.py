@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -50,6 +51,16 @@ def lab(site: pathlib.Path, state: str = "started", **sizes) -> subprocess.Compl
     extra = {"lab_path": str(site), "lab_state": state}
     extra.update({f"lab_{k}": v for k, v in sizes.items()})
     return playbook("lab.yml", None, extra=extra)
+
+
+@contextlib.contextmanager
+def lab_site(path: pathlib.Path, **sizes):
+    """A lab site of ``sizes`` at ``path``, removed afterwards whatever the test did."""
+    try:
+        lab(path, **sizes)
+        yield path
+    finally:
+        lab(path, state="absent")
 
 
 def fault(site: pathlib.Path, host: str, kind: str, value=None) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ import json
 import pytest
 import yaml
 
-from .rollout_helpers import BIN, REPO, events, lab, run, status
+from .rollout_helpers import BIN, REPO, events, lab_site, run, status
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +22,8 @@ MS_GROUP, RS_GROUP = "xprotect_management_servers", "xprotect_recording_servers"
 
 @pytest.fixture
 def site(tmp_path):
-    path = tmp_path / "site"
-    try:
-        lab(path, **SIZE)
+    with lab_site(tmp_path / "site", **SIZE) as path:
         yield path
-    finally:
-        lab(path, state="absent")
 
 
 def edited_inventory(site, tmp_path, edit):

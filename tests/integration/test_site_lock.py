@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.xprotect.encryption.plugins.module_utils import site_lock
 from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model
 
-from .rollout_helpers import BIN, REPO, env, events, hosts_in, lab, playbook, status
+from .rollout_helpers import BIN, REPO, env, events, hosts_in, lab_site, playbook, status
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +27,8 @@ SIZE = dict(recording_servers=2, failover_servers=1, mobile_servers=0, event_ser
 
 @pytest.fixture
 def site(tmp_path):
-    path = tmp_path / "site"
-    try:
-        lab(path, **SIZE)
+    with lab_site(tmp_path / "site", **SIZE) as path:
         yield path
-    finally:
-        lab(path, state="absent")
 
 
 def marker_path(site):
