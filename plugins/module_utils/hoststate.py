@@ -189,8 +189,8 @@ def plan_group_changes(
             continue  # cannot be read: reported, not switched on a guess
         if want is None and have is not None:
             changes.append((group, "disable", None))
-        elif want is not None and (have or "").upper() != want.upper():
-            changes.append((group, "enable", want.upper()))
+        elif want is not None and clean_thumbprint(have) != clean_thumbprint(want):
+            changes.append((group, "enable", clean_thumbprint(want)))
     return changes
 
 
@@ -244,7 +244,7 @@ def group_state_from_readings(
     for group in groups:
         if group in ("server", "mobile"):
             bound = binding_for_ipport(bindings, ipports[group])
-            state[group] = bound.upper() if bound else None
+            state[group] = clean_thumbprint(bound)
             if state[group] is None and reasons is not None:
                 foreign = sorted(
                     b.get("ipport") or b.get("hostnameport") or str(b.get("port"))
@@ -257,7 +257,7 @@ def group_state_from_readings(
                     else ""
                 )
         elif group == "streaming":
-            state[group] = streaming_thumbprint.upper() if streaming_thumbprint else None
+            state[group] = clean_thumbprint(streaming_thumbprint)
         elif group == "event":
             cfg = configs.get("event") or {}
             state[group] = ENABLED_UNKNOWN_THUMBPRINT if cfg.get("certificate_enabled") else None

@@ -29,6 +29,7 @@ import ipaddress
 from typing import Any, Iterable, Optional, Sequence
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import clean_thumbprint
 
 try:
     from cryptography import x509
@@ -250,7 +251,7 @@ def leftover_requests(requests: Iterable[Any], fqdn: str, installed: Iterable[An
         cert = _load(entry)
         if cert is None or name not in (cn.lower() for cn in pki.common_names(cert.subject)):
             continue
-        out.append((str(entry.thumbprint).upper(), pki.public_key_der(cert.public_key()) not in in_use))
+        out.append((clean_thumbprint(entry.thumbprint), pki.public_key_der(cert.public_key()) not in in_use))
     return out
 
 

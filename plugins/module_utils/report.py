@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
+from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import clean_thumbprint
 
 # Default ports [H] (7563 TLS [L]); a host may override them with xprotect_tls_endpoints.
 ROLE_ENDPOINTS = {
@@ -116,7 +117,7 @@ def probe_problems(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: boo
         if not p.get("verified"):
             problems.append(f"{where}: certificate not trusted ({p.get('verify_error')})")
         want = ((hostvars.get(host) or {}).get("xprotect_certificate") or {}).get("thumbprint")
-        if want and p.get("thumbprint") and p["thumbprint"].upper() != want.upper():
+        if want and p.get("thumbprint") and clean_thumbprint(p["thumbprint"]) != clean_thumbprint(want):
             problems.append(f"{where}: serves {p['thumbprint']}, expected {want}")
     return problems
 

@@ -247,7 +247,7 @@ def parse_netsh_sslcert(stdout: str) -> List[dict]:
         if "thumbprint" not in current and (hash_match or _null(value) is None and "app_id" not in current):
             # The line after the block's address is the hash: 40 hex digits, or (null) for a
             # Central Certificate Store binding.
-            current["thumbprint"] = _SPACE_RE.sub("", hash_match.group("hash")).upper() if hash_match else None
+            current["thumbprint"] = clean_thumbprint(hash_match.group("hash")) if hash_match else None
         elif guid_match and "app_id" not in current:
             current["app_id"] = guid_match.group("guid")
             after_app_id = True
@@ -1477,7 +1477,7 @@ def parse_certreq_accept(stdout: str) -> dict:
         key = key.replace("notafter", "not_after")
         value = match.group("value").strip()
         if key == "thumbprint":
-            value = re.sub(r"\s", "", value).upper()
+            value = clean_thumbprint(value) or ""
         if out.get(key) is None:
             out[key] = value or None
     return out

@@ -220,7 +220,7 @@ def _names_from_der(der: bytes) -> Optional[tuple]:
 
 def certificate_entry(info: dict) -> CertificateEntry:
     """Map one ``win_certificate_info`` ``certificates`` item to a CertificateEntry."""
-    thumbprint = str(info.get("thumbprint") or "").upper()
+    thumbprint = xprotect.clean_thumbprint(info.get("thumbprint")) or ""
     encoded = info.get("raw") or info.get("cert_data")
     if not encoded:
         raise ValueError(f"certificate {thumbprint} has neither 'raw' nor 'cert_data' (DER) in the module result")
@@ -465,7 +465,7 @@ class WindowsAdapter(HostAdapter):
         if password is not None:
             args["password"] = password  # no_log in the module's own spec
         result = self._call(WIN_CERTIFICATE_STORE, args)
-        return [str(t).upper() for t in result.get("thumbprints") or []]
+        return [tp for tp in (xprotect.clean_thumbprint(t) for t in result.get("thumbprints") or []) if tp]
 
     def _remove_certificate(self, thumbprint, store):
         args = {
