@@ -193,7 +193,6 @@ _PORT_ONLY_TAIL_RE = re.compile(r"\s(?P<port>\d{1,5})\s*$")
 _HASH_TAIL_RE = re.compile(r"(?:^|[\s:])(?P<hash>(?:[0-9A-Fa-f]{2} ?){19}[0-9A-Fa-f]{2})\s*$")
 _GUID_TAIL_RE = re.compile(rf"(?:^|[\s:])(?P<guid>\{{{_GUID}\}}|{_GUID})\s*$")
 _SEPARATOR_RE = re.compile(r"\s+:\s*|:\s+")
-_SPACE_RE = re.compile(r"\s")
 _HEX40_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
