@@ -32,6 +32,7 @@ attributes:
     support: none
     description: Nothing is changed.
   platform:
+    description: XProtect servers and clients on Windows (or lab hosts, through the lab adapter).
     support: full
     platforms: windows
 notes:

@@ -13,7 +13,8 @@ ME = {"controller": "ctl-a", "user": "ops", "pid": 200, "run": "ctl-a:200:555", 
 OTHER = {"controller": "awx-node-2", "user": "awx", "pid": 77, "run": "awx-node-2:77:1", "job_id": "4711"}
 
 
-def marker(owner=OTHER, minutes_ago=10, expiry=240, lock_id="a1b2c3"):
+def marker(owner=None, minutes_ago=10, expiry=240, lock_id="a1b2c3"):
+    owner = OTHER if owner is None else owner
     return sl.new_marker(lock_id, owner, NOW - datetime.timedelta(minutes=minutes_ago), expiry, "site.yml")
 
 

@@ -83,7 +83,7 @@ _FALLBACK = textwrap.dedent(
 
 
 def test_without_a_become_plugin_on_the_connection_the_method_is_resolved_by_the_loader():
-    collections = str(adapter.__file__).split("/ansible_collections/")[0]
+    collections = str(adapter.__file__).split("/ansible_collections/", maxsplit=1)[0]
     proc = subprocess.run(
         [sys.executable, "-c", _FALLBACK, collections], capture_output=True, text=True, check=True, timeout=120
     )
