@@ -704,20 +704,6 @@ def normalize_thumbprint(thumbprint: str) -> str:
     return tp
 
 
-def thumbprint_option(value, option: str) -> str:
-    """A thumbprint given as the option ``option``, normalised; a clear error naming it otherwise."""
-    try:
-        return normalize_thumbprint(value)
-    except XProtectError:
-        left = clean_thumbprint(value) or ""
-        raise XProtectError(
-            f"option {option}: {value!r} is not a certificate thumbprint. Once spaces, colons and invisible marks "
-            f"are removed it must be 40 hexadecimal digits (the SHA-1 Windows shows), but {left!r} is left "
-            f"({len(left)} characters). Copy the thumbprint again from the certificate's Details tab, or from "
-            "win_certificate_info."
-        )
-
-
 def enable_argv(exe: str, guid: str, thumbprint: str) -> List[str]:
     """Enable one group. The group is always named: without it every group changes at once [H]."""
     return [

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import validate
 from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect as xp
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "windows"
@@ -836,16 +837,17 @@ PASTED = "\u200e6a 3f 9c 01 d2 e4 5b 77 80 aa 19 c3 4e 5f 60 71 82 93 a4 b5"  # 
 )
 def test_pasted_thumbprints_normalise(value):
     assert xp.normalize_thumbprint(value) == "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5"
-    assert xp.thumbprint_option(value, "thumbprint") == "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5"
+    assert validate.thumbprint(value, "thumbprint") == "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5"
 
 
 @pytest.mark.parametrize("value", ["", "6A3F", "Z" * 40, PASTED + " 00", "6A3F-9C01"])
 def test_a_bad_thumbprint_option_names_the_option_value_and_rule(value):
-    with pytest.raises(xp.XProtectError) as info:
-        xp.thumbprint_option(value, "retired_thumbprints[1]")
+    # Options are checked by validate.thumbprint, on the same normaliser.
+    with pytest.raises(validate.ArgumentError) as info:
+        validate.thumbprint(value, "retired_thumbprints[1]")
     text = str(info.value)
-    assert text.startswith(f"option retired_thumbprints[1]: {value!r} is not a certificate thumbprint")
-    assert "40 hexadecimal digits" in text and "Copy the thumbprint again" in text
+    assert text.startswith("retired_thumbprints[1]: ") and repr(value) in text
+    assert "40 hex digits" in text
 
 
 def test_clean_thumbprint_of_read_values():
