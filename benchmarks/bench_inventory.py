@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / ".collections"))
 
 from ansible_collections.xprotect.encryption.plugins.inventory import xprotect as plugin  # noqa: E402
 from ansible_collections.xprotect.encryption.plugins.module_utils import inventory as inv  # noqa: E402
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import restapi  # noqa: E402
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import restapi  # noqa: E402
 
 SETTINGS = {"api_user": "bench", "api_password": "bench-pass", "token_secret": "bench-secret"}
 GOAL_S = 5.0

@@ -34,8 +34,8 @@ COLLECTIONS = REPO / ".collections"
 sys.path.insert(0, str(COLLECTIONS))
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect  # noqa: E402
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model, site  # noqa: E402
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAdapter  # noqa: E402
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, site  # noqa: E402
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter  # noqa: E402
 
 SIZE = {
     "management_servers": 1,

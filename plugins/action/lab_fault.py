@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import spec
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAction, fault_task
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import spec
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAction, fault_task
 
 
 class ActionModule(LabAction):

@@ -8,8 +8,8 @@ collection's real files.
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import spec
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAction, site_task
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import spec
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAction, site_task
 
 
 class ActionModule(LabAction):

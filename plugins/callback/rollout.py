@@ -41,7 +41,7 @@ _WARM = (
     "ansible_collections.xprotect.encryption.plugins.plugin_utils.certificate_flow",
     "ansible_collections.xprotect.encryption.plugins.plugin_utils.encryption_flow",
     "ansible_collections.xprotect.encryption.plugins.plugin_utils.windows",
-    "ansible_collections.xprotect.encryption.plugins.plugin_utils.lab",
+    "ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter",
 )
 # Its warm_up() signs and checks one throw-away certificate, so OpenSSL's algorithms are loaded too.
 _PKI = "ansible_collections.xprotect.encryption.plugins.module_utils.pki"

@@ -126,7 +126,7 @@ replaced:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab.spec import LAB_FAULT_ARGS
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.spec import LAB_FAULT_ARGS
 
 
 def main():

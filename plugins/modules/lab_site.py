@@ -231,7 +231,7 @@ status:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab.spec import (
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.spec import (
     LAB_SITE_ARGS,
     LAB_SITE_MUTUALLY_EXCLUSIVE,
 )

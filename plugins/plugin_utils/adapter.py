@@ -213,7 +213,7 @@ def get_adapter(action, task_vars: dict) -> HostAdapter:
 
         return WindowsAdapter(action, task_vars)
     if kind == "lab":
-        from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAdapter
+        from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
 
         site = task_vars.get("xprotect_lab_site")
         if not site:

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model, site
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAdapter
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, site
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
 
 pytestmark = pytest.mark.integration
 

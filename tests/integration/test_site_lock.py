@@ -16,7 +16,7 @@ import time
 import pytest
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import site_lock
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model
 
 from .rollout_helpers import BIN, REPO, env, events, hosts_in, lab_site, playbook, status
 

@@ -14,8 +14,8 @@ import stat
 import pytest
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
-from ansible_collections.xprotect.encryption.plugins.module_utils.lab import model
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.lab import LabAdapter
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
 
 from .rollout_helpers import events, lab, playbook
 from .test_host_plugins import adhoc, adhoc_local, ca_args

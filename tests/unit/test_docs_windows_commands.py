@@ -28,7 +28,7 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "windows.md"
 MARK = "<!-- windows-commands:"
-FIXTURES = REPO / "tests" / "unit" / "fixtures" / "windows"
+FIXTURES = REPO / "tests" / "unit" / "test_data" / "windows"
 
 FQDN = "rs01.example.com"
 EXE = xprotect.DEFAULT_CONFIGURATOR_PATH

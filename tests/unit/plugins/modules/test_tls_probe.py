@@ -1,0 +1,195 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tls_probe module: options, check mode, fail_on, bad input - against real local servers."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
+
+from tls_servers import HOST, LOOPBACK, Server, closed_port, make_ca, make_leaf, write_chain  # noqa: E402
+
+from ansible_collections.xprotect.encryption.plugins.modules import tls_probe as module  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[4]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    d = tmp_path_factory.mktemp("site")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root = make_ca("Module Root CA")
+    good = make_leaf(root, not_before=now - datetime.timedelta(days=1), not_after=now + datetime.timedelta(days=90))
+    ca_file = d / "ca.crt"
+    ca_file.write_bytes(root.pem)
+    server = Server("tls", *write_chain(d, "good", good))
+    yield {"port": server.port, "ca_pem": root.pem.decode(), "ca_file": str(ca_file), "dir": d}
+    server.stop()
+
+
+def run_module(args: dict, capsys, check_mode: bool = False) -> dict:
+    args = dict(args)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # pragma: no cover - ansible-core < 2.19
+        import contextlib
+
+        from ansible.module_utils import basic
+
+        @contextlib.contextmanager
+        def patch_module_args(values):
+            old = basic._ANSIBLE_ARGS
+            basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": values}).encode()
+            try:
+                yield
+            finally:
+                basic._ANSIBLE_ARGS = old
+
+    with patch_module_args(args), pytest.raises(SystemExit):
+        module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def good(site):
+    return {"host": LOOPBACK, "port": site["port"], "server_name": HOST}
+
+
+def test_check_mode_probes_and_changes_nothing(site, capsys):
+    out = run_module(
+        {"endpoints": [good(site), {"host": LOOPBACK, "port": closed_port()}], "ca_cert": site["ca_pem"]},
+        capsys,
+        check_mode=True,
+    )
+    assert out["changed"] is False and not out.get("failed")
+    first, second = out["endpoints"]
+    assert first["verified"] is True and first["expiring"] is False and first["days_left"] >= 88
+    assert second["reachable"] is False and second["error"] == "connection refused"
+    assert out["counts"]["total"] == 2 and out["counts"]["unreachable"] == 1 and out["counts"]["verified"] == 1
+
+
+def test_ca_cert_path_and_fail_on_untrusted_passes(site, capsys):
+    out = run_module({"endpoints": [good(site)], "ca_cert_path": site["ca_file"], "fail_on": ["untrusted"]}, capsys)
+    assert not out.get("failed") and out["endpoints"][0]["verified"] is True
+
+
+def test_fail_on_unreachable_names_the_endpoint(site, capsys):
+    port = closed_port()
+    out = run_module(
+        {"endpoints": [good(site), {"host": LOOPBACK, "port": port}], "fail_on": ["unreachable"]},
+        capsys,
+    )
+    assert out["failed"] is True
+    assert out["msg"] == (
+        "1 of 2 endpoint(s) failed the fail_on checks (unreachable): "
+        f"{LOOPBACK}:{port} unreachable (connection refused)"
+    )
+    assert len(out["endpoints"]) == 2 and out["counts"]["unreachable"] == 1
+
+
+def test_fail_on_expiring(site, capsys):
+    out = run_module({"endpoints": [good(site)], "fail_on": ["expiring"], "expiring_days": 400}, capsys)
+    assert out["failed"] is True and f"{HOST}:{site['port']} expiring" in out["msg"]
+    assert out["endpoints"][0]["expiring"] is True
+    quiet = run_module({"endpoints": [good(site)], "expiring_days": 400}, capsys)
+    assert not quiet.get("failed") and quiet["counts"]["expiring"] == 1
+
+
+def test_wrong_name_fails_untrusted(site, capsys):
+    endpoint = dict(good(site), server_name="mgmt01.lab.test")
+    out = run_module({"endpoints": [endpoint], "ca_cert": site["ca_pem"], "fail_on": ["untrusted"]}, capsys)
+    assert out["failed"] is True
+    assert "mgmt01.lab.test" in out["msg"] and "wrong name" in out["msg"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"fail_on": ["untrusted"]},
+            "fail_on: 'untrusted' needs the CA to verify against - set ca_cert or ca_cert_path.",
+        ),
+        ({"ca_cert": "garbage"}, "ca_cert: no PEM certificate found"),
+        ({"ca_cert_path": "/nonexistent/ca.crt"}, "ca_cert_path: cannot read /nonexistent/ca.crt"),
+        ({"timeout": 0}, "timeout: 0.0 is not allowed; give a number greater than 0"),
+        ({"workers": 0}, "workers: 0"),
+        ({"fail_on": ["sometimes"]}, "fail_on"),
+        ({"ca_cert": "x", "ca_cert_path": "/x"}, "mutually exclusive: ca_cert|ca_cert_path"),
+    ],
+)
+def test_bad_input_names_the_option(site, capsys, args, message):
+    out = run_module({"endpoints": [good(site)], **args}, capsys)
+    assert out["failed"] is True
+    assert message in out["msg"]
+
+
+def test_bad_ca_file_content_names_the_path(site, capsys):
+    path = site["dir"] / "not-a-ca.txt"
+    path.write_text("hello")
+    out = run_module({"endpoints": [good(site)], "ca_cert_path": str(path)}, capsys)
+    assert out["failed"] is True
+    assert out["msg"].startswith(f"ca_cert_path ({path}): no PEM certificate found")
+
+
+def test_the_servers_own_certificate_as_ca_cert_path_is_refused_and_named(site, capsys):
+    # The server's own leaf as the trust anchor: the task fails naming the file and why, and
+    # never reports that endpoint as verified.
+    path = site["dir"] / "good.crt"
+    out = run_module({"endpoints": [good(site)], "ca_cert_path": str(path)}, capsys)
+    assert out["failed"] is True and "endpoints" not in out
+    assert out["msg"].startswith(f"ca_cert_path ({path}): CN={HOST} (thumbprint ")
+    assert "is not a CA certificate (basicConstraints CA:FALSE), so it cannot be a trust anchor" in out["msg"]
+
+
+def test_endpoint_without_port_is_refused(capsys):
+    out = run_module({"endpoints": [{"host": "rs001"}]}, capsys)
+    assert out["failed"] is True and "port" in out["msg"]
+
+
+def test_documentation_matches_the_argument_spec():
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    yaml.safe_load(module.EXAMPLES)
+    yaml.safe_load(module.RETURN)
+
+    def compare(doc_options: dict, spec: dict, where: str) -> None:
+        assert set(doc_options) == set(spec), where
+        for name, opt in spec.items():
+            documented = doc_options[name]
+            assert documented["type"] == opt["type"], f"{where}.{name}"
+            assert documented.get("default") == opt.get("default"), f"{where}.{name}"
+            assert documented.get("required", False) == opt.get("required", False), f"{where}.{name}"
+            assert documented.get("choices") == opt.get("choices"), f"{where}.{name}"
+            assert documented.get("elements") == opt.get("elements"), f"{where}.{name}"
+            assert documented["description"], f"{where}.{name}"
+            if "options" in opt:
+                compare(documented["suboptions"], opt["options"], f"{where}.{name}")
+
+    compare(doc["options"], module.ARGUMENT_SPEC, "options")
+
+
+def test_ansible_doc_renders():
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    out = subprocess.run(
+        [sys.executable, "-m", "ansible.cli.doc", "--json", "xprotect.encryption.tls_probe"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    if out.returncode != 0 and "No module named ansible.cli.doc" in out.stderr:  # pragma: no cover
+        pytest.skip("ansible-doc is not importable here")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)["xprotect.encryption.tls_probe"]["doc"]
+    assert set(doc["options"]) == set(module.ARGUMENT_SPEC)
