@@ -15,6 +15,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils._backends import server_certificates as backend
 from ansible_collections.xprotect.encryption.plugins.modules import server_certificates as mod
 
 CA_PASS = "ca pass phrase 1"  # noqa: S105 - a test value
@@ -330,8 +331,8 @@ def test_run_without_ansible_takes_now(ca_dir, tmp_path):
         ca_passphrase=CA_PASS,
         pfx_passphrase=PFX_PASS,
     )
-    res = mod.run(params, check_mode=False)
+    res = backend.run(params, check_mode=False)
     later = pki.utcnow() + datetime.timedelta(days=720, hours=1)
-    again = mod.run(params, check_mode=True, now=later)
+    again = backend.run(params, check_mode=True, now=later)
     assert again["hosts"]["rs09.example.com"]["reasons"] == ["certificate expires in 9 days (renew_before 30)"]
     assert res["hosts"]["rs09.example.com"]["changed"]

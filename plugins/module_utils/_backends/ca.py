@@ -1,0 +1,248 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of the ``xprotect.encryption.ca`` module: read the CA, decide, write.
+
+:func:`plan` is the decision (create, import, renew or keep, with every reason) and is pure.
+The rest reads and writes the CA files on the controller, through ``fileutil``'s atomic writes
+under the folder lock. :func:`run` takes the module's validated parameters (the argument spec
+and its declared relations are AnsibleModule's job) and returns the result; it raises
+``PkiError`` naming the option at fault, ``LockError`` or ``OSError``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Any, Optional
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+
+CONTENT_OPTIONS = ("cert_content", "key_content")
+FILE_OPTIONS = ("path", "cert_path", "key_path")
+IMPORT_OPTIONS = ("import_cert_path", "import_key_path", "import_pfx_path")
+
+
+# ---- the decision (pure) ------------------------------------------------------------------
+
+
+def plan(p: dict, existing: Optional[pki.CA], imported: Optional[pki.CA], now: datetime.datetime) -> dict:
+    """What to do, from what exists: ``action`` create, import or keep, and ``renew``.
+
+    ``existing`` is the CA in the folder (or given as values), ``imported`` the one an
+    ``import_*`` option names. A different CA already in the folder is refused: replacing the
+    site's CA is never a side effect of a run.
+    """
+    decision = {"action": "keep", "ca": existing, "reasons": [], "renew": False}
+    if existing is None:
+        if imported is not None:
+            subject = imported.cert.subject.rfc4514_string()
+            decision.update(action="import", ca=imported, reasons=[f"imported CA {subject}"])
+        else:
+            decision.update(action="create", reasons=["no CA yet; a new one is created"])
+    elif imported is not None and imported.thumbprint != existing.thumbprint:
+        option = "import_pfx_path" if p["import_pfx_path"] else "import_cert_path"
+        raise pki.PkiError(
+            f"{option}: {p['path'] or p['cert_path']} already holds a different CA "
+            f"({existing.cert.subject.rfc4514_string()}, {existing.thumbprint}). Remove it first, or import into "
+            "another folder.",
+            option,
+        )
+    if decision["ca"] is not None:
+        why = pki.ca_renewal_reasons(decision["ca"].cert, now, p["renew_before"])
+        if why:
+            decision["reasons"] = decision["reasons"] + why
+            decision["renew"] = True
+    return decision
+
+
+def changes(decision: dict) -> bool:
+    return decision["action"] != "keep" or decision["renew"]
+
+
+# ---- reading and writing the CA on the controller -----------------------------------------
+
+
+def check_files_mode(p: dict) -> None:
+    """The checks of file mode that depend on values, not on which options are given."""
+    if p["path"] and os.path.exists(p["path"]) and not os.path.isdir(p["path"]):
+        raise pki.PkiError(f"path: {p['path']} is a file; give the folder that holds (or will hold) the CA.", "path")
+    if not p["passphrase"] and not p["allow_unencrypted_key"]:
+        raise pki.PkiError(
+            "passphrase: the CA key is kept encrypted; give passphrase (from a vault), or set "
+            "allow_unencrypted_key: true to accept a key file anyone with read access could use.",
+            "passphrase",
+        )
+
+
+def files(p: dict) -> tuple[str, str, str, str]:
+    """The certificate and key files, and the option each comes from (for error messages)."""
+    cert_file = p["cert_path"] or os.path.join(p["path"], "ca.crt")
+    key_file = p["key_path"] or os.path.join(p["path"], "ca.key")
+    return cert_file, key_file, "cert_path" if p["cert_path"] else "path", "key_path" if p["key_path"] else "path"
+
+
+def load_import(p: dict) -> Optional[pki.CA]:
+    secret = pki.to_bytes(p["import_passphrase"])
+    if p["import_pfx_path"]:
+        return pki.load_ca_pfx(pki.read_input_file(p["import_pfx_path"], "import_pfx_path"), secret)
+    if p["import_cert_path"]:
+        return pki.load_ca(
+            pki.read_input_file(p["import_cert_path"], "import_cert_path"),
+            pki.read_input_file(p["import_key_path"], "import_key_path"),
+            secret,
+            cert_option="import_cert_path",
+            key_option="import_key_path",
+            phrase_option="import_passphrase",
+        )
+    return None
+
+
+def read_existing(p: dict) -> Optional[pki.CA]:
+    """The CA in the folder, None when there is none; half a CA or a plain key is refused."""
+    cert_file, key_file, cert_opt, key_opt = files(p)
+    have_cert, have_key = os.path.exists(cert_file), os.path.exists(key_file)
+    if not have_cert and not have_key:
+        return None
+    if have_cert != have_key:
+        there, missing = (cert_file, key_file) if have_cert else (key_file, cert_file)
+        raise pki.PkiError(
+            f"{key_opt if have_cert else cert_opt}: {there} exists but {missing} does not. Restore the missing file, "
+            "or remove the other to create a new CA.",
+            key_opt if have_cert else cert_opt,
+        )
+    key_data = pki.read_input_file(key_file, key_opt)
+    if not p["allow_unencrypted_key"] and not pki.is_key_encrypted(key_data):
+        raise pki.PkiError(
+            f"allow_unencrypted_key: the CA key {key_file} is not encrypted. Encrypt it (openssl pkcs8 -topk8 -v2 "
+            "aes256), or set allow_unencrypted_key: true to accept it.",
+            "allow_unencrypted_key",
+        )
+    return pki.load_ca(
+        pki.read_input_file(cert_file, cert_opt),
+        key_data,
+        pki.to_bytes(p["passphrase"]),
+        cert_option=cert_opt,
+        key_option=key_opt,
+        phrase_option="passphrase",
+    )
+
+
+def apply(p: dict, decision: dict, now: datetime.datetime) -> pki.CA:
+    """Write what the decision says; on failure remove what this run wrote."""
+    cert_file, key_file = files(p)[:2]
+    ca = decision["ca"]
+    if decision["action"] == "create":
+        ca = pki.create_ca(p["common_name"], p["key_size"], p["validity_days"], now)
+    if decision["renew"]:
+        ca = pki.renew_ca(ca, p["validity_days"], now)
+    if decision["action"] in ("create", "import"):
+        for folder in {os.path.dirname(os.path.abspath(f)) for f in (cert_file, key_file)}:
+            fileutil.ensure_dir(folder)
+        fileutil.atomic_write(key_file, pki.serialize_ca_key(ca, pki.to_bytes(p["passphrase"])), 0o600)
+        try:
+            fileutil.atomic_write(cert_file, ca.cert_pem.encode(), 0o644)
+        except BaseException:
+            # A key without its certificate would make the next run refuse "half a CA".
+            os.unlink(key_file)
+            raise
+    elif decision["renew"]:
+        fileutil.atomic_write(cert_file, ca.cert_pem.encode(), 0o644)
+    return ca
+
+
+def _content_mode(p: dict, check_mode: bool, now: datetime.datetime, warnings: list) -> tuple:
+    existing = pki.load_ca(
+        p["cert_content"],
+        p["key_content"],
+        pki.to_bytes(p["passphrase"]),
+        cert_option="cert_content",
+        key_option="key_content",
+        phrase_option="passphrase",
+    )
+    decision = plan(p, existing, None, now)
+    ca = pki.renew_ca(existing, p["validity_days"], now) if decision["renew"] and not check_mode else existing
+    if decision["renew"]:
+        warnings.append(
+            "The CA certificate was renewed in content mode; nothing was written. Store the returned "
+            "certificate in the credential that holds the CA, and distribute it to every trust store."
+        )
+    return existing, decision, ca
+
+
+def _files_mode(p: dict, check_mode: bool, now: datetime.datetime) -> tuple:
+    check_files_mode(p)
+    imported = load_import(p)
+    existing = read_existing(p)
+    decision = plan(p, existing, imported, now)
+    ca = decision["ca"]
+    if changes(decision) and not check_mode:
+        folder = p["path"] or os.path.dirname(os.path.abspath(p["cert_path"]))
+        fileutil.ensure_dir(folder)
+        with fileutil.locked(folder):
+            # Again under the lock: another run may have written meanwhile.
+            existing = read_existing(p)
+            decision = plan(p, existing, imported, now)
+            ca = apply(p, decision, now) if changes(decision) else decision["ca"]
+    return existing, decision, ca
+
+
+# ---- the result ---------------------------------------------------------------------------
+
+
+def _view(cert: Any) -> dict:
+    if cert is None:
+        return {}
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "thumbprint": pki.thumbprint(cert),
+        "sha256": pki.fingerprint_sha256(cert),
+        "not_after": pki.iso_z(pki.not_after(cert)),
+    }
+
+
+def _diff(p: dict, existing: Optional[pki.CA], decision: dict, ca: Optional[pki.CA], *, check_mode: bool, now) -> dict:
+    before = _view(existing.cert if existing else None)
+    if ca is not None and not (check_mode and decision["renew"]):
+        after = _view(ca.cert)
+    elif decision["renew"]:
+        after = dict(before, thumbprint="(new)", sha256="(new)")
+        after["not_after"] = pki.iso_z(now + datetime.timedelta(days=p["validity_days"]))
+    else:
+        after = {"subject": f"CN={p['common_name']}", "thumbprint": "(new)", "sha256": "(new)"}
+    return {"before": before, "after": after}
+
+
+def run(p: dict, check_mode: bool, now: Optional[datetime.datetime] = None) -> dict:
+    """The module's work, without AnsibleModule: the result dict, with ``warnings`` as a list."""
+    now = pki.utcnow(now)
+    warnings: list = []
+    if p["cert_content"]:
+        existing, decision, ca = _content_mode(p, check_mode, now, warnings)
+    else:
+        existing, decision, ca = _files_mode(p, check_mode, now)
+    changed = changes(decision)
+    cert = ca.cert if ca is not None else None
+    if cert is not None and cert.public_key().key_size < 3072:
+        warnings.append(f"The CA key is {cert.public_key().key_size} bits; 3072 or more is recommended.")
+    diff = _diff(p, existing, decision, ca, check_mode=check_mode, now=now)
+    result = {
+        "changed": changed,
+        "certificate": pki.cert_pem(cert) if cert is not None else None,
+        "thumbprint": pki.thumbprint(cert) if cert is not None else None,
+        "sha256": pki.fingerprint_sha256(cert) if cert is not None else None,
+        "subject": cert.subject.rfc4514_string() if cert is not None else diff["after"].get("subject"),
+        "not_after": pki.iso_z(pki.not_after(cert)) if cert is not None else None,
+        "days_left": pki.days_left(cert, now) if cert is not None else None,
+        "reasons": decision["reasons"] if changed else [],
+        "created": decision["action"] == "create",
+        "imported": decision["action"] == "import",
+        "renewed": decision["renew"],
+        "trust_redistribution_required": decision["renew"],
+        "diff": diff,
+        "warnings": warnings,
+    }
+    if decision["renew"] and existing is not None:
+        result["previous_thumbprint"] = existing.thumbprint
+    if not p["cert_content"]:
+        result["cert_path"], result["key_path"] = files(p)[:2]
+    return result

@@ -1,0 +1,48 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The AnsibleModule side of the controller modules' backends.
+
+The backends under ``_backends/`` are the only code in module_utils that knows an AnsibleModule;
+the pure decisions they call (``pki``, ``reissue``, ``tls_probe``, ``validate``) do not. Each
+backend's ``run(params, check_mode)`` raises on bad input; :func:`run_module` turns every
+refusal into one failed task that names the option at fault, the same way in every module.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, validate
+
+
+def run_module(
+    module: Any,
+    run: Callable[[dict, bool], dict],
+    write_error: Callable[[OSError], str],
+    rules: Optional[Mapping[str, Callable[[Any, str], Any]]] = None,
+) -> dict:
+    """``run(module.params, module.check_mode)`` after the ``rules`` value checks, or ``fail_json``.
+
+    The argument spec and its declared relations (``mutually_exclusive``, ``required_together``
+    ...) have already been checked by AnsibleModule; ``rules`` are the checks a spec cannot express
+    (ranges, patterns, see ``validate``). No cryptography, a :class:`pki.PkiError` or
+    :class:`validate.ArgumentError` (its option), the folder lock held by another run (``path``)
+    and a failed write (``path``, text from ``write_error``) each end the task. The result's
+    ``diff`` is dropped unless the task runs in diff mode.
+    """
+    if not pki.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        validate.apply(module.params, rules or {})
+        result = run(module.params, module.check_mode)
+    except (pki.PkiError, validate.ArgumentError) as e:
+        module.fail_json(msg=str(e), option=e.option)
+    except fileutil.LockError as e:
+        module.fail_json(msg=str(e), option="path")
+    except OSError as e:
+        module.fail_json(msg=write_error(e), option="path")
+    if not module._diff:
+        result.pop("diff", None)
+    return result
