@@ -6,6 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: encryption
+version_added: 0.1.0
 short_description: Switch XProtect encryption per certificate group with Server Configurator
 description:
   - Sets the desired state of each certificate group of the host (Server, Streaming media, Mobile streaming media,

@@ -6,6 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: server_certificate
+version_added: 0.1.0
 short_description: Give an XProtect server a certificate for its own names, with the key born on the server
 description:
   - Makes sure the host holds, in C(LocalMachine\My), a certificate for its names with its private key, signed by

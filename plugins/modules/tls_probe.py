@@ -6,6 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: tls_probe
+version_added: 0.1.0
 short_description: Probe TLS endpoints and check what they present against the site's CA
 description:
   - Opens a real TLS handshake to each endpoint, concurrently, and reports what it presents - the TLS version, the

@@ -6,6 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: trusted_ca
+version_added: 0.1.0
 short_description: Make an XProtect server or client trust the site CA
 description:
   - Makes sure the CA certificate is in C(LocalMachine\Root), idempotent by thumbprint.

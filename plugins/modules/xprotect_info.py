@@ -6,6 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: xprotect_info
+version_added: 0.1.0
 short_description: Read what an XProtect host has, for encryption
 description:
   - Read-only facts about one host, returned as C(xprotect) and as the fact C(ansible_facts.xprotect).
