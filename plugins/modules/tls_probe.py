@@ -271,9 +271,11 @@ counts:
     {total: 3, reachable: 3, unreachable: 0, tls: 3, no_tls: 0, verified: 3, untrusted: 0, expiring: 0, expired: 0}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils._backends import tls_probe as backend
+from ansible_collections.xprotect.encryption.plugins.module_utils._backends.common import run_module
 
 ARGUMENT_SPEC = {
     "endpoints": {
@@ -313,52 +315,17 @@ RULES = {
 }
 
 
-def _read_ca(module: AnsibleModule) -> str | None:
-    path = module.params["ca_cert_path"]
-    if not path:
-        return module.params["ca_cert"]
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        module.fail_json(msg=f"ca_cert_path: cannot read {path} ({e}). Give the path of the CA certificate (PEM).")
-    return None  # pragma: no cover - fail_json exits
-
-
 def main() -> None:
     module = validate.naming_options(AnsibleModule, ARGUMENT_SPEC)(
         argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("ca_cert", "ca_cert_path")],
         supports_check_mode=True,
     )
-    if not tls_probe.HAS_CRYPTOGRAPHY:  # pragma: no cover - cryptography is a requirement
-        module.fail_json(msg=missing_required_lib("cryptography"))
-    p = module.params
-    try:
-        validate.apply(p, RULES)
-    except validate.ArgumentError as e:
-        module.fail_json(msg=str(e), option=e.option)
-    ca_text = _read_ca(module)
-    try:
-        cas = tls_probe.load_ca_certs(ca_text)
-        if "untrusted" in p["fail_on"] and not cas:
-            raise tls_probe.ProbeError(
-                "fail_on: 'untrusted' needs the CA to verify against - set ca_cert or ca_cert_path."
-            )
-        results = tls_probe.probe_many(p["endpoints"], ca_pem=cas, timeout=p["timeout"], workers=p["workers"])
-    except tls_probe.ProbeError as e:
-        msg = str(e)
-        if p["ca_cert_path"]:
-            msg = msg.replace("ca_cert:", f"ca_cert_path ({p['ca_cert_path']}):", 1)
-        module.fail_json(msg=msg)
-    have_ca = bool(cas)
-    for res in results:
-        res["expiring"] = res.get("days_left") is not None and res["days_left"] < p["expiring_days"]
-    counts = tls_probe.summarize(results, p["expiring_days"], have_ca)
-    failure = tls_probe.failure_message(results, p["fail_on"], p["expiring_days"], have_ca)
+    result = run_module(module, backend.run, lambda e: f"ca_cert_path: cannot read the CA ({e}).", RULES)
+    failure = result.pop("failure")
     if failure:
-        module.fail_json(msg=failure, endpoints=results, counts=counts)
-    module.exit_json(changed=False, endpoints=results, counts=counts)
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

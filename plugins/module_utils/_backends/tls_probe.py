@@ -1,0 +1,64 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of the ``xprotect.encryption.tls_probe`` module: read the CA, probe, count, judge.
+
+The handshakes, the verification and the verdict are ``module_utils/tls_probe.py``'s (pure
+but for the sockets). This reads the CA file the module names and turns a ``ProbeError`` into an
+``ArgumentError`` naming the option, so that ``common.run_module`` fails the task the way it does
+for the other controller modules. The probe only reads, so check mode changes nothing here.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe, validate
+
+# The options a ProbeError's message starts with.
+_OPTIONS = ("ca_cert", "endpoints", "fail_on")
+
+
+def read_ca(p: dict) -> Optional[str]:
+    """The CA bundle (PEM text) from ``ca_cert_path`` or ``ca_cert``; None when neither is given."""
+    path = p["ca_cert_path"]
+    if not path:
+        return p["ca_cert"]
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise validate.ArgumentError(
+            f"ca_cert_path: cannot read {path} ({e}). Give the path of the CA certificate (PEM).", "ca_cert_path"
+        ) from e
+
+
+def _argument_error(e: tls_probe.ProbeError, p: dict) -> validate.ArgumentError:
+    msg = str(e)
+    option = next((o for o in _OPTIONS if msg.startswith((f"{o}:", f"{o}["))), None)
+    if option == "ca_cert" and p["ca_cert_path"]:
+        # The text came from the file: name the file, not the value option the user did not set.
+        option, msg = "ca_cert_path", msg.replace("ca_cert:", f"ca_cert_path ({p['ca_cert_path']}):", 1)
+    return validate.ArgumentError(msg, option)
+
+
+def run(p: dict, check_mode: bool) -> dict:
+    """Probe every endpoint; ``failure`` is the task's failure message when a ``fail_on`` category is hit."""
+    ca_text = read_ca(p)
+    try:
+        cas = tls_probe.load_ca_certs(ca_text)
+        if "untrusted" in p["fail_on"] and not cas:
+            raise tls_probe.ProbeError(
+                "fail_on: 'untrusted' needs the CA to verify against - set ca_cert or ca_cert_path."
+            )
+        results = tls_probe.probe_many(p["endpoints"], ca_pem=cas, timeout=p["timeout"], workers=p["workers"])
+    except tls_probe.ProbeError as e:
+        raise _argument_error(e, p) from e
+    have_ca = bool(cas)
+    for res in results:
+        res["expiring"] = res.get("days_left") is not None and res["days_left"] < p["expiring_days"]
+    return {
+        "changed": False,
+        "endpoints": results,
+        "counts": tls_probe.summarize(results, p["expiring_days"], have_ca),
+        "failure": tls_probe.failure_message(results, p["fail_on"], p["expiring_days"], have_ca),
+    }
