@@ -36,6 +36,17 @@ options:
         decides once for every host.
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+    description: It only reads variables; it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the controller; touches no host.
 notes:
   - An action plugin; it runs on the controller. Supports check mode.
 """

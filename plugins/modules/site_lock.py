@@ -52,6 +52,19 @@ options:
     description: Seconds between writing the marker and reading it back (0 to 60).
     type: float
     default: 2.0
+extends_documentation_fragment:
+  - xprotect.encryption.raw_record
+attributes:
+  check_mode:
+    support: full
+    description: Writes and deletes nothing; reads the marker, so a lock held by another run still fails the task.
+  diff_mode:
+    support: none
+    description: The lock is the run's bookkeeping, not the site's state.
+  platform:
+    support: full
+    platforms: windows
+    description: The management server (or its lab host, through the lab adapter).
 notes:
   - In check mode nothing is written; a lock held by another run still fails the task.
   - The lock is the run's bookkeeping, not the site's state; the task reports ok, not changed (see RV(written) and

@@ -57,6 +57,17 @@ options:
       - The management server's inventory name, when neither the host in O(url) nor O(tls_server_name) is one of its
         names in the inventory (the plugin's option of the same name).
     type: str
+attributes:
+  check_mode:
+    support: full
+    description: It only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the controller, which reaches the Management Server REST API.
 notes:
   - Fails, saying why, when the API cannot be read; it never returns an empty list for a site it could not read.
 seealso:

@@ -24,6 +24,8 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - xprotect.encryption.raw_record
 attributes:
   check_mode:
     support: full

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 
@@ -154,27 +153,6 @@ def test_the_servers_own_certificate_as_ca_cert_path_is_refused_and_named(site, 
 def test_endpoint_without_port_is_refused(capsys):
     out = run_module({"endpoints": [{"host": "rs001"}]}, capsys)
     assert out["failed"] is True and "port" in out["msg"]
-
-
-def test_documentation_matches_the_argument_spec():
-    doc = yaml.safe_load(module.DOCUMENTATION)
-    yaml.safe_load(module.EXAMPLES)
-    yaml.safe_load(module.RETURN)
-
-    def compare(doc_options: dict, spec: dict, where: str) -> None:
-        assert set(doc_options) == set(spec), where
-        for name, opt in spec.items():
-            documented = doc_options[name]
-            assert documented["type"] == opt["type"], f"{where}.{name}"
-            assert documented.get("default") == opt.get("default"), f"{where}.{name}"
-            assert documented.get("required", False) == opt.get("required", False), f"{where}.{name}"
-            assert documented.get("choices") == opt.get("choices"), f"{where}.{name}"
-            assert documented.get("elements") == opt.get("elements"), f"{where}.{name}"
-            assert documented["description"], f"{where}.{name}"
-            if "options" in opt:
-                compare(documented["suboptions"], opt["options"], f"{where}.{name}")
-
-    compare(doc["options"], module.ARGUMENT_SPEC, "options")
 
 
 def test_ansible_doc_renders():
