@@ -115,6 +115,9 @@ options:
 notes:
   - The key of an existing CA is never rewritten, except when a CA is imported into an empty folder.
   - O(common_name), O(key_size) apply only when a CA is created.
+  - Content mode (O(cert_content) with O(key_content)) takes neither O(path), O(cert_path), O(key_path) nor an
+    import option. File mode takes O(path), or O(cert_path) with O(key_path). O(import_pfx_path) takes neither
+    O(import_cert_path) nor O(import_key_path), which go together.
 seealso:
   - module: xprotect.encryption.server_certificates
 """

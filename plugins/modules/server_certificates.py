@@ -235,7 +235,7 @@ ARGUMENT_SPEC = {
     "workers": {"type": "int"},
 }
 # The CA comes from files or from values (an AWX credential), never both.
-MUTUALLY_EXCLUSIVE = [("ca_cert_path", "ca_cert_content"), ("ca_key_path", "ca_key_content")]
+MUTUALLY_EXCLUSIVE = [(f, v) for f in ("ca_cert_path", "ca_key_path") for v in ("ca_cert_content", "ca_key_content")]
 REQUIRED_ONE_OF = [("ca_cert_path", "ca_cert_content")]
 # Ranges the argument spec cannot express.
 RULES = {

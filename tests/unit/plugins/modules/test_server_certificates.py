@@ -336,3 +336,20 @@ def test_run_without_ansible_takes_now(ca_dir, tmp_path):
     again = backend.run(params, check_mode=True, now=later)
     assert again["hosts"]["rs09.example.com"]["reasons"] == ["certificate expires in 9 days (renew_before 30)"]
     assert res["hosts"]["rs09.example.com"]["changed"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"ca_key_path": None, "ca_key_content": "a key value"}, "mutually exclusive: ca_cert_path|ca_key_content"),
+        ({"ca_cert_path": None, "ca_cert_content": "a cert value"}, "mutually exclusive: ca_key_path|ca_cert_content"),
+        ({"ca_cert_content": "a cert value"}, "mutually exclusive: ca_cert_path|ca_cert_content"),
+        ({"ca_cert_path": None}, "one of the following is required: ca_cert_path, ca_cert_content"),
+    ],
+)
+def test_the_ca_comes_from_files_or_values_never_both(capsys, args, change, message):
+    """Declared in the argument spec: ansible-core names the options, and nothing is read or written."""
+    merged = {k: v for k, v in {**args, **change}.items() if v is not None}
+    res = run(capsys, **merged)
+    assert res["failed"] and message in res["msg"], res["msg"]
+    assert not os.path.exists(args["path"])
