@@ -243,8 +243,8 @@ ARGUMENT_SPEC = {
     "import_pfx_path": {"type": "path"},
     "import_passphrase": {"type": "str", "no_log": True},
 }
-# Content mode (values, as an AWX credential injects them) writes nothing, so it takes no file
-# option; file mode needs a folder, or both file names.
+# Content mode (values, as an AWX credential injects them) writes nothing, so it takes no file or
+# import option. Each half of the CA needs one source: the folder, its own file name, or its value.
 MUTUALLY_EXCLUSIVE = [
     *(
         (content, other)
