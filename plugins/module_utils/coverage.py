@@ -21,9 +21,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-GROUP_MANAGEMENT = "xprotect_management_servers"
-GROUP_RECORDING = "xprotect_recording_servers"
-GROUP_FAILOVER = "xprotect_failover_servers"
+from ansible_collections.xprotect.encryption.plugins.module_utils._roles import INVENTORY_GROUPS
+
+GROUP_MANAGEMENT = INVENTORY_GROUPS["management"]
+GROUP_RECORDING = INVENTORY_GROUPS["recording"]
+GROUP_FAILOVER = INVENTORY_GROUPS["failover"]
 KIND_RECORDING = "recording_server"
 KIND_FAILOVER = "failover_server"
 GROUP_OF_KIND = {KIND_RECORDING: GROUP_RECORDING, KIND_FAILOVER: GROUP_FAILOVER}
@@ -31,14 +33,7 @@ LABEL_OF_KIND = {KIND_RECORDING: "recording server", KIND_FAILOVER: "failover re
 # Groups a site always has: a rollout without them switches nothing that matters, or cuts every
 # recording server off. The failover group may be empty when the site has no failover server.
 REQUIRED_GROUPS = (GROUP_MANAGEMENT, GROUP_RECORDING)
-CONTRACT_GROUPS = (
-    GROUP_MANAGEMENT,
-    GROUP_RECORDING,
-    GROUP_FAILOVER,
-    "xprotect_mobile_servers",
-    "xprotect_event_servers",
-    "xprotect_clients",
-)
+CONTRACT_GROUPS = tuple(INVENTORY_GROUPS.values())
 EXCLUDE_VAR = "xprotect_inventory_exclude"
 SKIP_VAR = "xprotect_inventory_check"
 

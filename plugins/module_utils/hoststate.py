@@ -12,37 +12,12 @@ import unicodedata
 from collections import abc
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import (
-    DEFAULT_PORTS,
-    GROUPS,
-    binding_for_ipport,
-    clean_thumbprint,
-    explain_read_back,
-)
-
-# Inventory contract (design.md): group name -> role.
-GROUP_ROLES = {
-    "xprotect_management_servers": "management",
-    "xprotect_recording_servers": "recording",
-    "xprotect_failover_servers": "failover",
-    "xprotect_mobile_servers": "mobile",
-    "xprotect_event_servers": "event",
-    "xprotect_clients": "client",
-}
-ROLES = ("management", "recording", "failover", "mobile", "event", "client")
-SERVER_ROLES = ("management", "recording", "failover", "mobile", "event")
-
-# Which services read the server certificate's private key. The recording server's need is
-# [L] (without it the 7563 handshake fails), the failover service's [H], the mobile server's [M],
-# the event server's [L].
-KEY_READER_SERVICES = (
-    ("recording", ("recording server",)),
-    ("failover", ("failover",)),
-    ("mobile", ("mobile server",)),
-    # The event server's group is served with the host's server certificate, so its service
-    # account reads the key as the others do [L].
-    ("event", ("event server",)),
-)
+from ansible_collections.xprotect.encryption.plugins.module_utils._configfiles import DEFAULT_PORTS
+from ansible_collections.xprotect.encryption.plugins.module_utils._groups import GROUPS
+from ansible_collections.xprotect.encryption.plugins.module_utils._netsh import binding_for_ipport
+from ansible_collections.xprotect.encryption.plugins.module_utils._roles import GROUP_ROLES, KEY_READER_SERVICES, ROLES
+from ansible_collections.xprotect.encryption.plugins.module_utils._server_configurator import explain_read_back
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import clean_thumbprint
 
 
 def roles_from_groups(group_names: Iterable[str], explicit: Optional[Sequence[str]] = None) -> List[str]:
@@ -60,7 +35,11 @@ def roles_from_groups(group_names: Iterable[str], explicit: Optional[Sequence[st
 SYSTEM_SID = "S-1-5-18"
 LOCAL_SERVICE_SID = "S-1-5-19"
 NETWORK_SERVICE_SID = "S-1-5-20"
-_CANONICAL = {LOCAL_SERVICE_SID: "NT AUTHORITY\\LOCAL SERVICE", NETWORK_SERVICE_SID: "NT AUTHORITY\\NETWORK SERVICE"}
+_CANONICAL = {
+    SYSTEM_SID: "NT AUTHORITY\\SYSTEM",
+    LOCAL_SERVICE_SID: "NT AUTHORITY\\LOCAL SERVICE",
+    NETWORK_SERVICE_SID: "NT AUTHORITY\\NETWORK SERVICE",
+}
 
 # How win_service_info reports them. SCManager.cs (ansible.windows) turns the StartName "LocalSystem"
 # into the NTAccount of S-1-5-18, which is translated into the host's language
@@ -126,6 +105,13 @@ def well_known_sid(account: str) -> Optional[str]:
         return None
     folded = _fold(name)
     return next((sid for sid, names in _ACCOUNT_NAMES.items() if folded in names), None)
+
+
+def canonical_account(account: str) -> str:
+    """SYSTEM, LOCAL SERVICE and NETWORK SERVICE, in any spelling and language, by their English
+    names (``NT AUTHORITY\\NETWORK SERVICE``); any other account as given, without blanks around.
+    The one table of the built-in service accounts: the lab compares accounts through it too."""
+    return _CANONICAL.get(well_known_sid(account) or "", str(account or "").strip())
 
 
 def normalize_account(account: str) -> Optional[str]:

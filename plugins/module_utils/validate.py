@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import clean_thumbprint
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import clean_thumbprint
 
 # Ansible's own boolean spellings (ansible.module_utils.parsing.convert_bool).
 _TRUE = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))

@@ -211,7 +211,7 @@ from typing import Any, Optional
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, reissue, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, fileutil, pki, reissue, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils.pki_module import run_module
 
 ARGUMENT_SPEC = {
@@ -226,7 +226,7 @@ ARGUMENT_SPEC = {
             "ip_addresses": {"type": "list", "elements": "str", "default": []},
         },
     },
-    **pki.ca_argument_spec(),
+    **_ca_options.ca_argument_spec(),
     "pfx_passphrase": {"type": "str", "required": True, "no_log": True},
     "pfx_encryption": {"type": "str", "default": "3des", "choices": list(pki.PFX_ENCRYPTIONS)},
     "validity_days": {"type": "int"},
@@ -383,7 +383,7 @@ def run(p: dict, check_mode: bool, now=None) -> dict:
     now = pki.utcnow(now)
     validate_options(p)
     hosts = parse_hosts(p)
-    ca_cert = pki.load_ca_certificate_from_options(p)
+    ca_cert = _ca_options.load_ca_certificate_from_options(p)
     plan = [assess(h, ca_cert, now, p) for h in hosts]
     issued: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -392,7 +392,7 @@ def run(p: dict, check_mode: bool, now=None) -> dict:
         # Opened only now; in check mode too (when given), so a wrong passphrase shows before the real run.
         # The CA key is the one the ca module wrote after a full check: skip OpenSSL's slow RSA
         # consistency check (its public half is still matched against the CA certificate).
-        ca = pki.load_ca_from_options(p, trusted_key=True)
+        ca = _ca_options.load_ca_from_options(p, trusted_key=True)
         if pki.thumbprint(ca.cert) != pki.thumbprint(ca_cert):  # pragma: no cover - same options, read twice
             raise pki.PkiError("ca_cert_path: the CA certificate changed during the run; run again.", "ca_cert_path")
         if p["validity_days"] is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import (
+from ansible_collections.xprotect.encryption.plugins.module_utils._configfiles import (
     CONFIG_PATHS,
     DEFAULT_PORTS,
     mobile_config_path,

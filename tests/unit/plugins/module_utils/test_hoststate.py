@@ -76,6 +76,24 @@ def test_well_known_sid_in_any_language(account, sid):
     assert hoststate.well_known_sid(account) == sid
 
 
+@pytest.mark.parametrize(
+    ("account", "canonical"),
+    [
+        ("NT-AUTORITÄT\\NETZWERKDIENST", "NT AUTHORITY\\NETWORK SERVICE"),
+        ("NetworkService", "NT AUTHORITY\\NETWORK SERVICE"),
+        (".\\LocalSystem", "NT AUTHORITY\\SYSTEM"),
+        ("AUTORITE NT\\Système", "NT AUTHORITY\\SYSTEM"),
+        ("local service", "NT AUTHORITY\\LOCAL SERVICE"),
+        ("  CORP\\svc-rs  ", "CORP\\svc-rs"),
+        ("CORP\\SYSTEM", "CORP\\SYSTEM"),
+        (None, ""),
+    ],
+)
+def test_canonical_account(account, canonical):
+    # The one table of built-in accounts; the lab compares key readers through it too.
+    assert hoststate.canonical_account(account) == canonical
+
+
 def test_a_localised_system_account_gets_no_grant():
     # win_service_info results of a German and a French host (tests/unit/test_data/windows_modules).
     services = [

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _netsh
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow, powershell, windows
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
@@ -559,7 +559,7 @@ def test_read_registry_maps_win_reg_stat_binary():
     assert action.calls[0].module == "ansible.windows.win_reg_stat"
     assert action.calls[0].args == {"path": SSL_KEY_9001, "name": "SslCertHash"}
     assert (reg.exists, reg.type) == (True, "REG_BINARY")
-    assert xprotect.thumbprint_from_registry(reg.value) == RS_TP
+    assert _netsh.thumbprint_from_registry(reg.value) == RS_TP
     absent = a.read_registry(SSL_KEY_9001.replace("9001", "9000"), "SslCertHash")
     assert (absent.exists, absent.type, absent.value) == (False, None, None)
     assert a.call_log == ["read_registry", "read_registry"]

@@ -1,0 +1,95 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_roles.py: the one role table (inventory groups, certificate groups, key-reading services)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.xprotect.encryption.plugins.module_utils import (
+    _groups,
+    _roles,
+    _text,
+    coverage,
+    hoststate,
+    inventory,
+    settings,
+)
+
+
+@pytest.mark.parametrize(
+    ("roles", "groups"),
+    [
+        (["management"], ["server"]),
+        (["recording"], ["server", "streaming"]),
+        (["failover"], ["server", "streaming"]),
+        (["mobile"], ["mobile"]),
+        (["event"], ["event"]),
+        (["client"], []),
+        (["mobile", "management", "recording"], ["server", "streaming", "mobile"]),
+        ([], []),
+    ],
+)
+def test_groups_for_roles(roles, groups):
+    assert _roles.groups_for_roles(roles) == groups
+
+
+def test_groups_for_unknown_role_names_it():
+    with pytest.raises(_text.XProtectError, match="'smartclient'"):
+        _roles.groups_for_roles(["recording", "smartclient"])
+
+
+def test_the_table_is_the_inventory_contract():
+    # design.md's inventory contract, group for group; every other module takes its names from here.
+    assert _roles.INVENTORY_GROUPS == {
+        "management": "xprotect_management_servers",
+        "recording": "xprotect_recording_servers",
+        "failover": "xprotect_failover_servers",
+        "mobile": "xprotect_mobile_servers",
+        "event": "xprotect_event_servers",
+        "client": "xprotect_clients",
+    }
+    assert {g: r for r, g in _roles.INVENTORY_GROUPS.items()} == _roles.GROUP_ROLES
+    assert _roles.SERVER_ROLES == ("management", "recording", "failover", "mobile", "event")
+    assert "xprotect_clients" not in _roles.SERVER_GROUPS and len(_roles.SERVER_GROUPS) == 5
+    assert all(set(groups) <= set(_groups.GROUPS) for groups in _roles.ROLE_GROUPS.values())
+
+
+def test_users_of_the_table_take_their_names_from_it():
+    assert coverage.CONTRACT_GROUPS == tuple(_roles.INVENTORY_GROUPS.values())
+    assert (inventory.GROUP_MANAGEMENT, inventory.GROUP_RECORDING, inventory.GROUP_FAILOVER) == (
+        coverage.GROUP_MANAGEMENT,
+        coverage.GROUP_RECORDING,
+        coverage.GROUP_FAILOVER,
+    )
+    assert hoststate.roles_from_groups(list(_roles.GROUP_ROLES)) == list(_roles.ROLES)
+    assert settings.SERVER_GROUPS == _roles.SERVER_GROUPS
+
+
+@pytest.mark.parametrize(
+    ("roles", "group", "reader"),
+    [
+        (["recording"], "server", "recording"),
+        (["recording"], "streaming", "recording"),
+        (["failover"], "server", "failover"),
+        # A combined recording + failover box: the recording server's account reads the key.
+        (["failover", "recording"], "streaming", "recording"),
+        (["management"], "server", None),
+        (["management", "recording"], "server", "recording"),
+        (["mobile"], "mobile", "mobile"),
+        (["mobile"], "server", None),
+        (["event"], "event", "event"),
+        (["client"], "server", None),
+    ],
+)
+def test_key_reader_role(roles, group, reader):
+    assert _roles.key_reader_role(roles, group) == reader
+
+
+def test_key_reader_services_are_the_roles_that_read_the_key():
+    assert dict(_roles.KEY_READER_SERVICES) == {
+        "recording": ("recording server",),
+        "failover": ("failover",),
+        "mobile": ("mobile server",),
+        "event": ("event server",),
+    }
