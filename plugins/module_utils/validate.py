@@ -157,7 +157,7 @@ def pattern(value: Any, option: str) -> str:
 
 
 def thumbprint(value: Any, option: str) -> str:
-    """A certificate thumbprint: 40 hex digits once :func:`xprotect.clean_thumbprint` (the one
+    """A certificate thumbprint: 40 hex digits once :func:`_text.clean_thumbprint` (the one
     normaliser: spaces, colons, U+200E and the other invisible marks) has run; uppercase."""
     cleaned = clean_thumbprint(value) if isinstance(value, str) else None
     if cleaned is None or not _HEX40.fullmatch(cleaned):

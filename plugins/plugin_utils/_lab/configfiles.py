@@ -28,7 +28,7 @@ from ansible_collections.xprotect.encryption.plugins.module_utils._configfiles i
     mobile_config_path,
 )
 
-# Where the files are, and the default ports in them, are the collection's knowledge (xprotect.py):
+# Where the files are, and the default ports in them, are the collection's knowledge (_configfiles.py):
 # the lab writes them where, and as, the product code reads them.
 RECORDER_CONFIG = CONFIG_PATHS["recording"]
 SERVER_CONFIG = CONFIG_PATHS["management"]

@@ -34,13 +34,13 @@ STATUS_KIND = "xprotect.encryption lab status"
 SITE_VERSION = 1
 
 # The roles, the certificate groups, their default GUIDs and names [H], and which groups a role
-# brings, are the collection's own knowledge (xprotect.py): the lab simulates what the product
+# brings, are the collection's own knowledge (_roles.py, _groups.py): the lab simulates what the product
 # code expects, so the two never drift apart.
 ROLES = tuple(_roles.ROLE_GROUPS)
 GROUP_KEYS = tuple(_groups.GROUPS)
 ROLE_GROUPS = _roles.ROLE_GROUPS
 DEFAULT_GROUP_IDS = {key: group.default_guid for key, group in _groups.GROUPS.items()}
-# The event server group's name varies [L]: the lab prints a longer variant than xprotect.py's
+# The event server group's name varies [L]: the lab prints a longer variant than _groups.py's
 # own, so that code must find the group by its pattern, not by an exact name.
 DEFAULT_GROUP_NAMES = {key: group.name for key, group in _groups.GROUPS.items()}
 DEFAULT_GROUP_NAMES["event"] = "Event server and add-ons"
