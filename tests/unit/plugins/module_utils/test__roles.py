@@ -4,7 +4,11 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
+
 import pytest
+import yaml
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import (
     _groups,
@@ -93,3 +97,50 @@ def test_key_reader_services_are_the_roles_that_read_the_key():
         "mobile": ("mobile server",),
         "event": ("event server",),
     }
+
+
+REPO = pathlib.Path(__file__).resolve().parents[4]
+_GROUPS_EXPR = re.compile(r"groups\s*\[\s*['\"](xprotect_\w+)['\"]\s*\]")
+
+
+def _group_mentions(node, key=None):
+    """Inventory group names a playbook or role names: in host patterns, in groups['...'], and
+    as items of a list of groups."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _group_mentions(v, k)
+    elif isinstance(node, list):
+        names = [v for v in node if isinstance(v, str)]
+        # A list of groups: only xprotect_* names, at least one of them a group of the table.
+        if (
+            names
+            and len(names) == len(node)
+            and all(v.startswith("xprotect_") for v in names)
+            and any(v in _roles.GROUP_ROLES for v in names)
+        ):
+            yield from names
+        elif key == "hosts":
+            yield from (n for n in names if n.startswith("xprotect_"))
+        for v in node:
+            yield from _group_mentions(v, key)
+    elif isinstance(node, str):
+        if key == "hosts":
+            for raw in re.split(r"[:,]", node):
+                token = raw.strip().lstrip("!&")
+                if token.startswith("xprotect_"):
+                    yield token
+        yield from _GROUPS_EXPR.findall(node)
+
+
+def test_every_group_a_playbook_or_role_names_is_in_the_table():
+    # The YAML copies of the group names (host patterns, group lists) cannot import the table;
+    # a typo there silently leaves hosts out of a phase, so each name is checked against it.
+    files = sorted((REPO / "playbooks").rglob("*.yml")) + sorted((REPO / "roles").rglob("*.yml"))
+    seen = set()
+    for path in files:
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            for name in _group_mentions(doc):
+                assert name in _roles.GROUP_ROLES, f"{path.relative_to(REPO)} names {name!r}, not a group of _roles"
+                seen.add(name)
+    # The scan finds the rollout's groups at all (it would pass vacuously on an empty tree).
+    assert {"xprotect_management_servers", "xprotect_recording_servers", "xprotect_clients"} <= seen
