@@ -9,20 +9,12 @@ judge a served certificate (the TLS probe), so that the two can never disagree.
 
 from __future__ import annotations
 
-import ipaddress
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import is_ip
 
 
 def _norm(name: str) -> str:
     # DNS names compare without case, and an absolute name (trailing dot) is the same name.
     return str(name or "").strip().lower().rstrip(".")
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-        return True
-    except ValueError:
-        return False
 
 
 def dns_name_matches(pattern: str, name: str) -> bool:
@@ -41,7 +33,7 @@ def dns_name_matches(pattern: str, name: str) -> bool:
         return False
     if pattern == name:
         return True
-    if not pattern.startswith("*.") or _is_ip(name):
+    if not pattern.startswith("*.") or is_ip(name.strip("[]")):
         return False
     suffix = pattern[2:]
     label, dot, rest = name.partition(".")

@@ -18,10 +18,10 @@ first part.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ansible_collections.xprotect.encryption.plugins.module_utils._roles import INVENTORY_GROUPS
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import is_ip
 
 GROUP_MANAGEMENT = INVENTORY_GROUPS["management"]
 GROUP_RECORDING = INVENTORY_GROUPS["recording"]
@@ -43,14 +43,6 @@ def normalize_name(name: Any) -> str:
     return str(name or "").strip().lower().rstrip(".")
 
 
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-        return True
-    except ValueError:
-        return False
-
-
 def names_match(left: Any, right: Any) -> bool:
     """Whether two host names name the same server (see the module docstring)."""
     a, b = normalize_name(left), normalize_name(right)
@@ -58,7 +50,7 @@ def names_match(left: Any, right: Any) -> bool:
         return False
     if a == b:
         return True
-    if _is_address(a) or _is_address(b):
+    if is_ip(a.strip("[]")) or is_ip(b.strip("[]")):
         return False
     if "." in a and "." in b:
         return False  # two FQDNs: equal or different servers

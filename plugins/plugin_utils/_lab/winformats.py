@@ -4,8 +4,8 @@
 making its key and CSR, and reading what ``certreq -accept`` prints.
 
 Production writes INFs (``module_utils/_certreq.py``) and never reads them; it checks CSRs
-(``module_utils/pki.py``) and never makes them. These live here so that the lab's certreq, and
-tests that need a CSR as a host would send it, do not ship in the code the hosts' flows load.
+(``module_utils/pki.py``) and never makes them. These live in the lab, which production code
+never imports; tests that need a CSR as a host would send it take it from here too.
 """
 
 from __future__ import annotations
