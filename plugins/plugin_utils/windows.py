@@ -59,7 +59,7 @@ try:
 except ImportError:  # pragma: no cover - the PKI core needs it anyway
     HAS_CRYPTOGRAPHY = False
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _text, hoststate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _accounts, _text
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -168,8 +168,8 @@ def normalize_thumbprint(value: str) -> str:
 
 def acl_principal(account: str) -> str:
     """The name to give win_acl for a service account: a SID for the well-known service accounts,
-    in any spelling or language (``hoststate.well_known_sid``), which resolves on every host."""
-    return hoststate.well_known_sid(account) or str(account).strip()
+    in any spelling or language (``_accounts.well_known_sid``), which resolves on every host."""
+    return _accounts.well_known_sid(account) or str(account).strip()
 
 
 def _epoch_to_utc(value: Any) -> Optional[datetime.datetime]:

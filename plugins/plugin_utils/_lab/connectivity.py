@@ -16,18 +16,18 @@ import dataclasses
 import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _accounts
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
 
 # Built-in accounts in their several spellings (Windows reports NETWORK SERVICE as
 # 'NT AUTHORITY\NetworkService' and grants to 'NT AUTHORITY\NETWORK SERVICE', in the host's
-# language) are compared through the collection's one table (hoststate.canonical_account).
+# language) are compared through the collection's one table (_accounts.canonical_account).
 _ALIASES = {"administrators": "builtin\\administrators"}
 SYSTEM = "nt authority\\system"
 
 
 def canon_account(account: str) -> str:
-    key = hoststate.canonical_account(account).lower()
+    key = _accounts.canonical_account(account).lower()
     return _ALIASES.get(key, key)
 
 

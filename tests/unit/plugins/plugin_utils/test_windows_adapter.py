@@ -487,14 +487,14 @@ def test_acl_principal(account, principal):
 def test_localised_service_accounts_need_one_grant_by_sid(lang):
     # The localised SYSTEM name (LocalSystem translated by win_service_info) is never granted; the
     # localised NetworkService is granted by its SID.
-    from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _accounts, hoststate
 
     a = adapter(f"win_service_info_milestone_{lang}")[0]
     services = a.list_services()
     accounts = hoststate.key_reader_accounts(services)
     assert accounts == ["NT AUTHORITY\\NETWORK SERVICE"]
     assert [windows.acl_principal(x) for x in accounts] == ["S-1-5-20"]
-    assert any(hoststate.well_known_sid(s.username) == "S-1-5-18" for s in services)
+    assert any(_accounts.well_known_sid(s.username) == "S-1-5-18" for s in services)
 
 
 REQUEST_TP = "5E0C6D2A1B3F4E5D6C7B8A9F0E1D2C3B4A596877"
