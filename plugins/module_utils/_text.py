@@ -3,7 +3,9 @@
 """The one home of the text normalisers: thumbprints, certificate group GUIDs, IP addresses.
 
 Every thumbprint read from a host or given as an option, and every group GUID, goes through
-these before it is compared, so that one spelling rule holds across the collection.
+these before it is compared, so that one spelling rule holds across the collection. The error
+they raise, ``XProtectError``, is the one every XProtect knowledge module (``_groups``,
+``_roles``, ``_configfiles``, ``_certreq`` ...) raises for input it cannot understand.
 """
 
 from __future__ import annotations
