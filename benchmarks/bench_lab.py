@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / ".collections"
 sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect  # noqa: E402
+from ansible_collections.xprotect.encryption.plugins.module_utils import _server_configurator, pki  # noqa: E402
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, site  # noqa: E402
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter  # noqa: E402
 
@@ -114,7 +114,7 @@ def setup_tls(lab: model.Site, ca, count: int):
         exe = model.CONFIGURATOR_PATH
         groups = ["server"] if host == lab.management_name() else ["server", "streaming"]
         for g in groups:
-            res = a.run(xprotect.enable_argv(exe, guid[g], tp))
+            res = a.run(_server_configurator.enable_argv(exe, guid[g], tp))
             assert res.rc == 0, (host, g, res)
     return hosts, key
 

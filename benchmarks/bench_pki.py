@@ -38,6 +38,7 @@ import cryptography  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki  # noqa: E402
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.winformats import build_csr  # noqa: E402
 
 CA_PASS = "bench ca phrase"  # noqa: S105 - a throwaway CA in a temporary folder
 PFX_PASS = "changeit"  # noqa: S105 - the chain's own PFX passphrase
@@ -113,7 +114,7 @@ def bench_sign(count: int) -> float:
     requests = []
     for i in range(count):
         fqdn = f"rs{i:04d}.vms.example.com"
-        csr = pki.build_csr(keys[i % len(keys)], fqdn).public_bytes(serialization.Encoding.PEM)
+        csr = build_csr(keys[i % len(keys)], fqdn).public_bytes(serialization.Encoding.PEM)
         requests.append(pki.SignRequest(fqdn, csr, fqdn, tuple(pki.host_names(fqdn))))
     t0 = time.perf_counter()
     results = pki.sign_csrs(ca, requests)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, validate, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _groups, _roles, hoststate, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow as flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import RUNAS, AdapterError, become_plugin_name
@@ -70,7 +70,7 @@ class ActionModule(XProtectAction):
         roles = hoststate.roles_from_groups(
             task_vars.get("group_names", []), args["roles"] or task_vars.get("xprotect_roles")
         )
-        groups = args["groups"] or xprotect.groups_for_roles(roles)
+        groups = args["groups"] or _roles.groups_for_roles(roles)
         ctx = flow.context(args, task_vars, fqdn)
         want = args["thumbprint"] if args["state"] == "enabled" else None  # normalised with the arguments
         desired = {g: want for g in groups}
@@ -81,7 +81,7 @@ class ActionModule(XProtectAction):
             current.update(flow.read_state(adapter, ctx, roles, unread))
         current = hoststate.reconcile_unknown(current, desired)
         changes = hoststate.plan_group_changes(current, desired)
-        names = {g: xprotect.GROUPS[g].name for g in groups}
+        names = {g: _groups.GROUPS[g].name for g in groups}
         result = {
             "thumbprints": {g: current[g] for g in groups},
             "roles": roles,

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import (
+    _groups,
+    _roles,
+    _server_configurator,
+    _services,
+    hoststate,
+    pki,
+)
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import ca_source
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow as flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
@@ -44,7 +51,7 @@ class ActionModule(XProtectAction):
         services = adapter.list_services("Milestone*")
         components = []
         for svc in services:
-            exe_of_service = xprotect.service_executable(svc.path)
+            exe_of_service = _services.service_executable(svc.path)
             components.append(
                 {
                     "name": svc.name,
@@ -54,12 +61,12 @@ class ActionModule(XProtectAction):
                     "version": adapter.file_version(exe_of_service) if exe_of_service else None,
                 }
             )
-        exe = args["configurator_path"] or xprotect.configurator_path_from_services(services)
+        exe = args["configurator_path"] or _services.configurator_path_from_services(services)
         configurator = {"path": exe, "version": adapter.file_version(exe) if exe else None}
-        configurator["usable"] = bool(configurator["version"]) and xprotect.configurator_version_ok(
+        configurator["usable"] = bool(configurator["version"]) and _server_configurator.configurator_version_ok(
             configurator["version"]
         )
-        groups = xprotect.groups_for_roles(roles)
+        groups = _roles.groups_for_roles(roles)
         changed = False
         if args["certificate_groups"] and configurator["usable"] and groups:
             # Proves Server Configurator runs (as this task's user) and knows the host's groups;
@@ -93,10 +100,10 @@ class ActionModule(XProtectAction):
             ctx = flow.context(args, task_vars, fqdn)
             try:
                 state = flow.read_state(adapter, ctx, roles, groups)
-                info["encryption"] = {xprotect.GROUPS[g].name: state[g] for g in groups}
+                info["encryption"] = {_groups.GROUPS[g].name: state[g] for g in groups}
                 # Why a group reads as it does, where that needs saying (no binding on the port
                 # the configuration names; a state that cannot be read).
-                info["encryption_notes"] = {xprotect.GROUPS[g].name: why for g, why in ctx["reasons"].items()}
+                info["encryption_notes"] = {_groups.GROUPS[g].name: why for g, why in ctx["reasons"].items()}
                 # What M(xprotect.encryption.encryption) would refuse, found before any switch.
                 info["override"] = flow.override_evidence(ctx, args["override_markers"])
             except AdapterError as e:

@@ -18,12 +18,14 @@ first part.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-GROUP_MANAGEMENT = "xprotect_management_servers"
-GROUP_RECORDING = "xprotect_recording_servers"
-GROUP_FAILOVER = "xprotect_failover_servers"
+from ansible_collections.xprotect.encryption.plugins.module_utils._roles import INVENTORY_GROUPS
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import is_ip
+
+GROUP_MANAGEMENT = INVENTORY_GROUPS["management"]
+GROUP_RECORDING = INVENTORY_GROUPS["recording"]
+GROUP_FAILOVER = INVENTORY_GROUPS["failover"]
 KIND_RECORDING = "recording_server"
 KIND_FAILOVER = "failover_server"
 GROUP_OF_KIND = {KIND_RECORDING: GROUP_RECORDING, KIND_FAILOVER: GROUP_FAILOVER}
@@ -31,14 +33,7 @@ LABEL_OF_KIND = {KIND_RECORDING: "recording server", KIND_FAILOVER: "failover re
 # Groups a site always has: a rollout without them switches nothing that matters, or cuts every
 # recording server off. The failover group may be empty when the site has no failover server.
 REQUIRED_GROUPS = (GROUP_MANAGEMENT, GROUP_RECORDING)
-CONTRACT_GROUPS = (
-    GROUP_MANAGEMENT,
-    GROUP_RECORDING,
-    GROUP_FAILOVER,
-    "xprotect_mobile_servers",
-    "xprotect_event_servers",
-    "xprotect_clients",
-)
+CONTRACT_GROUPS = tuple(INVENTORY_GROUPS.values())
 EXCLUDE_VAR = "xprotect_inventory_exclude"
 SKIP_VAR = "xprotect_inventory_check"
 
@@ -48,14 +43,6 @@ def normalize_name(name: Any) -> str:
     return str(name or "").strip().lower().rstrip(".")
 
 
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-        return True
-    except ValueError:
-        return False
-
-
 def names_match(left: Any, right: Any) -> bool:
     """Whether two host names name the same server (see the module docstring)."""
     a, b = normalize_name(left), normalize_name(right)
@@ -63,7 +50,7 @@ def names_match(left: Any, right: Any) -> bool:
         return False
     if a == b:
         return True
-    if _is_address(a) or _is_address(b):
+    if is_ip(a.strip("[]")) or is_ip(b.strip("[]")):
         return False
     if "." in a and "." in b:
         return False  # two FQDNs: equal or different servers

@@ -8,41 +8,16 @@ plugins stay short and every rule is unit-tested without Ansible.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import abc
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import (
-    DEFAULT_PORTS,
-    GROUPS,
-    binding_for_ipport,
-    clean_thumbprint,
-    explain_read_back,
-)
-
-# Inventory contract (design.md): group name -> role.
-GROUP_ROLES = {
-    "xprotect_management_servers": "management",
-    "xprotect_recording_servers": "recording",
-    "xprotect_failover_servers": "failover",
-    "xprotect_mobile_servers": "mobile",
-    "xprotect_event_servers": "event",
-    "xprotect_clients": "client",
-}
-ROLES = ("management", "recording", "failover", "mobile", "event", "client")
-SERVER_ROLES = ("management", "recording", "failover", "mobile", "event")
-
-# Which services read the server certificate's private key. The recording server's need is
-# [L] (without it the 7563 handshake fails), the failover service's [H], the mobile server's [M],
-# the event server's [L].
-KEY_READER_SERVICES = (
-    ("recording", ("recording server",)),
-    ("failover", ("failover",)),
-    ("mobile", ("mobile server",)),
-    # The event server's group is served with the host's server certificate, so its service
-    # account reads the key as the others do [L].
-    ("event", ("event server",)),
-)
+from ansible_collections.xprotect.encryption.plugins.module_utils._accounts import normalize_account
+from ansible_collections.xprotect.encryption.plugins.module_utils._configfiles import DEFAULT_PORTS
+from ansible_collections.xprotect.encryption.plugins.module_utils._groups import GROUPS
+from ansible_collections.xprotect.encryption.plugins.module_utils._netsh import binding_for_ipport
+from ansible_collections.xprotect.encryption.plugins.module_utils._roles import GROUP_ROLES, KEY_READER_SERVICES, ROLES
+from ansible_collections.xprotect.encryption.plugins.module_utils._server_configurator import explain_read_back
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import clean_thumbprint
 
 
 def roles_from_groups(group_names: Iterable[str], explicit: Optional[Sequence[str]] = None) -> List[str]:
@@ -54,90 +29,6 @@ def roles_from_groups(group_names: Iterable[str], explicit: Optional[Sequence[st
         return [r for r in ROLES if r in explicit]
     found = {GROUP_ROLES[g] for g in group_names if g in GROUP_ROLES}
     return [r for r in ROLES if r in found]
-
-
-# The three built-in service accounts, by well-known SID.
-SYSTEM_SID = "S-1-5-18"
-LOCAL_SERVICE_SID = "S-1-5-19"
-NETWORK_SERVICE_SID = "S-1-5-20"
-_CANONICAL = {LOCAL_SERVICE_SID: "NT AUTHORITY\\LOCAL SERVICE", NETWORK_SERVICE_SID: "NT AUTHORITY\\NETWORK SERVICE"}
-
-# How win_service_info reports them. SCManager.cs (ansible.windows) turns the StartName "LocalSystem"
-# into the NTAccount of S-1-5-18, which is translated into the host's language
-# ("NT-AUTORITÄT\SYSTEM", "AUTORITE NT\Système"); LocalService and NetworkService come as the
-# installer stored them, usually "NT AUTHORITY\NetworkService", sometimes a localised name.
-# There is no SID in its result (``sid_info`` is the service SID type), so the names are matched
-# here, case- and accent-insensitively [L: the Windows language packs' names; an unlisted spelling
-# costs only a redundant grant, which win_acl resolves on the host itself].
-_NT_AUTHORITY = {
-    "",
-    ".",
-    "nt authority",
-    "nt-autoritat",  # de
-    "autorite nt",  # fr
-    "autoridad nt",  # es
-    "autorita nt",  # it
-    "autoridade nt",  # pt
-    "nt-instans",  # sv
-    "nt instans",
-    "zarzadzanie nt",  # pl
-    "nt yetkilisi",  # tr
-}
-_ACCOUNT_NAMES = {
-    SYSTEM_SID: {"system", "localsystem", "local system", "systeme", "sistema", "система"},
-    LOCAL_SERVICE_SID: {
-        "localservice",
-        "local service",
-        "lokaler dienst",
-        "service local",
-        "servicio local",
-        "servizio locale",
-        "servico local",
-        "lokal tjanst",
-        "lokale service",
-    },
-    NETWORK_SERVICE_SID: {
-        "networkservice",
-        "network service",
-        "netzwerkdienst",
-        "service reseau",
-        "servicio de red",
-        "servizio di rete",
-        "servico de rede",
-        "natverkstjanst",
-        "netwerkservice",
-    },
-}
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents: 'NT-AUTORITÄT' -> 'nt-autoritat', 'Système' -> 'systeme'."""
-    decomposed = unicodedata.normalize("NFKD", text.strip())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def well_known_sid(account: str) -> Optional[str]:
-    """The SID of SYSTEM, LOCAL SERVICE or NETWORK SERVICE in any spelling and language, else None."""
-    text = str(account or "").strip()
-    if text.upper() in _ACCOUNT_NAMES:
-        return text.upper()
-    domain, _sep, name = text.rpartition("\\")
-    if _fold(domain) not in _NT_AUTHORITY:
-        return None
-    folded = _fold(name)
-    return next((sid for sid, names in _ACCOUNT_NAMES.items() if folded in names), None)
-
-
-def normalize_account(account: str) -> Optional[str]:
-    """The name to grant to, or None for SYSTEM (which already holds full control of machine keys).
-
-    LocalService and NetworkService, in any spelling, become their English names, which the
-    Windows adapter passes to win_acl as SIDs.
-    """
-    sid = well_known_sid(account)
-    if not str(account or "").strip() or sid == SYSTEM_SID:
-        return None
-    return _CANONICAL.get(sid, str(account).strip())
 
 
 def key_reader_accounts(services, extra: Sequence[str] = ()) -> List[str]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.xprotect.encryption.plugins.module_utils._roles import INVENTORY_GROUPS
+
 try:
     import jmespath
 
@@ -23,10 +25,10 @@ except ImportError:  # pragma: no cover - jmespath ships with the collection's r
     jmespath = None
     HAS_JMESPATH = False
 
-# Inventory contract of design.md.
-GROUP_MANAGEMENT = "xprotect_management_servers"
-GROUP_RECORDING = "xprotect_recording_servers"
-GROUP_FAILOVER = "xprotect_failover_servers"
+# The groups of the inventory contract this plugin fills, from the one role table.
+GROUP_MANAGEMENT = INVENTORY_GROUPS["management"]
+GROUP_RECORDING = INVENTORY_GROUPS["recording"]
+GROUP_FAILOVER = INVENTORY_GROUPS["failover"]
 GROUPS = (GROUP_MANAGEMENT, GROUP_RECORDING, GROUP_FAILOVER)
 
 KIND_RECORDING = "recording_server"

@@ -19,12 +19,12 @@ import shlex
 from collections import abc
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, report
+from ansible_collections.xprotect.encryption.plugins.module_utils import _roles, hoststate, report
 
 FAILURE_POLICIES = ("stop", "revert_management")
 UNREACHABLE_POLICIES = ("block", "continue")
 STATES = ("enabled", "disabled")
-MANAGEMENT_GROUP = "xprotect_management_servers"
+MANAGEMENT_GROUP = _roles.INVENTORY_GROUPS["management"]
 # What the management server serves, by state: HTTPS once its Server certificate group is
 # encrypted, plain HTTP otherwise [H ports] (report.ROLE_ENDPOINTS / PLAIN_ENDPOINTS).
 _HTTPS = report.ROLE_ENDPOINTS["management"][0][1]

@@ -24,10 +24,10 @@ import datetime
 import ipaddress
 import os
 import re
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import is_ip
 from ansible_collections.xprotect.encryption.plugins.module_utils.validate import ArgumentError
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import is_ip
 
 try:
     from cryptography import x509
@@ -947,27 +947,12 @@ def sign_csrs(
         return list(ex.map(one, requests))
 
 
-def build_csr(
-    key: Any, fqdn: str, dns_names: Sequence[str] = (), ip_addresses: Sequence[str] = ()
-) -> x509.CertificateSigningRequest:
-    """A CSR as certreq would make it (CN = fqdn, SAN = fqdn + names); for the lab and tests."""
-    dns = _subject_dns_names(fqdn, dns_names)
-    cn = dns[0]
-    san = [x509.DNSName(n) for n in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ip_addresses]
-    return (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(cn_name(cn))
-        .add_extension(x509.SubjectAlternativeName(san), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-
-
 # ---- keys and PFX ---------------------------------------------------------------------------
 
 
-def generate_key(bits: int = MIN_RSA_BITS, *, min_bits: int = MIN_RSA_BITS) -> rsa.RSAPrivateKey:
-    """A new RSA key (exponent 65537). ``min_bits`` is lowered only by the lab, whose hosts may ask for weak keys."""
-    if not isinstance(bits, int) or bits < min_bits or bits > 16384:
+def generate_key(bits: int = MIN_RSA_BITS) -> rsa.RSAPrivateKey:
+    """A new RSA key (exponent 65537) of ``MIN_RSA_BITS`` to 16384 bits."""
+    if not isinstance(bits, int) or isinstance(bits, bool) or bits < MIN_RSA_BITS or bits > 16384:
         raise PkiError(f"key_size: {bits} bits is not allowed; use 2048 (the default), 3072 or 4096.", "key_size")
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
@@ -1055,77 +1040,3 @@ def _verify_rsa_pkcs1(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
     return True
-
-
-# ---- the CA options shared by modules and action plugins (doc fragment xprotect.encryption.ca) ----
-
-
-def ca_argument_spec() -> dict:
-    """The argument spec matching doc fragment ``xprotect.encryption.ca``."""
-    return {
-        "ca_cert_path": {"type": "path"},
-        "ca_key_path": {"type": "path", "no_log": False},
-        "ca_passphrase": {"type": "str", "no_log": True},
-        "ca_cert_content": {"type": "str"},
-        "ca_key_content": {"type": "str", "no_log": True},
-    }
-
-
-def load_ca_certificate_from_options(params: Mapping[str, Any]) -> x509.Certificate:
-    """The CA certificate only (enough to check what is issued); checked to be a CA."""
-    if params.get("ca_cert_content"):
-        option, data = "ca_cert_content", to_bytes(params["ca_cert_content"])
-    elif params.get("ca_cert_path"):
-        option, data = "ca_cert_path", read_input_file(params["ca_cert_path"], "ca_cert_path")
-    else:
-        raise PkiError(
-            "ca_cert_path: give the CA as ca_cert_path and ca_key_path (files on the controller), or as "
-            "ca_cert_content and ca_key_content (values, e.g. from an AWX credential).",
-            "ca_cert_path",
-        )
-    cert = load_certificate(data, option)
-    check_ca_certificate(cert, option)
-    return cert
-
-
-def load_ca_from_options(params: Mapping[str, Any], trusted_key: bool = False) -> CA:
-    """The signing CA from the ``ca_*`` options: files, or values as an AWX credential injects them.
-
-    ``trusted_key``: see :func:`load_private_key`; the public half is compared with the certificate
-    in every case.
-    """
-    content = bool(params.get("ca_cert_content") or params.get("ca_key_content"))
-    files = bool(params.get("ca_cert_path") or params.get("ca_key_path"))
-    if content and files:
-        raise PkiError(
-            "ca_cert_content: give the CA either as files (ca_cert_path, ca_key_path) or as values "
-            "(ca_cert_content, ca_key_content), not both.",
-            "ca_cert_content",
-        )
-    if content:
-        for opt in ("ca_cert_content", "ca_key_content"):
-            if not params.get(opt):
-                raise PkiError(f"{opt}: content mode needs both ca_cert_content and ca_key_content.", opt)
-        cert_data = to_bytes(params["ca_cert_content"])
-        key_data = to_bytes(params["ca_key_content"])
-        cert_opt, key_opt = "ca_cert_content", "ca_key_content"
-    else:
-        for opt in ("ca_cert_path", "ca_key_path"):
-            if not params.get(opt):
-                raise PkiError(
-                    f"{opt}: signing needs the CA certificate and key: give ca_cert_path and ca_key_path, or "
-                    "ca_cert_content and ca_key_content.",
-                    opt,
-                )
-        cert_data = read_input_file(params["ca_cert_path"], "ca_cert_path")
-        key_data = read_input_file(params["ca_key_path"], "ca_key_path")
-        cert_opt, key_opt = "ca_cert_path", "ca_key_path"
-    return load_ca(
-        cert_data,
-        key_data,
-        to_bytes(params.get("ca_passphrase")),
-        cert_option=cert_opt,
-        key_option=key_opt,
-        phrase_option="ca_passphrase",
-        trusted_key=trusted_key,
-    )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import group_key_for_name
+from ansible_collections.xprotect.encryption.plugins.module_utils._groups import group_key_for_name
 
 ROLE_ORDER_ENABLE = ("management", "recording", "failover", "mobile")
 ROLE_ORDER_DISABLE = ("management", "recording", "failover", "mobile")

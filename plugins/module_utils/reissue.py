@@ -29,7 +29,8 @@ import ipaddress
 from typing import Any, Iterable, Optional, Sequence
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import clean_thumbprint
+from ansible_collections.xprotect.encryption.plugins.module_utils._dns import dns_name_matches
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import clean_thumbprint
 
 try:
     from cryptography import x509
@@ -63,15 +64,6 @@ def _ip(value: str) -> Optional[str]:
         return None
 
 
-def _dns_matches(name: str, pattern: str) -> bool:
-    """RFC 6125 matching: exact, or a wildcard for the whole left-most label only."""
-    if name == pattern:
-        return True
-    if pattern.startswith("*.") and "." in name:
-        return name.split(".", 1)[1] == pattern[2:]
-    return False
-
-
 def names_of(cert: x509.Certificate) -> tuple[list[str], list[str]]:
     """The names a TLS client matches: SAN DNS and IP entries; the CN only when there is no SAN."""
     dns, ips = pki.san_names(cert)
@@ -89,7 +81,7 @@ def missing_names(cert: x509.Certificate, expected_names: Iterable[str]) -> list
     for raw in expected_names:
         name = str(raw).strip().lower().rstrip(".")
         ip = _ip(name)
-        covered = ip in ips if ip else any(_dns_matches(name, d) for d in dns)
+        covered = ip in ips if ip else any(dns_name_matches(d, name) for d in dns)
         if not covered:
             missing.append(name)
     return missing

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import clean_thumbprint
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import clean_thumbprint
 
 # Default ports [H] (7563 TLS [L]); a host may override them with xprotect_tls_endpoints.
 ROLE_ENDPOINTS = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _roles, validate
 
 try:
     from ansible_collections.xprotect.encryption.plugins.module_utils.pki import validate_hostname, validate_ip
@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - cryptography missing; the CA play says
     validate_hostname = validate_ip = None  # type: ignore[assignment]
 
 PLAYBOOKS = ("site", "audit", "renew", "rollback")
-SERVER_GROUPS = tuple(g for g in hoststate.GROUP_ROLES if g != "xprotect_clients")
+SERVER_GROUPS = _roles.SERVER_GROUPS
 
 
 class Setting(NamedTuple):
@@ -75,7 +75,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_mobile_encryption": _s("bool", None, "site audit"),
     "xprotect_clients_must_trust": _s("str", None, choices=["all", "reachable"]),
     "xprotect_server_groups": _s("list", validate.list_of(_group), _ALL, elements="str"),
-    "xprotect_roles": _s("list", None, _SWITCH, elements="str", choices=list(hoststate.ROLES)),
+    "xprotect_roles": _s("list", None, _SWITCH, elements="str", choices=list(_roles.ROLES)),
     # What a failure in phase 4 does, and unreachable recording servers (playbooks/site.yml)
     "xprotect_recording_failure": _s("str", None, choices=["stop", "revert_management"]),
     "xprotect_unreachable_recording_servers": _s("str", None, choices=["block", "continue"]),

@@ -32,7 +32,8 @@ import socket
 import ssl
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import is_ip
+from ansible_collections.xprotect.encryption.plugins.module_utils._dns import dns_name_matches
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import is_ip
 
 try:
     from cryptography import x509
@@ -344,17 +345,7 @@ def name_matches(cert, name: str) -> bool:
     if not dns:
         cn = _cn(cert)
         dns = [cn] if cn else []
-    return any(_dns_match(pattern, name) for pattern in dns)
-
-
-def _dns_match(pattern: str, name: str) -> bool:
-    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
-    if pattern == name:
-        return True
-    if pattern.startswith("*.") and "." in name:
-        label, rest = name.split(".", 1)
-        return bool(label) and rest == pattern[2:] and "*" not in rest
-    return False
+    return any(dns_name_matches(pattern, name) for pattern in dns)
 
 
 def _names_of(cert) -> List[str]:

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import clean_thumbprint
+from ansible_collections.xprotect.encryption.plugins.module_utils._text import clean_thumbprint
 
 # Ansible's own boolean spellings (ansible.module_utils.parsing.convert_bool).
 _TRUE = frozenset(("y", "yes", "on", "1", "true", "t", "1.0"))
@@ -157,7 +157,7 @@ def pattern(value: Any, option: str) -> str:
 
 
 def thumbprint(value: Any, option: str) -> str:
-    """A certificate thumbprint: 40 hex digits once :func:`xprotect.clean_thumbprint` (the one
+    """A certificate thumbprint: 40 hex digits once :func:`_text.clean_thumbprint` (the one
     normaliser: spaces, colons, U+200E and the other invisible marks) has run; uppercase."""
     cleaned = clean_thumbprint(value) if isinstance(value, str) else None
     if cleaned is None or not _HEX40.fullmatch(cleaned):

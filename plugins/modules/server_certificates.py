@@ -207,7 +207,7 @@ ca_thumbprint:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, pki, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends import server_certificates as backend
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends.common import run_module
 
@@ -223,7 +223,7 @@ ARGUMENT_SPEC = {
             "ip_addresses": {"type": "list", "elements": "str", "default": []},
         },
     },
-    **pki.ca_argument_spec(),
+    **_ca_options.ca_argument_spec(),
     "pfx_passphrase": {"type": "str", "required": True, "no_log": True},
     "pfx_encryption": {"type": "str", "default": "3des", "choices": list(pki.PFX_ENCRYPTIONS)},
     "validity_days": {"type": "int"},

@@ -16,7 +16,7 @@ import datetime
 import secrets
 from typing import List, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, reissue, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, hoststate, pki, reissue
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
@@ -95,7 +95,7 @@ def issue_on_host(adapter, params: dict, ca: pki.CA, key_readers: Sequence[str] 
     try:
         adapter.write_file(
             inf,
-            xprotect.certreq_inf(
+            _certreq.certreq_inf(
                 fqdn,
                 names,
                 key_length=params["key_length"],
@@ -104,9 +104,9 @@ def issue_on_host(adapter, params: dict, ca: pki.CA, key_readers: Sequence[str] 
                 machine_key_set=True,
             ),
         )
-        res = adapter.run(xprotect.certreq_new_argv(inf, csr))
+        res = adapter.run(_certreq.certreq_new_argv(inf, csr))
         if res.rc != 0:
-            raise AdapterError(xprotect.explain_certreq("-new", fqdn, res.rc, res.stdout, res.stderr))
+            raise AdapterError(_certreq.explain_certreq("-new", fqdn, res.rc, res.stdout, res.stderr))
         csr_text = adapter.read_file(csr)
         # The controller decides: a compromised host must not get a certificate for another name.
         request = pki.check_csr(csr_text.encode(), names, min_bits=2048, host=fqdn)
@@ -123,9 +123,9 @@ def issue_on_host(adapter, params: dict, ca: pki.CA, key_readers: Sequence[str] 
             clamp_to_ca=params.get("_clamp_to_ca", True),
         )
         adapter.write_file(cer, pki.cert_pem(cert))
-        res = adapter.run(xprotect.certreq_accept_argv(cer))
+        res = adapter.run(_certreq.certreq_accept_argv(cer))
         if res.rc != 0:
-            raise AdapterError(xprotect.explain_certreq("-accept", fqdn, res.rc, res.stdout, res.stderr))
+            raise AdapterError(_certreq.explain_certreq("-accept", fqdn, res.rc, res.stdout, res.stderr))
         return pki.thumbprint(cert)
     finally:
         for path in (inf, csr, cer):

@@ -14,7 +14,17 @@ import ntpath
 import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, tls_probe, validate, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import (
+    _configfiles,
+    _groups,
+    _netsh,
+    _server_configurator,
+    _services,
+    _text,
+    hoststate,
+    tls_probe,
+    validate,
+)
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError, HostUnreachable
 
 CONFIG_KIND = {"server": None, "streaming": "recording", "mobile": "mobile", "event": "event"}
@@ -44,7 +54,7 @@ def _configurator(value, option: str) -> dict:
     checks = {
         "path": lambda v, o: validate.text(v, o, required=False),
         "version": lambda v, o: validate.text(v, o, required=False),
-        "group_ids": lambda v, o: validate.mapping(v, o, xprotect.GROUPS, validate.guid),
+        "group_ids": lambda v, o: validate.mapping(v, o, _groups.GROUPS, validate.guid),
     }
     out = dict(value)
     for key, check in checks.items():
@@ -97,8 +107,8 @@ def config_path(adapter, ctx: dict, kind: str) -> str:
     if path:
         return path
     if kind == "mobile":
-        return xprotect.mobile_config_path_from_services(adapter.list_services("Milestone*"))
-    return xprotect.CONFIG_PATHS[kind]
+        return _services.mobile_config_path_from_services(adapter.list_services("Milestone*"))
+    return _configfiles.CONFIG_PATHS[kind]
 
 
 def read_bindings(adapter, ipports: Sequence[str]) -> List[dict]:
@@ -109,24 +119,24 @@ def read_bindings(adapter, ipports: Sequence[str]) -> List[dict]:
     missing: List[str] = []
     for ipport in ipports:
         try:
-            reg = adapter.read_registry(xprotect.ssl_binding_registry_key(ipport), xprotect.SSL_BINDING_HASH_VALUE)
+            reg = adapter.read_registry(_netsh.ssl_binding_registry_key(ipport), _netsh.SSL_BINDING_HASH_VALUE)
         except HostUnreachable:
             raise
         except AdapterError:
             reg = None
-        block = xprotect.binding_from_registry(ipport, reg.exists, reg.type, reg.value) if reg is not None else None
+        block = _netsh.binding_from_registry(ipport, reg.exists, reg.type, reg.value) if reg is not None else None
         if block is None:
             missing.append(ipport)
         else:
             found.append(block)
     if missing:
-        res = adapter.run(xprotect.netsh_sslcert_argv())
-        found += xprotect.parse_netsh_sslcert(res.stdout) if res.rc == 0 else []
+        res = adapter.run(_netsh.netsh_sslcert_argv())
+        found += _netsh.parse_netsh_sslcert(res.stdout) if res.rc == 0 else []
     return found
 
 
 def _streaming(ctx: dict, roles: Sequence[str], configs: Dict[str, dict], reasons: Dict[str, str]) -> Optional[str]:
-    port = (configs.get("recording") or {}).get("webserver_port") or xprotect.DEFAULT_PORTS["recording_webserver"]
+    port = (configs.get("recording") or {}).get("webserver_port") or _configfiles.DEFAULT_PORTS["recording_webserver"]
     where = f"{ctx['address']}:{int(port) + ctx['port_offset']}"
     probe = tls_probe.probe(
         ctx["address"], int(port) + ctx["port_offset"], server_name=ctx["fqdn"], timeout=ctx["timeout"]
@@ -169,7 +179,7 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
                 f"Is the {kind} server installed on this host? Set config_paths.{kind} if it lives elsewhere."
             )
         ctx.setdefault("raw", {})[path] = text
-        configs[kind] = getattr(xprotect, _PARSERS[kind])(text)
+        configs[kind] = getattr(_configfiles, _PARSERS[kind])(text)
     ipports = hoststate.binding_ipports(roles, groups, configs)
     bindings = read_bindings(adapter, list(dict.fromkeys(ipports.values()))) if ipports else []
     reasons: Dict[str, str] = {}
@@ -182,7 +192,9 @@ def read_state(adapter, ctx: dict, roles: Sequence[str], groups: Sequence[str]) 
 def override_evidence(ctx: dict, markers=None) -> Optional[str]:
     """Where the configuration files ``read_state`` read show ``/overridelocalmanagementserver``
     (``markers``, or the defaults when empty), or None."""
-    return xprotect.override_blocks_cli(ctx.get("raw") or {}, markers or xprotect.OVERRIDE_MARKERS)
+    return _server_configurator.override_blocks_cli(
+        ctx.get("raw") or {}, markers or _server_configurator.OVERRIDE_MARKERS
+    )
 
 
 def refuse_override(ctx: dict, markers=None) -> None:
@@ -198,7 +210,7 @@ def refuse_override(ctx: dict, markers=None) -> None:
 
 
 def _refuse_old(fqdn: str, exe: str, version: str) -> None:
-    if not xprotect.configurator_version_ok(version):
+    if not _server_configurator.configurator_version_ok(version):
         raise AdapterError(
             f"{fqdn}: Server Configurator {version} at {exe} is older than 20.3 (2020 R3), which has no command line "
             "for encryption. Upgrade XProtect on this host, or switch it in the Server Configurator GUI."
@@ -207,7 +219,7 @@ def _refuse_old(fqdn: str, exe: str, version: str) -> None:
 
 def locate_configurator(adapter, fqdn: str, path: Optional[str]) -> str:
     """Find Server Configurator and refuse one that is missing or older than 20.3 [H]."""
-    exe = path or xprotect.configurator_path_from_services(adapter.list_services("Milestone*"))
+    exe = path or _services.configurator_path_from_services(adapter.list_services("Milestone*"))
     if not exe:
         raise AdapterError(
             f"{fqdn}: no Milestone XProtect service found, so Server Configurator cannot be located. "
@@ -239,7 +251,7 @@ def list_group_ids(
     ``xprotect_stop_stale_configurator``) that instance is ended and the listing tried once
     more, as the switch does; in check mode nothing is ended, and the message says so.
     """
-    argv = xprotect.list_groups_argv(exe)
+    argv = _server_configurator.list_groups_argv(exe)
     res = adapter.run(argv)
     stale, ended = None, False
     if res.rc == -4 and stop_stale:
@@ -251,12 +263,12 @@ def list_group_ids(
             res = adapter.run(argv)
     if res.rc != 0:
         raise AdapterError(
-            xprotect.explain_exit(res.rc, fqdn, stale=stale)
+            _server_configurator.explain_exit(res.rc, fqdn, stale=stale)
             + f" (while listing certificate groups: {res.stdout.strip()})"
         )
     try:
-        return xprotect.resolve_group_ids(xprotect.parse_certificate_groups(res.stdout), keys), ended
-    except xprotect.XProtectError as e:
+        return _groups.resolve_group_ids(_groups.parse_certificate_groups(res.stdout), keys), ended
+    except _text.XProtectError as e:
         raise AdapterError(f"{fqdn}: {e}")
 
 
@@ -301,8 +313,8 @@ def configurator_and_ids(
     for key, guid in (known.get("group_ids") or {}).items():
         if key in keys:
             try:
-                ids[key] = xprotect.normalize_guid(guid)
-            except xprotect.XProtectError as e:
+                ids[key] = _text.normalize_guid(guid)
+            except _text.XProtectError as e:
                 raise AdapterError(f"{fqdn}: configurator.group_ids.{key}: {e}")
     if set(ids) != set(keys):
         ids = group_ids(adapter, exe, fqdn, keys, stop_stale=stop_stale)
@@ -329,23 +341,27 @@ def apply_change(
     caller reads the state back and decides from that (``hoststate.read_back_outcome``), because
     the code alone is not to be trusted [L]. Any other code raises at once, nothing claimed.
     """
-    argv = xprotect.enable_argv(exe, guid, thumbprint) if action == "enable" else xprotect.disable_argv(exe, guid)
+    argv = (
+        _server_configurator.enable_argv(exe, guid, thumbprint)
+        if action == "enable"
+        else _server_configurator.disable_argv(exe, guid)
+    )
     attempts = []
     stale = None
     while True:
         res = adapter.run(argv)
         attempts.append(res.rc)
-        if res.rc in xprotect.APPLIED_EXIT_CODES:
+        if res.rc in _server_configurator.APPLIED_EXIT_CODES:
             return {"group": group, "action": action, "exit_codes": attempts}
         if res.rc == -4 and stop_stale and stale is None:
             # One instance at a time [H]: end the stale one, then try once more.
             stale = "ended" if end_stale_configurator(adapter) else "none_running"
             continue
-        if res.rc in xprotect.RETRYABLE_EXIT_CODES and len(attempts) <= retries:
+        if res.rc in _server_configurator.RETRYABLE_EXIT_CODES and len(attempts) <= retries:
             time.sleep(retry_delay)
             continue
         raise AdapterError(
-            xprotect.explain_exit(res.rc, fqdn, group, stale=stale)
+            _server_configurator.explain_exit(res.rc, fqdn, group, stale=stale)
             + (f" Output: {res.stdout.strip()}" if res.stdout.strip() else "")
             + f" Exit codes seen: {attempts}."
         )

@@ -59,7 +59,7 @@ try:
 except ImportError:  # pragma: no cover - the PKI core needs it anyway
     HAS_CRYPTOGRAPHY = False
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _accounts, _text
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     CertificateEntry,
@@ -158,18 +158,18 @@ def decode_text(data: bytes) -> str:
 
 
 def normalize_thumbprint(value: str) -> str:
-    """Uppercase hex without separators (``xprotect.normalize_thumbprint``, the collection's one
+    """Uppercase hex without separators (``_text.normalize_thumbprint``, the collection's one
     normaliser); raises ValueError when it is not a SHA-1 thumbprint."""
     try:
-        return xprotect.normalize_thumbprint(value)
-    except xprotect.XProtectError as error:
+        return _text.normalize_thumbprint(value)
+    except _text.XProtectError as error:
         raise ValueError(str(error)) from None
 
 
 def acl_principal(account: str) -> str:
     """The name to give win_acl for a service account: a SID for the well-known service accounts,
-    in any spelling or language (``hoststate.well_known_sid``), which resolves on every host."""
-    return hoststate.well_known_sid(account) or str(account).strip()
+    in any spelling or language (``_accounts.well_known_sid``), which resolves on every host."""
+    return _accounts.well_known_sid(account) or str(account).strip()
 
 
 def _epoch_to_utc(value: Any) -> Optional[datetime.datetime]:
@@ -220,7 +220,7 @@ def _names_from_der(der: bytes) -> Optional[tuple]:
 
 def certificate_entry(info: dict) -> CertificateEntry:
     """Map one ``win_certificate_info`` ``certificates`` item to a CertificateEntry."""
-    thumbprint = xprotect.clean_thumbprint(info.get("thumbprint")) or ""
+    thumbprint = _text.clean_thumbprint(info.get("thumbprint")) or ""
     encoded = info.get("raw") or info.get("cert_data")
     if not encoded:
         raise ValueError(f"certificate {thumbprint} has neither 'raw' nor 'cert_data' (DER) in the module result")
@@ -465,7 +465,7 @@ class WindowsAdapter(HostAdapter):
         if password is not None:
             args["password"] = password  # no_log in the module's own spec
         result = self._call(WIN_CERTIFICATE_STORE, args)
-        return [tp for tp in (xprotect.clean_thumbprint(t) for t in result.get("thumbprints") or []) if tp]
+        return [tp for tp in (_text.clean_thumbprint(t) for t in result.get("thumbprints") or []) if tp]
 
     def _remove_certificate(self, thumbprint, store):
         args = {

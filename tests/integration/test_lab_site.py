@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, _server_configurator, pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, site
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
 
@@ -106,7 +106,7 @@ def trust_and_issue(lab, host, ca, days=730):
     if host == CL:
         return None
     names = pki.host_names(host)
-    a.write_file(TEMP + "\\r.inf", xprotect.certreq_inf(host, names))
+    a.write_file(TEMP + "\\r.inf", _certreq.certreq_inf(host, names))
     assert a.run(["certreq.exe", "-new", "-q", "-f", TEMP + "\\r.inf", TEMP + "\\r.csr"]).rc == 0
     csr = pki.check_csr(a.read_file(TEMP + "\\r.csr").encode(), names, host=host)
     cert = pki.sign_csr(ca, csr, host, names, days=days, clamp_to_ca=True)
@@ -119,7 +119,11 @@ def trust_and_issue(lab, host, ca, days=730):
 
 def configure(lab, host, group, thumbprint=None):
     guid = model.DEFAULT_GROUP_IDS[group]
-    argv = xprotect.enable_argv(CFG, guid, thumbprint) if thumbprint else xprotect.disable_argv(CFG, guid)
+    argv = (
+        _server_configurator.enable_argv(CFG, guid, thumbprint)
+        if thumbprint
+        else _server_configurator.disable_argv(CFG, guid)
+    )
     return LabAdapter(lab.path, host, run_as=ADMIN).run(argv)
 
 
@@ -385,9 +389,9 @@ def test_every_fault_kind_through_ansible(tmp_path):
         assert injected == [kind for _h, kind, _v in tasks]
         a = LabAdapter(lab.path, RS, run_as=ADMIN)
         guid = model.DEFAULT_GROUP_IDS["streaming"]
-        assert a.run(xprotect.disable_argv(CFG, guid)).rc == -4  # the stale instance
+        assert a.run(_server_configurator.disable_argv(CFG, guid)).rc == -4  # the stale instance
         t0 = time.monotonic()
-        assert a.run(xprotect.disable_argv(CFG, guid)).rc == 10000  # nothing changed
+        assert a.run(_server_configurator.disable_argv(CFG, guid)).rc == 10000  # nothing changed
         assert time.monotonic() - t0 >= 0.2  # slow restart
         assert lab.read_state(RS)["encryption"]["streaming"]["enabled"]
         status = site.wait_current(str(path))["hosts"]

@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
 
@@ -77,7 +77,7 @@ def test_02_the_event_servers_account_reads_the_key_and_its_group_switches(site)
 def test_03_a_leftover_request_goes_with_its_key_container(site):
     host = LabAdapter(str(site), RS)
     temp = "C:\\Windows\\Temp"
-    host.write_file(temp + "\\left.inf", xprotect.certreq_inf(RS, pki.host_names(RS), key_length=2048))
+    host.write_file(temp + "\\left.inf", _certreq.certreq_inf(RS, pki.host_names(RS), key_length=2048))
     assert host.run(["certreq.exe", "-new", "-machine", "-q", "-f", temp + "\\left.inf", temp + "\\left.csr"]).rc == 0
     (left,) = host.list_certificates("REQUEST")
     # A new alias makes the next run issue a certificate, through certreq.

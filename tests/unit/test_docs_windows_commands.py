@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, _server_configurator, pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow, encryption_flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
@@ -31,7 +31,7 @@ MARK = "<!-- windows-commands:"
 FIXTURES = REPO / "tests" / "unit" / "test_data" / "windows"
 
 FQDN = "rs01.example.com"
-EXE = xprotect.DEFAULT_CONFIGURATOR_PATH
+EXE = _server_configurator.DEFAULT_CONFIGURATOR_PATH
 TEMP = "C:\\Windows\\Temp"
 GUID = "84430eb7-847c-422d-aa00-7915cd0d7a65"
 TP = "6A3F9C01D2E45B7780AA19C34E5F60718293A4B5"
@@ -128,7 +128,7 @@ def code_commands():
         "dns_names": [],
         "temp_dir": TEMP,
         "key_length": 2048,
-        "provider": xprotect.DEFAULT_PROVIDER,
+        "provider": _certreq.DEFAULT_PROVIDER,
         "validity_days": 730,
     }
     certificate_flow.issue_on_host(a, params, ca)

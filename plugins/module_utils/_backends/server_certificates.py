@@ -16,7 +16,7 @@ import dataclasses
 import os
 from typing import Any, Optional
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, reissue
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, fileutil, pki, reissue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,7 +163,7 @@ def _view(cert: Any) -> dict:
 def _load_signing_ca(p: dict, ca_cert: Any, now) -> pki.CA:
     # The CA key is the one the ca module wrote after a full check: skip OpenSSL's slow RSA
     # consistency check (its public half is still matched against the CA certificate).
-    ca = pki.load_ca_from_options(p, trusted_key=True)
+    ca = _ca_options.load_ca_from_options(p, trusted_key=True)
     if pki.thumbprint(ca.cert) != pki.thumbprint(ca_cert):  # pragma: no cover - same options, read twice
         raise pki.PkiError("ca_cert_path: the CA certificate changed during the run; run again.", "ca_cert_path")
     if p["validity_days"] is not None:
@@ -226,7 +226,7 @@ def run(p: dict, check_mode: bool, now=None) -> dict:
     now = pki.utcnow(now)
     check_options(p)
     hosts = parse_hosts(p)
-    ca_cert = pki.load_ca_certificate_from_options(p)
+    ca_cert = _ca_options.load_ca_certificate_from_options(p)
     plan = [assess(h, ca_cert, now, p) for h in hosts]
     issued: dict[str, Any] = {}
     errors: dict[str, str] = {}

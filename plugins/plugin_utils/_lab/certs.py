@@ -16,7 +16,8 @@ import functools
 import hashlib
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import _dns, pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import winformats
 
 try:
     from cryptography import x509
@@ -73,13 +74,7 @@ def names(cert: x509.Certificate) -> List[str]:
 
 def covers(cert: x509.Certificate, host: str) -> bool:
     """Does the certificate name ``host`` (exact or a one-label wildcard)?"""
-    host = host.lower().rstrip(".")
-    for name in names(cert):
-        if name == host:
-            return True
-        if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
-            return True
-    return False
+    return any(_dns.dns_name_matches(name, host) for name in names(cert))
 
 
 def valid_at(cert: x509.Certificate, now: datetime.datetime) -> bool:
@@ -126,7 +121,7 @@ def spki_sha256(public_key) -> str:
 
 def generate_key(bits: int):
     """The key certreq -new makes: any size certreq takes (weak ones too, so tests can ask for them)."""
-    return pki.generate_key(bits, min_bits=512)
+    return winformats.generate_key(bits)
 
 
 def _pem_block(label: str, der: bytes) -> str:

@@ -22,13 +22,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import (
+from ansible_collections.xprotect.encryption.plugins.module_utils._configfiles import (
     CONFIG_PATHS,
     DEFAULT_PORTS,
     mobile_config_path,
 )
 
-# Where the files are, and the default ports in them, are the collection's knowledge (xprotect.py):
+# Where the files are, and the default ports in them, are the collection's knowledge (_configfiles.py):
 # the lab writes them where, and as, the product code reads them.
 RECORDER_CONFIG = CONFIG_PATHS["recording"]
 SERVER_CONFIG = CONFIG_PATHS["management"]

@@ -16,27 +16,18 @@ import dataclasses
 import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import _accounts
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
 
-# Built-in accounts in their several spellings: Windows reports NETWORK SERVICE as
-# 'NT AUTHORITY\NetworkService' (service StartName) and grants to 'NT AUTHORITY\NETWORK SERVICE'.
-_ALIASES = {
-    "nt authority\\networkservice": "nt authority\\network service",
-    "networkservice": "nt authority\\network service",
-    "network service": "nt authority\\network service",
-    "nt authority\\localservice": "nt authority\\local service",
-    "localservice": "nt authority\\local service",
-    "local service": "nt authority\\local service",
-    "localsystem": "nt authority\\system",
-    ".\\localsystem": "nt authority\\system",
-    "system": "nt authority\\system",
-    "administrators": "builtin\\administrators",
-}
+# Built-in accounts in their several spellings (Windows reports NETWORK SERVICE as
+# 'NT AUTHORITY\NetworkService' and grants to 'NT AUTHORITY\NETWORK SERVICE', in the host's
+# language) are compared through the collection's one table (_accounts.canonical_account).
+_ALIASES = {"administrators": "builtin\\administrators"}
 SYSTEM = "nt authority\\system"
 
 
 def canon_account(account: str) -> str:
-    key = (account or "").strip().lower()
+    key = _accounts.canonical_account(account).lower()
     return _ALIASES.get(key, key)
 
 

@@ -25,7 +25,7 @@ import re
 import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _groups, _roles, _text, fileutil, pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, configfiles
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 
@@ -34,15 +34,15 @@ STATUS_KIND = "xprotect.encryption lab status"
 SITE_VERSION = 1
 
 # The roles, the certificate groups, their default GUIDs and names [H], and which groups a role
-# brings, are the collection's own knowledge (xprotect.py): the lab simulates what the product
+# brings, are the collection's own knowledge (_roles.py, _groups.py): the lab simulates what the product
 # code expects, so the two never drift apart.
-ROLES = tuple(xprotect.ROLE_GROUPS)
-GROUP_KEYS = tuple(xprotect.GROUPS)
-ROLE_GROUPS = xprotect.ROLE_GROUPS
-DEFAULT_GROUP_IDS = {key: group.default_guid for key, group in xprotect.GROUPS.items()}
-# The event server group's name varies [L]: the lab prints a longer variant than xprotect.py's
+ROLES = tuple(_roles.ROLE_GROUPS)
+GROUP_KEYS = tuple(_groups.GROUPS)
+ROLE_GROUPS = _roles.ROLE_GROUPS
+DEFAULT_GROUP_IDS = {key: group.default_guid for key, group in _groups.GROUPS.items()}
+# The event server group's name varies [L]: the lab prints a longer variant than _groups.py's
 # own, so that code must find the group by its pattern, not by an exact name.
-DEFAULT_GROUP_NAMES = {key: group.name for key, group in xprotect.GROUPS.items()}
+DEFAULT_GROUP_NAMES = {key: group.name for key, group in _groups.GROUPS.items()}
 DEFAULT_GROUP_NAMES["event"] = "Event server and add-ons"
 
 MILESTONE_DIR = "C:\\Program Files\\Milestone"
@@ -616,7 +616,7 @@ def find(state: Dict[str, Any], store_name: str, thumbprint: str) -> Optional[Di
 
 
 def normalize_thumbprint(value: str) -> str:
-    return xprotect.clean_thumbprint(value) or ""
+    return _text.clean_thumbprint(value) or ""
 
 
 def bind(rec: Dict[str, Any], entry: Mapping[str, Any]) -> None:
@@ -714,7 +714,7 @@ def orphan_keys(site: Site, name: str, state: Mapping[str, Any]) -> List[str]:
 
 def groups_of(roles: Sequence[str]) -> List[str]:
     """The group keys of a host's roles (unknown roles bring none)."""
-    return xprotect.groups_for_roles([r for r in roles if r in ROLE_GROUPS])
+    return _roles.groups_for_roles([r for r in roles if r in ROLE_GROUPS])
 
 
 _BINDING_RE = re.compile(

@@ -24,14 +24,9 @@ import time
 import uuid
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, configfiles, model
+from ansible_collections.xprotect.encryption.plugins.module_utils import _roles, pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, configfiles, model, winformats
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
-
-try:
-    from ansible_collections.xprotect.encryption.plugins.module_utils.xprotect import parse_certreq_inf
-except ImportError:  # pragma: no cover - the knowledge module is part of the collection
-    parse_certreq_inf = None  # type: ignore[assignment]
 
 CRLF = "\r\n"
 
@@ -150,16 +145,10 @@ def _log(site: model.Site, host: str, lines: Sequence[str]) -> None:
 
 
 def _key_account(roles: Sequence[str], group: str, settings: Mapping[str, Any]) -> Optional[str]:
-    """The service account that must read the key of ``group`` on a host with these roles."""
-    accounts = settings["service_accounts"]
-    if group in ("server", "streaming") and ("recording" in roles or "failover" in roles):
-        # recording: NETWORK SERVICE [L]; failover: its own user [H]
-        return accounts.get("recording" if "recording" in roles else "failover")
-    if group == "mobile" and "mobile" in roles:
-        return accounts.get("mobile")  # [M]
-    if group == "event" and "event" in roles:
-        return accounts.get("event")  # [L]
-    return None
+    """The service account that must read the key of ``group`` on a host with these roles: that
+    of the role the collection's role table names (the same table production reads)."""
+    role = _roles.key_reader_role(roles, group)
+    return settings["service_accounts"].get(role) if role else None
 
 
 def _is_admin(run_as: Optional[str], settings: Mapping[str, Any]) -> bool:
@@ -628,9 +617,7 @@ def certreq(site: model.Site, host: str, argv: List[str]) -> Output:
 
 
 def _parse_inf(text: str) -> Dict[str, Any]:
-    if parse_certreq_inf is None:  # pragma: no cover
-        raise ValueError("no INF parser")
-    return parse_certreq_inf(text)
+    return winformats.parse_certreq_inf(text)
 
 
 def _decode(data: bytes) -> str:

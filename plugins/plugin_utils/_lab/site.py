@@ -26,7 +26,7 @@ import time
 import uuid
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import _roles, fileutil, pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 
@@ -46,14 +46,7 @@ DEFAULT_COUNTS = {
     "event_servers": 0,
     "clients": 2,
 }
-INVENTORY_GROUPS = {
-    "management": "xprotect_management_servers",
-    "recording": "xprotect_recording_servers",
-    "failover": "xprotect_failover_servers",
-    "mobile": "xprotect_mobile_servers",
-    "event": "xprotect_event_servers",
-    "client": "xprotect_clients",
-}
+INVENTORY_GROUPS = _roles.INVENTORY_GROUPS  # the inventory contract, from the one role table
 SERVER_MODULE = "ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.server"
 FAILOVER_GROUP = "Failover group 1"
 API_USER = "lab-admin"

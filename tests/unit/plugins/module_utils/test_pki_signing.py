@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.winformats import build_csr
 
 FQDN = "rs01.vms.example.com"
 NAMES = [FQDN, "rs01"]
@@ -242,12 +243,6 @@ def test_explicit_dates_for_the_lab(site_ca, server_key, now):
     assert e.value.option == "not_after"
 
 
-def test_build_csr(server_key):
-    csr = pki.build_csr(server_key, FQDN, ["rs01"], ["10.0.0.5"])
-    assert csr.is_signature_valid
-    assert pki.san_names(csr) == ([FQDN, "rs01"], ["10.0.0.5"])
-
-
 # ---- batch signing ------------------------------------------------------------------------------
 
 
@@ -256,17 +251,15 @@ def _requests(n, key, prefix="rs"):
     for i in range(n):
         fqdn = f"{prefix}{i:03d}.vms.example.com"
         names = tuple(pki.host_names(fqdn))
-        reqs.append(pki.SignRequest(fqdn, _pem(pki.build_csr(key, fqdn)), fqdn, names))
+        reqs.append(pki.SignRequest(fqdn, _pem(build_csr(key, fqdn)), fqdn, names))
     return reqs
 
 
 @pytest.mark.parametrize("count", [3, 40])  # below and above the threading threshold
 def test_sign_csrs_one_bad_does_not_stop_the_others(site_ca, server_key, weak_key, count):
     reqs = _requests(count, server_key)
-    bad_names = pki.SignRequest(
-        "rs900", _pem(pki.build_csr(server_key, "mgmt.vms.example.com")), "rs900.x", ("rs900.x",)
-    )
-    weak = pki.SignRequest("rs901", _pem(pki.build_csr(weak_key, "rs901.x")), "rs901.x", ("rs901.x",))
+    bad_names = pki.SignRequest("rs900", _pem(build_csr(server_key, "mgmt.vms.example.com")), "rs900.x", ("rs900.x",))
+    weak = pki.SignRequest("rs901", _pem(build_csr(weak_key, "rs901.x")), "rs901.x", ("rs901.x",))
     garbage = pki.SignRequest("rs902", b"garbage", "rs902.x", ("rs902.x",))
     bad_fqdn = pki.SignRequest("rs903", reqs[0].csr, "bad_name", ())
     batch = [bad_names, *reqs[:1], weak, *reqs[1:], garbage, bad_fqdn]

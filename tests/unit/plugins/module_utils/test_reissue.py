@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, reissue
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.winformats import build_csr
 
 FQDN = "rs01.vms.example.com"
 NAMES = [FQDN, "rs01"]
@@ -134,9 +135,7 @@ def test_sha1_signature(site_ca, other_ca, foreign_ca, server_key, tmp_path, run
     # cryptography no longer signs with SHA-1; the openssl CLI still does, as old CAs did.
     (tmp_path / "ca.crt").write_text(site_ca.cert_pem)
     (tmp_path / "ca.key").write_bytes(pki.serialize_ca_key(site_ca, None))
-    (tmp_path / "req.csr").write_bytes(
-        pki.build_csr(server_key, FQDN, ["rs01"]).public_bytes(serialization.Encoding.PEM)
-    )
+    (tmp_path / "req.csr").write_bytes(build_csr(server_key, FQDN, ["rs01"]).public_bytes(serialization.Encoding.PEM))
     (tmp_path / "ext.cnf").write_text(
         "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
         f"extendedKeyUsage=serverAuth\nsubjectAltName=DNS:{FQDN},DNS:rs01\n"

@@ -14,7 +14,7 @@ import time
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, fileutil, pki
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends import server_certificates as backend
 from ansible_collections.xprotect.encryption.plugins.modules import server_certificates as mod
 
@@ -104,7 +104,7 @@ def test_rerun_opens_neither_the_pfx_nor_the_ca_key(capsys, args, monkeypatch):
         raise AssertionError("an idempotent run must not decrypt this")
 
     monkeypatch.setattr(pki, "read_pfx", forbidden)
-    monkeypatch.setattr(pki, "load_ca_from_options", forbidden)
+    monkeypatch.setattr(_ca_options, "load_ca_from_options", forbidden)
     res = run(capsys, **args)
     assert not res.get("failed") and not res["changed"]
 

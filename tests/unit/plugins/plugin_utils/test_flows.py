@@ -378,7 +378,7 @@ def test_a_supplied_pfx_of_another_ca_or_expiring_soon_is_refused(tmp_path, ca):
 
 
 def test_override_mode_is_refused_before_anything_runs():
-    from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _server_configurator
 
     ctx = {
         "fqdn": "rs01",
@@ -387,8 +387,10 @@ def test_override_mode_is_refused_before_anything_runs():
         },
     }
     with pytest.raises(AdapterError, match="only the Server Configurator GUI"):
-        encryption_flow.refuse_override(ctx, xprotect.OVERRIDE_MARKERS)
-    encryption_flow.refuse_override({"fqdn": "rs01", "raw": {"C:\\x.xml": "<x/>"}}, xprotect.OVERRIDE_MARKERS)
+        encryption_flow.refuse_override(ctx, _server_configurator.OVERRIDE_MARKERS)
+    encryption_flow.refuse_override(
+        {"fqdn": "rs01", "raw": {"C:\\x.xml": "<x/>"}}, _server_configurator.OVERRIDE_MARKERS
+    )
 
 
 # -- exit codes reported after a local change: returned, for the read-back to judge ----------

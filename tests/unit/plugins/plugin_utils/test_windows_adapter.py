@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _netsh
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow, powershell, windows
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
@@ -487,14 +487,14 @@ def test_acl_principal(account, principal):
 def test_localised_service_accounts_need_one_grant_by_sid(lang):
     # The localised SYSTEM name (LocalSystem translated by win_service_info) is never granted; the
     # localised NetworkService is granted by its SID.
-    from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _accounts, hoststate
 
     a = adapter(f"win_service_info_milestone_{lang}")[0]
     services = a.list_services()
     accounts = hoststate.key_reader_accounts(services)
     assert accounts == ["NT AUTHORITY\\NETWORK SERVICE"]
     assert [windows.acl_principal(x) for x in accounts] == ["S-1-5-20"]
-    assert any(hoststate.well_known_sid(s.username) == "S-1-5-18" for s in services)
+    assert any(_accounts.well_known_sid(s.username) == "S-1-5-18" for s in services)
 
 
 REQUEST_TP = "5E0C6D2A1B3F4E5D6C7B8A9F0E1D2C3B4A596877"
@@ -559,7 +559,7 @@ def test_read_registry_maps_win_reg_stat_binary():
     assert action.calls[0].module == "ansible.windows.win_reg_stat"
     assert action.calls[0].args == {"path": SSL_KEY_9001, "name": "SslCertHash"}
     assert (reg.exists, reg.type) == (True, "REG_BINARY")
-    assert xprotect.thumbprint_from_registry(reg.value) == RS_TP
+    assert _netsh.thumbprint_from_registry(reg.value) == RS_TP
     absent = a.read_registry(SSL_KEY_9001.replace("9001", "9000"), "SslCertHash")
     assert (absent.exists, absent.type, absent.value) == (False, None, None)
     assert a.call_log == ["read_registry", "read_registry"]

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
 
@@ -65,7 +65,7 @@ def certreq(lab_site, host, ca, *, names=None, grant=True, days=730) -> str:
     """The key-born-on-the-host flow: certreq -new, sign, certreq -accept, grant. Returns the thumbprint."""
     a = adapter(lab_site, host)
     names = names or pki.host_names(host)
-    a.write_file(TEMP + "\\req.inf", xprotect.certreq_inf(host, names))
+    a.write_file(TEMP + "\\req.inf", _certreq.certreq_inf(host, names))
     res = a.run(["certreq.exe", "-new", "-q", "-f", TEMP + "\\req.inf", TEMP + "\\req.csr"])
     assert res.rc == 0, res
     csr = pki.check_csr(a.read_file(TEMP + "\\req.csr").encode(), names, host=host)

@@ -97,10 +97,10 @@ def test_list_services_with_accounts_and_wildcards(lab):
 
 
 def test_configurator_is_found_from_the_services(lab):
-    from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _services
 
     a = adapter(lab, RS)
-    exe = xprotect.configurator_path_from_services(a.list_services())
+    exe = _services.configurator_path_from_services(a.list_services())
     assert model.same_windows_path(exe, CFG)
     assert a.file_version(exe) == "24.2.0.1"
     assert a.file_version(a.list_services()[0].path.strip('"')) == "24.2.0.1"
@@ -137,19 +137,19 @@ def test_files_read_write_delete(lab):
 
 
 def test_config_files_are_in_the_real_places_and_formats(lab):
-    from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _configfiles, _services
 
-    rs = xprotect.parse_recorder_config(adapter(lab, RS).read_file(xprotect.CONFIG_PATHS["recording"]))
+    rs = _configfiles.parse_recorder_config(adapter(lab, RS).read_file(_configfiles.CONFIG_PATHS["recording"]))
     assert (rs["webserver_port"], rs["webapi_port"], rs["server_webapiport"]) == (7563, 9001, 9000)
     assert rs["server_address"] == MS
     assert rs["server_encryption"] == {"enabled": False, "certificate_hash": None}
     assert rs["recorder_id"] == lab.by_name[RS]["id"]
-    fo = xprotect.parse_recorder_config(adapter(lab, FO).read_file(xprotect.CONFIG_PATHS["failover"]))
+    fo = _configfiles.parse_recorder_config(adapter(lab, FO).read_file(_configfiles.CONFIG_PATHS["failover"]))
     assert fo["webapi_port"] == 9001
-    ms = xprotect.parse_server_config(adapter(lab, MS).read_file(xprotect.CONFIG_PATHS["management"]))
+    ms = _configfiles.parse_server_config(adapter(lab, MS).read_file(_configfiles.CONFIG_PATHS["management"]))
     assert ms == {"webapi_port": 9000, "authorization_server_uri": f"http://{MS}/IDP", "version": None}
-    mob_path = xprotect.mobile_config_path_from_services(adapter(lab, MOB).list_services())
-    mob = xprotect.parse_mobile_config(adapter(lab, MOB).read_file(mob_path))
+    mob_path = _services.mobile_config_path_from_services(adapter(lab, MOB).list_services())
+    mob = _configfiles.parse_mobile_config(adapter(lab, MOB).read_file(mob_path))
     assert (mob["https_port"], mob["https_ip"], mob["http_port"]) == (8082, "+", 8081)
     assert mob["https_netsh_ipport"] == "0.0.0.0:8082"
 
@@ -157,11 +157,11 @@ def test_config_files_are_in_the_real_places_and_formats(lab):
 def test_recorder_config_follows_the_server_group(lab, prepared):
     from lab_helpers import enable
 
-    from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _configfiles
 
     enable(lab, MS, "server", prepared[MS])
     enable(lab, RS, "server", prepared[RS])
-    rs = xprotect.parse_recorder_config(adapter(lab, RS).read_file(xprotect.CONFIG_PATHS["recording"]))
+    rs = _configfiles.parse_recorder_config(adapter(lab, RS).read_file(_configfiles.CONFIG_PATHS["recording"]))
     assert rs["server_encryption"] == {"enabled": True, "certificate_hash": prepared[RS]}
     assert rs["authorization_server"] == f"https://{MS}/IDP"
 

@@ -8,7 +8,7 @@ import pytest
 from cryptography import x509
 from lab_helpers import MOB, MS, RS, TEMP, adapter, certreq, enable, events, openssl, trust
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, _netsh, pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, programs
 
@@ -18,7 +18,7 @@ CER = TEMP + "\\r.cer"
 
 
 def new_request(a, host, names=None, bits=2048):
-    a.write_file(INF, xprotect.certreq_inf(host, names or pki.host_names(host), key_length=bits))
+    a.write_file(INF, _certreq.certreq_inf(host, names or pki.host_names(host), key_length=bits))
     return a.run(["certreq.exe", "-new", "-q", "-f", INF, CSR])
 
 
@@ -178,7 +178,7 @@ def test_certreq_new_refuses_a_bad_inf(lab, inf):
 
 def test_certreq_reads_a_utf16_inf(lab):
     a = adapter(lab, RS)
-    a.write_file(INF, ("\ufeff" + xprotect.certreq_inf(RS, [RS])).encode("utf-16-le"))
+    a.write_file(INF, ("\ufeff" + _certreq.certreq_inf(RS, [RS])).encode("utf-16-le"))
     assert a.run(["C:\\Windows\\System32\\certreq.exe", "-new", "-q", "-f", INF, CSR]).rc == 0
 
 
@@ -193,7 +193,7 @@ def test_netsh_without_bindings(lab):
     missing = a.run(["netsh", "http", "show", "sslcert", "ipport=0.0.0.0:443"])
     assert missing.rc == 1
     assert "The system cannot find the file specified." in missing.stdout
-    assert xprotect.NETSH_NO_BINDING in missing.stdout
+    assert _netsh.NETSH_NO_BINDING in missing.stdout
 
 
 def test_netsh_shows_the_bindings_of_encrypted_groups(lab, prepared):
@@ -201,14 +201,14 @@ def test_netsh_shows_the_bindings_of_encrypted_groups(lab, prepared):
     enable(lab, RS, "server", prepared[RS])
     enable(lab, MOB, "mobile", prepared[MOB])
     ms = adapter(lab, MS).run(["netsh", "http", "show", "sslcert"])
-    parsed = xprotect.parse_netsh_sslcert(ms.stdout)
+    parsed = _netsh.parse_netsh_sslcert(ms.stdout)
     assert [(b["port"], b["thumbprint"]) for b in parsed] == [(443, prepared[MS]), (9000, prepared[MS])]
     assert f"    Certificate Hash             : {prepared[MS].lower()}\r\n" in ms.stdout
     assert "    IP:port                      : 0.0.0.0:443\r\n" in ms.stdout
     rs = adapter(lab, RS).run(["netsh", "http", "show", "sslcert", "ipport=0.0.0.0:9001"])
-    assert xprotect.binding_for_port(xprotect.parse_netsh_sslcert(rs.stdout), 9001) == prepared[RS]
+    assert _netsh.binding_for_port(_netsh.parse_netsh_sslcert(rs.stdout), 9001) == prepared[RS]
     mob = adapter(lab, MOB).run(["netsh", "http", "show", "sslcert", "ipport=0.0.0.0:8082"])
-    assert xprotect.binding_for_port(xprotect.parse_netsh_sslcert(mob.stdout), 8082) == prepared[MOB]
+    assert _netsh.binding_for_port(_netsh.parse_netsh_sslcert(mob.stdout), 8082) == prepared[MOB]
 
 
 @pytest.mark.parametrize("args", [["http", "show", "urlacl"], ["http", "show", "sslcert", "hostnameport=x:443"]])

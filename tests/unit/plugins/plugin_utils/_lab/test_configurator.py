@@ -10,7 +10,7 @@ import time
 import pytest
 from lab_helpers import ADMIN, CFG, CL, EV, FO, GUID, MOB, MS, RS, adapter, disable, enable, events, group_state
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _configfiles, _groups, _server_configurator
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import faults, programs
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
@@ -31,7 +31,7 @@ PFX_PW = {"pw": "pw", "secret": "secret", "wrong": "wrong"}  # test-only PFX pas
 )
 @pytest.mark.parametrize("quiet", [True, False])
 def test_listcertificategroups_prints_the_facts_file_format(lab, host, groups, quiet):
-    res = adapter(lab, host).run(xprotect.list_groups_argv(CFG, quiet=quiet))
+    res = adapter(lab, host).run(_server_configurator.list_groups_argv(CFG, quiet=quiet))
     assert res.rc == 0
     names = {
         "server": "Server certificate",
@@ -41,13 +41,13 @@ def test_listcertificategroups_prints_the_facts_file_format(lab, host, groups, q
     }
     assert res.stdout == "".join(LINE.format(names[g], GUID[g]) + "\r\n" for g in groups)
     # The other helper's parser reads it back to the default GUIDs.
-    parsed = xprotect.parse_certificate_groups(res.stdout)
-    assert xprotect.resolve_group_ids(parsed, groups) == {g: GUID[g] for g in groups}
+    parsed = _groups.parse_certificate_groups(res.stdout)
+    assert _groups.resolve_group_ids(parsed, groups) == {g: GUID[g] for g in groups}
 
 
 def test_a_successful_listing_is_not_an_event(lab):
     before = open(lab.file("events.jsonl"), "rb").read()
-    assert adapter(lab, RS).run(xprotect.list_groups_argv(CFG)).rc == 0
+    assert adapter(lab, RS).run(_server_configurator.list_groups_argv(CFG)).rc == 0
     assert open(lab.file("events.jsonl"), "rb").read() == before
     # A refused listing is one: it says Server Configurator was tried and failed.
     assert adapter(lab, RS).run([CFG, "/listcertificategroups", "/enableencryption"]).rc == -2
@@ -208,7 +208,7 @@ def test_event_server_changes_only_while_the_management_server_is_unencrypted(la
     res = disable(lab, EV, "event")
     assert res.rc == 1 and "cannot be changed while the management server is encrypted" in res.stdout
     assert group_state(lab, EV, "event")["enabled"]
-    cfg = xprotect.parse_event_config(adapter(lab, EV).read_file(xprotect.CONFIG_PATHS["event"]))
+    cfg = _configfiles.parse_event_config(adapter(lab, EV).read_file(_configfiles.CONFIG_PATHS["event"]))
     assert cfg["certificate_enabled"] is True
 
 
@@ -217,7 +217,7 @@ def test_network_logon_applies_but_cannot_register(lab, prepared):
     assert res.rc == 100
     assert "not authorized" in res.stdout
     assert group_state(lab, MS, "server")["enabled"]
-    assert "applied locally" in xprotect.explain_exit(100, MS) or xprotect.explain_exit(100, MS)
+    assert "applied locally" in _server_configurator.explain_exit(100, MS) or _server_configurator.explain_exit(100, MS)
 
 
 def test_a_user_outside_milestone_administrators_cannot_register(lab, prepared):

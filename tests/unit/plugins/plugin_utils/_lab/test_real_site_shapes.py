@@ -14,7 +14,7 @@ import pytest
 from lab_helpers import GUID, adapter, certreq, enable, trust, write_pki
 from test_server import Running
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, xprotect
+from ansible_collections.xprotect.encryption.plugins.module_utils import _configfiles, _netsh, _services, hoststate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, programs, site
 
@@ -71,20 +71,20 @@ def test_registry_holds_each_binding_as_netsh_shows_it(shaped, ca):
     tp = _issue(shaped, RS, ca)
     assert enable(shaped, RS, "server", tp).rc == 0
     a = adapter(shaped, RS)
-    reg = a.read_registry(xprotect.ssl_binding_registry_key("0.0.0.0:9001"), "SslCertHash")
+    reg = a.read_registry(_netsh.ssl_binding_registry_key("0.0.0.0:9001"), "SslCertHash")
     assert (reg.exists, reg.type) == (True, "REG_BINARY")
     assert reg.value == list(bytes.fromhex(tp))  # win_reg_stat's list of byte values
-    assert xprotect.thumbprint_from_registry(reg.value) == tp
-    assert not a.read_registry(xprotect.ssl_binding_registry_key("0.0.0.0:9000"), "SslCertHash").exists
-    assert not a.read_registry(xprotect.ssl_binding_registry_key("0.0.0.0:9001"), "NoSuchValue").exists
+    assert _netsh.thumbprint_from_registry(reg.value) == tp
+    assert not a.read_registry(_netsh.ssl_binding_registry_key("0.0.0.0:9000"), "SslCertHash").exists
+    assert not a.read_registry(_netsh.ssl_binding_registry_key("0.0.0.0:9001"), "NoSuchValue").exists
     # The customer's SNI binding lives under SslSniBindingInfo, never under SslBindingInfo.
     ms = adapter(shaped, MS)
     sni = ms.read_registry(
-        xprotect.SSL_BINDING_REGISTRY_KEY.replace("SslBindingInfo", "SslSniBindingInfo") + "\\" + INTRANET,
+        _netsh.SSL_BINDING_REGISTRY_KEY.replace("SslBindingInfo", "SslSniBindingInfo") + "\\" + INTRANET,
         "SslCertHash",
     )
-    assert xprotect.thumbprint_from_registry(sni.value) == programs.customer_thumbprint(INTRANET)
-    assert not ms.read_registry(xprotect.ssl_binding_registry_key(INTRANET), "SslCertHash").exists
+    assert _netsh.thumbprint_from_registry(sni.value) == programs.customer_thumbprint(INTRANET)
+    assert not ms.read_registry(_netsh.ssl_binding_registry_key(INTRANET), "SslCertHash").exists
 
 
 def test_german_console_is_read_by_shape(shaped, ca):
@@ -101,7 +101,7 @@ def test_german_console_is_read_by_shape(shaped, ca):
     listing = a.run(["netsh", "http", "show", "sslcert"]).stdout
     assert "Zertifikathash" in listing and "\ufffd" in listing  # the umlauts arrive broken
     assert "IP:port" not in listing and "Certificate Hash" not in listing
-    assert xprotect.binding_for_ipport(xprotect.parse_netsh_sslcert(listing), "0.0.0.0:9001") == tp
+    assert _netsh.binding_for_ipport(_netsh.parse_netsh_sslcert(listing), "0.0.0.0:9001") == tp
     # Encrypted: the registry answers, netsh is not run.
     a = adapter(shaped, RS)
     assert encryption_flow.read_state(a, _ctx(shaped, RS), ["recording"], ["server"]) == {"server": tp}
@@ -113,11 +113,11 @@ def test_customer_iis_binding_on_443_is_not_the_management_servers_certificate(t
     lab = _site(tmp_path, ca, customer_binding=customer)
     a = adapter(lab, MS)
     listing = a.run(["netsh", "http", "show", "sslcert"]).stdout
-    parsed = xprotect.parse_netsh_sslcert(listing)
+    parsed = _netsh.parse_netsh_sslcert(listing)
     foreign = programs.customer_thumbprint(customer)
     # The binding is there, on 443, with a certificate of the customer's own: what "any binding on
     # 443" would have taken for the group's certificate.
-    assert xprotect.binding_for_port(parsed, 443) == foreign
+    assert _netsh.binding_for_port(parsed, 443) == foreign
     ctx = _ctx(lab, MS)
     state = encryption_flow.read_state(a, ctx, ["management"], ["server"])
     assert state == {"server": None}
@@ -134,10 +134,10 @@ def test_mobile_server_in_a_non_default_install_folder(shaped, ca):
     a = adapter(shaped, MOB)
     services = a.list_services()
     exe = D_MILESTONE + "\\XProtect Mobile Server\\VideoOS.MobileServer.Service.exe"
-    assert any(xprotect.service_executable(s.path) == exe for s in services)
-    assert xprotect.mobile_config_path_from_services(services) == exe + ".config"
+    assert any(_services.service_executable(s.path) == exe for s in services)
+    assert _services.mobile_config_path_from_services(services) == exe + ".config"
     with pytest.raises(Exception, match="not found"):
-        a.read_file(xprotect.CONFIG_PATHS["mobile"])  # nothing at the default path
+        a.read_file(_configfiles.CONFIG_PATHS["mobile"])  # nothing at the default path
     # Server Configurator is found beside the install folder, and it runs from there.
     cfg = encryption_flow.locate_configurator(a, MOB, None)
     assert cfg == D_MILESTONE + "\\Server Configurator\\ServerConfigurator.exe"
