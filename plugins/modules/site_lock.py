@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: site_lock
 short_description: One rollout at a time per XProtect site - a lock marker on the management server
-version_added: 1.1.0
+version_added: 0.1.0
 description:
   - Takes or releases the site lock, a small JSON file on the management server, so that every controller (AWX
     execution nodes, an operator's laptop) sees a run that is under way.

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: site_servers
 short_description: The recording and failover servers the XProtect management server knows
-version_added: 1.1.0
+version_added: 0.1.0
 description:
   - Reads every recording server and failover recording server of the site, enabled or not, from the Management
     Server REST API, with the code of the M(xprotect.encryption.xprotect) inventory plugin (same log-on, same errors).
