@@ -45,8 +45,9 @@ from typing import Optional
 REPO = Path(__file__).resolve().parents[1]
 CHAIN = REPO.parent / "shared" / "bench" / "community_crypto_chain" / "run.sh"
 sys.path.insert(0, str(REPO / ".collections"))
+sys.path.insert(0, str(REPO / "tests"))  # the order oracle, tests/phase_order.py
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import plan  # noqa: E402
+import phase_order as plan  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

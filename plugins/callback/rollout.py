@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 name: rollout
 type: notification
 short_description: Say where a rollout stopped, which hosts failed, what the site was left in and what to run
+version_added: 0.1.0
 description:
   - At the end of a playbook run, when any host failed or was unreachable, prints the phase (play) in which the run
     stopped, the failed and unreachable hosts with their last error, what the site may have been left in, and what

@@ -7,6 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: xprotect
 short_description: Recording and failover servers of a Milestone XProtect site, from its management server
+version_added: 0.1.0
 description:
   - Reads every recording server and failover recording server that the XProtect management server knows, through
     the Management Server REST API (API Gateway), so that no server is left out of an encryption rollout.

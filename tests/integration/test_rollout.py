@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 
+import phase_order as plan  # tests/phase_order.py, the test oracle of the order
 import pytest
-
-from ansible_collections.xprotect.encryption.plugins.module_utils import plan
 
 from .rollout_helpers import changed_hosts, events, fault, hosts_in, lab, playbook, recap, status
 

@@ -9,11 +9,12 @@ import json
 import os
 import threading
 
+import phase_order as plan  # tests/phase_order.py, the test oracle of the order
 import pytest
 from cryptography import x509
 from lab_helpers import CL, FO, MS, RS, adapter, certreq, enable, events, group_state
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, plan
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 

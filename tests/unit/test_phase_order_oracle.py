@@ -1,12 +1,12 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The phase plan: orders, phases of combined hosts, order checks and the disconnection window."""
+"""The phase-order oracle (tests/phase_order.py): orders, phases of combined hosts, order checks and the
+disconnection window. The oracle judges the playbooks and the lab, so it is tested on its own."""
 
 from __future__ import annotations
 
+import phase_order as plan  # tests/phase_order.py; tests/ is on sys.path through tests/conftest.py
 import pytest
-
-from ansible_collections.xprotect.encryption.plugins.module_utils import plan
 
 SERVER = "Server certificate"
 STREAMING = "Streaming media certificate"
@@ -60,43 +60,23 @@ def good_rollback(start=300.0):
 
 # ---------------------------------------------------------------- orders
 def test_enable_order_default_and_after_mobile():
-    assert plan.ROLE_ORDER_ENABLE == ("management", "recording", "failover", "mobile")
+    assert plan.ROLE_ORDER == ("management", "recording", "failover", "mobile")
     assert plan.enable_order() == ["event", "management", "recording", "failover", "mobile"]
     assert plan.enable_order("after_mobile") == ["management", "recording", "failover", "mobile", "event"]
 
 
-def test_enable_order_refuses_an_unknown_place_naming_the_setting():
-    with pytest.raises(plan.PlanError, match="xprotect_event_server_place='first'"):
+def test_enable_order_refuses_an_unknown_place():
+    with pytest.raises(ValueError, match="event_place='first'"):
         plan.enable_order("first")
 
 
-def test_disable_order_default_and_event_places():
+def test_disable_order_is_the_facts_off_order_with_the_event_server_last():
     assert plan.disable_order() == ["management", "recording", "failover", "mobile", "event"]
-    assert plan.disable_order(event_place="after_management") == [
-        "management",
-        "event",
-        "recording",
-        "failover",
-        "mobile",
-    ]
 
 
-def test_disable_order_custom_and_completed():
-    assert plan.disable_order(["management", "failover"]) == ["management", "failover", "recording", "mobile", "event"]
-    assert plan.disable_order(["event", "management"]) == ["event", "management", "recording", "failover", "mobile"]
-
-
-@pytest.mark.parametrize(
-    ("order", "place", "match"),
-    [
-        (["management", "client"], "last", "'client' is not a role"),
-        (["management", "management"], "last", "listed twice"),
-        (None, "sometime", "xprotect_event_server_disable_place"),
-    ],
-)
-def test_disable_order_refuses_bad_settings(order, place, match):
-    with pytest.raises(plan.PlanError, match=match):
-        plan.disable_order(order, place)
+def test_groups_and_roles_map_both_ways():
+    assert plan.ROLE_OF_GROUP["xprotect_recording_servers"] == "recording"
+    assert {plan.GROUP_OF_ROLE[r] for r in plan.disable_order()} == set(plan.ROLE_OF_GROUP)
 
 
 # ---------------------------------------------------------------- phases
@@ -198,6 +178,17 @@ def test_disable_order_rules():
     assert violations[0].startswith("rs001 (recording phase) switched encryption off")
     assert "mgmt01 (management phase) was still encrypted" in violations[0]
     assert any(v.startswith("ev01 (event phase) switched encryption off") and "rs002" in v for v in violations)
+
+
+def test_a_custom_off_order_is_checked_as_given():
+    # The event server right after the management server: fine for that order, a violation
+    # of the default one (event server last).
+    rollback = good_rollback()
+    rollback[-1]["ts"] = 300.5
+    events = good_rollout() + rollback
+    custom = ["management", "event", "recording", "failover", "mobile"]
+    assert plan.check_order(events, SITE, off_order=custom) == []
+    assert any(v.startswith("ev01 (event phase) switched encryption off") for v in plan.check_order(events, SITE))
 
 
 def test_mobile_is_independent_when_disabling():

@@ -1,10 +1,15 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The phase plan: in which order hosts switch encryption on and off, and checks of a record.
+"""The test oracle of the phase order: the orders the facts file asks for, and checks of a record.
 
-Pure functions over role names and event dicts (``{ts, host, event, group}``, the lab's
-``events.jsonl`` contract). The playbooks run one play per phase in the order given here; the
-audit and the tests use :func:`check_order` and :func:`disconnection_window` on what happened.
+The order that runs lives in the playbooks, one play per phase (design principle 4); nothing at
+run time needs it as data. This module is what the tests hold the playbooks and the lab's event
+log to: ``tests/unit/playbooks/test_phase_order.py`` compares the plays of site.yml and
+rollback.yml with :func:`enable_order` and :func:`disable_order`, and the lab and rollout tests
+(and benchmarks/bench_rollout.py) replay ``events.jsonl`` through :func:`check_order` and
+:func:`disconnection_window`.
+
+Event dicts are the lab's ``events.jsonl`` contract: ``{ts, host, event, group}``.
 
 Facts (xprotect-facts.md, "Ordering constraints"):
 
@@ -12,12 +17,12 @@ Facts (xprotect-facts.md, "Ordering constraints"):
   then mobile servers [H] - Server Configurator refuses to encrypt a recording server while
   the management server is not encrypted.
 - The event server's group has been reported to change only while the management server is
-  not encrypted [L]: it goes before the management server when enabling (configurable:
-  ``before_management`` or ``after_mobile``) and after it when disabling.
+  not encrypted [L]: it goes before the management server when enabling, unless
+  ``xprotect_event_server_place`` is ``after_mobile``.
 - Disabling: recording servers can only move to the state the management server is already in
-  [L], so the management server goes first, then recording, then failover servers; the event
-  server last [L]. Mobile servers are independent of the others [L]: their place in the list is
-  only a default.
+  [L], so the management server goes first, then recording, then failover servers, and the
+  event server last [L]. Mobile servers are independent of the others [L]: their place before
+  the event server is only a default.
 """
 
 from __future__ import annotations
@@ -26,14 +31,20 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils._groups import group_key_for_name
 
-ROLE_ORDER_ENABLE = ("management", "recording", "failover", "mobile")
-ROLE_ORDER_DISABLE = ("management", "recording", "failover", "mobile")
-EVENT_PLACES_ENABLE = ("before_management", "after_mobile")
-EVENT_PLACES_DISABLE = ("last", "after_management")
-SWITCHING_ROLES = ("management", "recording", "failover", "mobile", "event")
+ROLE_ORDER = ("management", "recording", "failover", "mobile")
+EVENT_PLACES = ("before_management", "after_mobile")
+# The inventory group of each role that switches (the inventory contract).
+GROUP_OF_ROLE = {
+    "management": "xprotect_management_servers",
+    "recording": "xprotect_recording_servers",
+    "failover": "xprotect_failover_servers",
+    "mobile": "xprotect_mobile_servers",
+    "event": "xprotect_event_servers",
+}
+ROLE_OF_GROUP = {group: role for role, group in GROUP_OF_ROLE.items()}
 
 # The group whose state says a host of this role "has switched", for the ordering rules.
-_PHASE_GROUP = {
+PHASE_GROUP = {
     "management": "server",
     "recording": "server",
     "failover": "server",
@@ -42,65 +53,26 @@ _PHASE_GROUP = {
 }
 
 
-class PlanError(ValueError):
-    """An order setting that cannot be used. The message names the setting."""
-
-
 def enable_order(event_place: str = "before_management") -> List[str]:
-    """Phases for switching encryption on, event server placed per ``event_place`` [L]."""
-    if event_place not in EVENT_PLACES_ENABLE:
-        raise PlanError(
-            f"xprotect_event_server_place={event_place!r}: use one of {', '.join(EVENT_PLACES_ENABLE)} "
-            "(before_management follows the field report that the event server group only changes while the "
-            "management server is not encrypted)."
-        )
-    order = list(ROLE_ORDER_ENABLE)
+    """Phases for switching encryption on, the event server placed per ``event_place`` [L]."""
+    if event_place not in EVENT_PLACES:
+        raise ValueError(f"event_place={event_place!r}: use one of {', '.join(EVENT_PLACES)}")
+    order = list(ROLE_ORDER)
     return ["event", *order] if event_place == "before_management" else [*order, "event"]
 
 
-def disable_order(order: Optional[Sequence[str]] = None, event_place: str = "last") -> List[str]:
-    """Phases for switching encryption off.
-
-    Default management -> recording -> failover -> mobile, event server ``last`` [L] (both
-    field reports agree with that: after the management server, and last of all). ``order`` is
-    the user's own off-order setting (``xprotect_disable_order``): known roles, no repeats;
-    roles it leaves out follow in the default order. ``event_place`` applies when ``order``
-    does not place the event server itself.
-    """
-    if event_place not in EVENT_PLACES_DISABLE:
-        raise PlanError(
-            f"xprotect_event_server_disable_place={event_place!r}: use one of {', '.join(EVENT_PLACES_DISABLE)}."
-        )
-    if order is None:
-        phases = list(ROLE_ORDER_DISABLE)
-    else:
-        phases = []
-        for role in order:
-            if role not in SWITCHING_ROLES:
-                raise PlanError(
-                    f"xprotect_disable_order: {role!r} is not a role that switches; use {', '.join(SWITCHING_ROLES)}."
-                )
-            if role in phases:
-                raise PlanError(f"xprotect_disable_order: {role!r} is listed twice.")
-            phases.append(role)
-        phases += [r for r in ROLE_ORDER_DISABLE if r not in phases]
-    if "event" not in phases:
-        if event_place == "after_management" and "management" in phases:
-            phases.insert(phases.index("management") + 1, "event")
-        else:
-            phases.append("event")
-    return phases
+def disable_order() -> List[str]:
+    """Phases for switching encryption off: management, recording, failover, mobile, event [L]."""
+    return [*ROLE_ORDER, "event"]
 
 
 def phase_of(roles: Iterable[str], order: Optional[Sequence[str]] = None) -> Optional[str]:
     """The phase in which a host with these roles switches: the earliest of its roles in
     ``order`` (default :func:`enable_order`). None for a host that only trusts the CA.
 
-    A combined management + recording box switches in the management phase and does all its
-    groups there: Server Configurator sets a group for the whole machine, so the box's
-    "Server certificate" group covers its management server and its local recording server at
-    once and cannot be split across phases; its streaming media group depends on no other host,
-    and doing it in the same visit spares a second round of service restarts.
+    A combined management + recording box switches in the management phase: Server
+    Configurator sets a group for the whole machine, so the box's "Server certificate" group
+    covers its management server and its local recording server at once.
     """
     phases = list(order) if order is not None else enable_order()
     held = set(roles)
@@ -115,9 +87,8 @@ def hosts_by_phase(
 ) -> Dict[str, List[str]]:
     """``{phase: [hosts]}`` with every host in exactly one phase (its :func:`phase_of`)."""
     phases = list(order) if order is not None else enable_order()
-    roles_of = _roles_of(hosts_by_role)
     out: Dict[str, List[str]] = {p: [] for p in phases}
-    for host, roles in roles_of.items():
+    for host, roles in _roles_of(hosts_by_role).items():
         phase = phase_of(roles, phases)
         if phase is not None:
             out[phase].append(host)
@@ -147,19 +118,19 @@ def check_order(
     events: Iterable[Mapping],
     hosts_by_role: Mapping[str, Sequence[str]],
     event_place: str = "before_management",
-    disable_event_place: str = "last",
+    off_order: Optional[Sequence[str]] = None,
 ) -> List[str]:
     """Every ordering rule a record of switches broke, as sentences (empty: none).
 
     The events are replayed in time order, keeping the state of each host's groups (all start
     disabled), and each ``encryption_enabled`` / ``encryption_disabled`` is checked against the
-    hosts of the phases before it. Repeated rollouts and rollbacks in one record are fine.
-    If ``hosts_by_role`` has ``client`` hosts, ``ca_trusted``/``ca_removed`` events are
-    followed too: a recording server must not encrypt streaming media while a client does not
-    trust the CA (it would lose video).
+    hosts of the phases before it (``off_order``, default :func:`disable_order`, for switching
+    off). Repeated rollouts and rollbacks in one record are fine. If ``hosts_by_role`` has
+    ``client`` hosts, ``ca_trusted``/``ca_removed`` events are followed too: a recording server
+    must not encrypt streaming media while a client does not trust the CA (it would lose video).
     """
     on_phases = enable_order(event_place)
-    off_phases = disable_order(event_place=disable_event_place)
+    off_phases = list(off_order) if off_order is not None else disable_order()
     roles_of = _roles_of(hosts_by_role)
     on_phase = {h: phase_of(r, on_phases) for h, r in roles_of.items()}
     off_phase = {h: phase_of(r, off_phases) for h, r in roles_of.items()}
@@ -169,7 +140,7 @@ def check_order(
     violations: List[str] = []
 
     def switched(host: str, phase: str) -> bool:
-        return enabled.get((host, _PHASE_GROUP[phase]), False)
+        return enabled.get((host, PHASE_GROUP[phase]), False)
 
     for event in _sorted(events):
         kind, host = event.get("event"), str(event.get("host") or "")
@@ -185,7 +156,7 @@ def check_order(
         phases, mine = (on_phases, on_phase.get(host)) if turning_on else (off_phases, off_phase.get(host))
         # Mobile servers are independent when switching off [L]: no order is asked of them.
         independent = () if turning_on else ("mobile",)
-        if mine is not None and mine not in independent and group == _PHASE_GROUP.get(mine):
+        if mine is not None and mine not in independent and group == PHASE_GROUP.get(mine):
             earlier = [p for p in phases[: phases.index(mine)] if p not in independent]
             for phase in earlier:
                 for other in (h for h, p in (on_phase if turning_on else off_phase).items() if p == phase):

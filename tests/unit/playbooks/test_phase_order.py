@@ -1,0 +1,173 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The order that runs is the order of the facts: the plays of site.yml, stage.yml and
+rollback.yml, read as ansible-playbook reads them (imports expanded, vars_files and import vars
+applied to ``hosts:``), against the oracle in tests/phase_order.py.
+
+The playbooks are the one place the order is written; this test is what keeps them honest.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import jinja2
+import phase_order as oracle  # tests/phase_order.py
+import pytest
+import yaml
+
+PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
+ROLES = PLAYBOOKS.parent / "roles"
+ENCRYPTION = "xprotect.encryption.encryption"
+TRUST = "xprotect.encryption.trust"
+_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined)  # noqa: S701 - renders no HTML
+_EXPR = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
+_PLACE = re.compile(r"xprotect_event_server_place[^=]*==\s*'(\w+)'")
+
+
+def _resolve(value, variables: Dict):
+    """A templated value the way ansible gives it to ``hosts:`` (a whole expression keeps its type)."""
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    match = _EXPR.match(value)
+    if match:
+        return _JINJA.compile_expression(match.group(1))(**variables)
+    return _JINJA.from_string(value).render(**variables)
+
+
+def _variables(*sources: Dict) -> Dict:
+    merged: Dict = {}
+    for source in sources:
+        merged.update(source or {})
+    # Variables that are templates of other variables (xprotect_site_groups); those that need
+    # ansible's own filters are not needed for ``hosts:`` and stay as they are.
+    for _ in range(3):
+        for key, value in merged.items():
+            try:
+                merged[key] = _resolve(value, merged)
+            except jinja2.TemplateError:
+                pass
+    return merged
+
+
+def plays(name: str, extra_vars: Optional[Dict] = None, import_vars: Optional[Dict] = None) -> List[Dict]:
+    """The plays of a playbook in run order, each with ``groups`` (positive inventory groups of
+    its ``hosts:``), ``excluded`` (the ``!group`` ones) and ``source`` (the file it is written in)."""
+    out = []
+    for entry in yaml.safe_load((PLAYBOOKS / name).read_text()):
+        if "ansible.builtin.import_playbook" in entry:
+            inherited = {**(import_vars or {}), **entry.get("vars", {})}
+            out += plays(entry["ansible.builtin.import_playbook"], extra_vars, inherited)
+            continue
+        files = [yaml.safe_load((PLAYBOOKS / f).read_text()) for f in entry.get("vars_files", [])]
+        # ansible's precedence: import and play vars < vars_files < extra vars.
+        variables = _variables(import_vars, entry.get("vars", {}), *files, extra_vars)
+        hosts = _resolve(entry["hosts"], variables)
+        patterns = hosts if isinstance(hosts, list) else str(hosts).split(":")
+        out.append(
+            dict(
+                entry,
+                source=name,
+                groups=[p for p in patterns if not p.startswith("!")],
+                excluded=[p[1:] for p in patterns if p.startswith("!")],
+            )
+        )
+    return out
+
+
+def _tasks(play: Dict) -> List[Dict]:
+    found, todo = [], list(play.get("tasks", [])) + list(play.get("pre_tasks", []))
+    while todo:
+        task = todo.pop(0)
+        found.append(task)
+        for key in ("block", "rescue", "always"):
+            todo += task.get(key, [])
+    return found
+
+
+def switches(play: Dict) -> List[Dict]:
+    """The places where a play runs the encryption role's switch (its main or switch tasks): the
+    role in ``roles:``, or an include/import of it. Reads (validate, order_guard) do not count."""
+    found = [r for r in play.get("roles", []) if r.get("role") == ENCRYPTION]
+    for task in _tasks(play):
+        for action in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
+            spec = task.get(action)
+            if spec and spec.get("name") == ENCRYPTION and spec.get("tasks_from", "main") in ("main", "switch"):
+                found.append(task)
+    return found
+
+
+def event_place(play: Dict) -> Optional[str]:
+    """The ``xprotect_event_server_place`` a play's switch is conditioned on, or None."""
+    places = {m for s in switches(play) for m in _PLACE.findall(str(s.get("when", "")))}
+    assert len(places) <= 1, (play["name"], places)
+    return places.pop() if places else None
+
+
+def switching_plays(name: str, place: str = "before_management") -> List[Dict]:
+    return [p for p in plays(name) if switches(p) and event_place(p) in (None, place)]
+
+
+def _role(play: Dict) -> str:
+    assert len(play["groups"]) == 1, f"{play['name']}: a switching play covers one inventory group"
+    return oracle.ROLE_OF_GROUP[play["groups"][0]]
+
+
+@pytest.mark.parametrize("place", oracle.EVENT_PLACES)
+def test_site_switches_in_the_order_of_the_facts(place):
+    assert [_role(p) for p in switching_plays("site.yml", place)] == oracle.enable_order(place)
+
+
+def test_a_combined_host_switches_its_server_group_with_the_first_of_its_roles():
+    # A management + recording box is in both groups; it switches in the management phase
+    # (oracle.phase_of), so each later phase of the same certificate group leaves out the
+    # groups of the phases before it.
+    for play in switching_plays("site.yml"):
+        role = _role(play)
+        earlier = oracle.ROLE_ORDER[: oracle.ROLE_ORDER.index(role)] if role in oracle.ROLE_ORDER else ()
+        same_group = [q for q in earlier if oracle.PHASE_GROUP[q] == oracle.PHASE_GROUP[role]]
+        assert sorted(play["excluded"]) == sorted(oracle.GROUP_OF_ROLE[q] for q in same_group), play["name"]
+
+
+def test_nothing_switches_before_the_stage_and_its_preflight_gate():
+    every = plays("site.yml")
+    first_switch = next(i for i, p in enumerate(every) if switches(p))
+    names = [p["name"] for p in every[:first_switch]]
+    assert any(n.startswith("Phase 2: preflight gate") for n in names), names
+    # Clients trust the CA before a recording server encrypts streaming media (facts, "Clients").
+    trust = [p for p in every[:first_switch] if "xprotect_clients" in p["groups"] and TRUST in str(p)]
+    assert trust, "no play trusts the CA on the clients before the first switch"
+    assert not [p["name"] for p in plays("stage.yml") if switches(p)]
+
+
+def test_rollback_switches_off_in_the_order_of_the_facts():
+    steps = switching_plays("rollback.yml")
+    assert [_role(p) for p in steps] == oracle.disable_order()
+    assert {p["source"] for p in steps} == {"rollback_step.yml"}
+
+
+def test_rollback_has_a_step_for_every_server_group():
+    # A custom xprotect_rollback_order of all the server groups must run in full.
+    groups = yaml.safe_load((PLAYBOOKS / "vars" / "groups.yml").read_text())["xprotect_server_groups"]
+    custom = list(reversed(groups))
+    steps = [p for p in plays("rollback.yml", {"xprotect_rollback_order": custom}) if switches(p)]
+    assert [g for p in steps for g in p["groups"]] == custom
+
+
+def test_the_site_groups_are_written_once():
+    # Every play that names the server groups takes them from vars/groups.yml; none spells
+    # all five out, and the roles do not read the playbooks' list (group_vars do not carry it).
+    servers = set(yaml.safe_load((PLAYBOOKS / "vars" / "groups.yml").read_text())["xprotect_server_groups"])
+    for path in sorted(PLAYBOOKS.glob("*.yml")):
+        for entry in yaml.safe_load(path.read_text()):
+            if "hosts" not in entry:
+                continue
+            hosts = entry["hosts"]
+            literal = hosts if isinstance(hosts, list) else str(hosts).split(":")
+            assert not servers <= set(literal), f"{path.name}: {entry['name']} spells out the server groups"
+            if re.search(r"xprotect_(server|site)_groups", yaml.safe_dump(entry)):
+                assert "vars/groups.yml" in entry.get("vars_files", []), f"{path.name}: {entry['name']}"
+    for path in ROLES.rglob("*.yml"):
+        assert not re.search(r"xprotect_(server|site)_groups", path.read_text()), path
