@@ -471,7 +471,8 @@ def inventory_text(site: model.Site) -> str:
         "# lab_site rewrites it; change the site with lab_site, not here.",
         "all:",
         "  vars:",
-        f"    xprotect_lab_port_offset: {int(site.spec.get('port_offset', 0))}",
+        # An ordinary endpoint variable (the lab's ports are shifted as behind port translation).
+        f"    xprotect_port_offset: {int(site.spec.get('port_offset', 0))}",
         f"    xprotect_ca_path: {_q(pki)}",
         "    xprotect_ca_passphrase: "
         + _q("{{ lookup('ansible.builtin.file', " + repr(os.path.join(pki, "passphrase")) + ") }}"),

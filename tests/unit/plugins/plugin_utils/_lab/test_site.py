@@ -193,7 +193,7 @@ def test_inventory_follows_the_contract(tmp_path):
         "ev01.lab.xprotect.test": groups["xprotect_event_servers"]["hosts"]["ev01.lab.xprotect.test"]
     }
     avars = inv["all"]["vars"]
-    assert avars["xprotect_lab_port_offset"] == 10000
+    assert avars["xprotect_port_offset"] == 10000
     assert avars["xprotect_ca_path"] == str(tmp_path / "pki")
     assert avars["xprotect_ca_passphrase"] == "{{ lookup('ansible.builtin.file', '%s') }}" % (
         tmp_path / "pki" / "passphrase"
