@@ -134,8 +134,11 @@ def test_the_disconnection_window_shows_in_the_event_log(lab, prepared):
         if e["event"] in ("connectivity_changed", "encryption_enabled")
     ]
     assert rs_events == [("connectivity_changed", False), ("encryption_enabled", None), ("connectivity_changed", True)]
-    window = plan.disconnection_window(lab.events())
-    assert window is not None and window >= 0
+    enabled = {e["host"]: e["ts"] for e in lab.events() if e["event"] == "encryption_enabled"}
+    # Without roles, every host enabling the server group after the first is taken as a follower.
+    assert plan.disconnection_window(lab.events()) == pytest.approx(max(enabled[RS], enabled[FO]) - enabled[MS])
+    roles = {"management": [MS], "recording": [RS], "failover": [FO]}
+    assert plan.disconnection_window(lab.events(), roles) == pytest.approx(enabled[RS] - enabled[MS])
     assert plan.check_order(lab.events(), {"management": [MS], "recording": [RS], "failover": [FO]}) == []
 
 
