@@ -49,9 +49,12 @@ def _missing_lab() -> str:
 
 
 def default_site_path() -> str:
-    """``.lab/site`` under the collection's root (the repository root of a checkout)."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-    return os.path.join(root, ".lab", "site")
+    """``.lab/site`` under the current directory (where ansible-playbook was started).
+
+    Never inside the installed collection, which is read-only in an execution environment and
+    shared by every user of the controller.
+    """
+    return os.path.join(os.getcwd(), ".lab", "site")
 
 
 def lab_task(call: Callable[[], Mapping[str, Any]]) -> Dict[str, Any]:
@@ -81,6 +84,7 @@ def fault_task(args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
     """``lab_fault``: inject a fault into one host of the site (check mode only names the host)."""
 
     def inject() -> Dict[str, Any]:
+        faults.check_value(args["fault"], args["value"])  # bad input is refused before the site is read
         lab = model.Site(args["path"] or default_site_path())
         name = lab.require_host(args["host"])["name"]
         if check_mode:

@@ -259,6 +259,7 @@ def ensure_site(
             f"Known: {', '.join(sorted(model.DEFAULT_SETTINGS))}.",
             option="settings",
         )
+    overrides = model.check_settings(overrides)
     merged = model.merged_settings(overrides)
     counts = {k: v for k, v in (counts or {}).items() if v is not None}
     if hosts is None and not counts and old is not None:

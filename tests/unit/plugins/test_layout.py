@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Production code stays apart from the lab (plugins/plugin_utils/_lab).
 
-The lab is controller-only code for rehearsals and tests. Production files import nothing of
+The lab is controller-only code for rehearsals and tests: plugins/plugin_utils/_lab/** and the
+lab_* action plugins, module documentation stubs and callback. Production files import nothing of
 it, except the one lazy import in ``adapter.get_adapter`` for a host the lab inventory marks
 ``xprotect_host_adapter: lab``, and read no ``xprotect_lab_*`` variable.
 """
@@ -29,7 +30,7 @@ DOC_STRINGS = {"DOCUMENTATION", "EXAMPLES", "RETURN"}
 def _is_lab(path: pathlib.Path) -> bool:
     rel = path.relative_to(PLUGINS)
     return rel.parts[:2] == ("plugin_utils", "_lab") or (
-        rel.parts[0] in ("action", "modules") and rel.name.startswith("lab_")
+        rel.parts[0] in ("action", "modules", "callback") and rel.name.startswith("lab_")
     )
 
 
@@ -122,7 +123,7 @@ def test_production_code_reads_no_lab_variable():
 
 def test_lab_files_are_where_the_walk_leaves_them_out():
     lab_files = [p for p in PLUGINS.rglob("*.py") if _is_lab(p)]
-    assert {p.name for p in lab_files} >= {"adapter.py", "server.py", "lab_site.py", "lab_fault.py"}
+    assert {p.name for p in lab_files} >= {"adapter.py", "server.py", "lab_site.py", "lab_fault.py", "lab_preload.py"}
     # A production file that mentions a lab variable would be caught: the check itself can fail.
     assert "xprotect_lab_" in code_text(PLUGINS / "plugin_utils" / "_lab" / "adapter.py")
 

@@ -252,3 +252,33 @@ def test_applied_is_only_for_configurator_exit_and_cleared_with_it(lab):
     faults.inject(lab, RS, "configurator_exit", 100, applied=True)
     faults.inject(lab, RS, "clear")
     assert lab.read_state(RS)["faults"] == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "value", "expected"),
+    [
+        ("configurator_exit", "10000", 10000),
+        ("configurator_exit", -4, -4),
+        ("configurator_exit", 4294967295, 4294967295),
+        ("stale_configurator", None, 1),
+        ("stale_configurator", "3", 3),
+        ("slow_restart", "2.5", 2.5),
+        ("slow_restart", 0, 0),
+        ("unreachable", "no", False),
+        ("remove_key_acl", "LAB\\svc", "LAB\\svc"),
+    ],
+)
+def test_condition_values_are_checked_and_normalised(fault, value, expected):
+    assert faults.check_value(fault, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("fault", "value"),
+    [("slow_restart", "nan"), ("slow_restart", 1e20), ("slow_restart", -1), ("stale_configurator", 0)],
+)
+def test_a_bad_value_is_refused_before_the_host_changes(lab, fault, value):
+    before = open(lab.state_path(RS), "rb").read()
+    with pytest.raises(model.LabError, match=f"Fault {fault}: value: .* is not allowed") as e:
+        faults.inject(lab, RS, fault, value)
+    assert e.value.option == "value"
+    assert open(lab.state_path(RS), "rb").read() == before

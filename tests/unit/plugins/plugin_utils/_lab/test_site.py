@@ -382,3 +382,18 @@ def test_changing_a_running_site_restarts_it(tmp_path):
 def test_collections_root_is_the_unresolved_folder():
     root = site.collections_root()
     assert os.path.isdir(os.path.join(root, "ansible_collections", "xprotect", "encryption", "plugins"))
+
+
+def test_settings_are_checked_and_normalised(tmp_path):
+    path = str(tmp_path / "s")
+    site.ensure_site(path, settings={"restart_seconds": "1.5", "renewal_pickup": "no", "not_in_store_exit_code": "-3"})
+    assert model.Site(path).spec["settings"] == {
+        "restart_seconds": 1.5,
+        "renewal_pickup": False,
+        "not_in_store_exit_code": -3,
+    }
+    for bad in ({"restart_seconds": float("nan")}, {"connectivity_poll_seconds": -1}, {"restart_seconds": 1e20}):
+        with pytest.raises(model.LabError, match=r"settings\.\w+_seconds: .* is not allowed") as e:
+            site.ensure_site(path, settings=bad)
+        assert e.value.option == "settings"
+    assert model.Site(path).spec["settings"]["restart_seconds"] == 1.5  # refused input changed nothing
