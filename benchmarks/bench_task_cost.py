@@ -108,7 +108,7 @@ def main() -> None:
                 [str(BIN / "ansible-playbook"), "-i", str(site / "inventory.yml"), "-f", str(n), str(playbook)],
                 {
                     "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "benchmarks" / "callback_plugins"),
-                    "ANSIBLE_CALLBACKS_ENABLED": "xprotect.encryption.rollout,worker_cpu",
+                    "ANSIBLE_CALLBACKS_ENABLED": "xprotect.encryption.rollout,xprotect.encryption.lab_preload,worker_cpu",
                     "XPROTECT_BENCH_WORKER_LOG": str(log),
                 },
             )
