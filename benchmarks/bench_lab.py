@@ -126,7 +126,7 @@ def setup_tls(lab: model.Site, ca, count: int):
 def idle_rounds(pid: int, address, count: int, rounds: int, hold: float) -> list:
     """RSS (MB) of the site process after each round of ``count`` idle TLS connections."""
     after = []
-    for _ in range(rounds):
+    for _round in range(rounds):
         socks = []
         try:
             for _i in range(count):

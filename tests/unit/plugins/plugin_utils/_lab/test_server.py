@@ -352,8 +352,8 @@ def test_idle_and_stalled_connections_are_closed_within_the_timeouts(lab, prepar
     with Running(lab, handshake_timeout=0.5, idle_timeout=0.5) as r:
         r.sync()
         baseline = _ssl_protocols()
-        idle_tls = [socket.create_connection(r.addr(MS, 443), timeout=5) for _ in range(40)]
-        idle_plain = [socket.create_connection(r.addr(RS, 7563), timeout=5) for _ in range(20)]
+        idle_tls = [socket.create_connection(r.addr(MS, 443), timeout=5) for _i in range(40)]
+        idle_plain = [socket.create_connection(r.addr(RS, 7563), timeout=5) for _i in range(20)]
         stalled = socket.create_connection(r.addr(MS, 443), timeout=5)
         stalled.sendall(b"\x16\x03\x01\x02\x00")  # the start of a ClientHello, and no more
         half_request = socket.create_connection(r.addr(RS, 7563), timeout=5)
@@ -377,7 +377,7 @@ def test_idle_and_stalled_connections_are_closed_within_the_timeouts(lab, prepar
 
 def test_connections_over_the_limit_are_reset_at_once(lab):
     with Running(lab, max_connections=3, idle_timeout=5) as r:
-        held = [socket.create_connection(r.addr(RS, 7563), timeout=5) for _ in range(3)]
+        held = [socket.create_connection(r.addr(RS, 7563), timeout=5) for _i in range(3)]
         try:
             time.sleep(0.1)
             extra = socket.create_connection(r.addr(RS, 7563), timeout=5)
