@@ -101,6 +101,7 @@ class SiteServer:
         self.failed = 0  # connections that ended in an error since the last collection
         self.refused = 0  # reset at once, over max_connections
         self._collected = 0.0
+        self._again = False
         self.states: Dict[str, Dict[str, Any]] = {}
         self.stamps: Dict[str, Tuple[int, int, int]] = {}
         self.plans: Dict[str, Dict[int, conn.Endpoint]] = {}
@@ -223,9 +224,15 @@ class SiteServer:
         self.write_status()
 
     def collect(self, now: float) -> bool:
-        """Free what failed connections left in reference cycles (see COLLECT_EVERY)."""
-        if not self.failed or now - self._collected < COLLECT_EVERY:
+        """Free what failed connections left in reference cycles (see COLLECT_EVERY).
+
+        Once more after the collection that follows a failure: a connection that failed just
+        before it may still have been closing (its transport's callbacks not yet run), so not
+        yet garbage.
+        """
+        if not (self.failed or self._again) or now - self._collected < COLLECT_EVERY:
             return False
+        self._again = bool(self.failed)
         self.failed = 0
         self._collected = now
         gc.collect()

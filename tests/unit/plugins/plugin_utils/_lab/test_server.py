@@ -341,8 +341,10 @@ def _closed_by_peer(sock, deadline):
         return False
 
 
-def _ssl_protocols():
-    return sum(1 for o in gc.get_objects() if isinstance(o, sslproto.SSLProtocol))
+def _ssl_protocols(loop):
+    """TLS connection objects of this server's event loop still in memory (other tests' garbage
+    is not counted)."""
+    return sum(1 for o in gc.get_objects() if isinstance(o, sslproto.SSLProtocol) and o._loop is loop)
 
 
 def test_idle_and_stalled_connections_are_closed_within_the_timeouts(lab, prepared):
@@ -351,7 +353,7 @@ def test_idle_and_stalled_connections_are_closed_within_the_timeouts(lab, prepar
     enable(lab, MS, "server", prepared[MS])
     with Running(lab, handshake_timeout=0.5, idle_timeout=0.5) as r:
         r.sync()
-        baseline = _ssl_protocols()
+        baseline = _ssl_protocols(r.loop)
         idle_tls = [socket.create_connection(r.addr(MS, 443), timeout=5) for _i in range(40)]
         idle_plain = [socket.create_connection(r.addr(RS, 7563), timeout=5) for _i in range(20)]
         stalled = socket.create_connection(r.addr(MS, 443), timeout=5)
@@ -367,10 +369,10 @@ def test_idle_and_stalled_connections_are_closed_within_the_timeouts(lab, prepar
         finally:
             for s in socks:
                 s.close()
-        while (r.srv.connections or _ssl_protocols() > baseline) and time.monotonic() < deadline + 3:
+        while (r.srv.connections or _ssl_protocols(r.loop) > baseline) and time.monotonic() < deadline + 3:
             time.sleep(0.05)
         assert r.srv.connections == 0
-        assert _ssl_protocols() <= baseline
+        assert _ssl_protocols(r.loop) <= baseline
         # The site still serves.
         assert http(r.addr(RS, 7563))[0] == 200
 
@@ -392,3 +394,20 @@ def test_connections_over_the_limit_are_reset_at_once(lab):
         while r.srv.connections and time.monotonic() < deadline:
             time.sleep(0.02)
         assert http(r.addr(RS, 7563))[0] == 200
+
+
+def test_collections_after_failed_connections(lab, monkeypatch):
+    """Once at most every COLLECT_EVERY seconds while connections fail, and once more after."""
+    runs = []
+    monkeypatch.setattr(server.gc, "collect", lambda: runs.append(1))
+    srv = server.SiteServer(lab.path)
+    step = server.COLLECT_EVERY
+    assert not srv.collect(10 * step)  # nothing failed: nothing to do
+    srv.failed = 3
+    assert srv.collect(10 * step) and srv.failed == 0
+    srv.failed = 1
+    assert not srv.collect(10.5 * step)  # not again so soon
+    assert srv.collect(11 * step)
+    assert srv.collect(12 * step)  # once more: the last failures may have been closing
+    assert not srv.collect(13 * step)
+    assert len(runs) == 3
