@@ -17,7 +17,9 @@ description:
   - A result of any shape is shown (text, list, mapping, bytes, no message); the summary never fails the run.
   - Enabled in the collection's ansible.cfg (C(callbacks_enabled)); add it to yours, or to an AWX project's.
   - It only reports. It used to preload the collection's libraries before Ansible forks its workers; measured, that
-    saved nothing once the lab stopped being loaded with them (docs/performance.md, "The rollout callback").
+    saved nothing (ansible-core loads each action plugin, and so its imports, in the main process anyway) except
+    for the lab, which production must not load; the lab preloads itself, in runs against a lab site, with the
+    P(xprotect.encryption.lab_preload#callback) callback (docs/performance.md, "The rollout callback only reports").
 author:
   - xprotect.encryption maintainers (@xprotect)
 requirements:
