@@ -9,11 +9,14 @@ Prints, in one run:
 - the resident memory of the site process, against the anchor of a bare Python interpreter;
 - TLS handshakes per second the process sustains on its own loopback endpoints (openssl s_time
   clients, new session each time, a bounded time), against the anchor of ``openssl s_server``
-  serving the same certificate on this machine.
+  serving the same certificate on this machine;
+- the resident memory of the site process while clients connect to a TLS endpoint and never
+  start the handshake (``--idle`` connections, held ``--hold`` seconds, closed, ``--rounds``
+  times): it must stay flat from round to round.
 
-Goals: start-up under 10 s, under 300 MB.
+Goals: start-up under 10 s, under 300 MB, also with the idle clients.
 
-    python benchmarks/bench_lab.py [--seconds 5] [--clients 4] [--keep]
+    python benchmarks/bench_lab.py [--seconds 5] [--clients 4] [--idle 600 --rounds 4 --hold 3] [--keep]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -119,10 +123,30 @@ def setup_tls(lab: model.Site, ca, count: int):
     return hosts, key
 
 
+def idle_rounds(pid: int, address, count: int, rounds: int, hold: float) -> list:
+    """RSS (MB) of the site process after each round of ``count`` idle TLS connections."""
+    after = []
+    for _round in range(rounds):
+        socks = []
+        try:
+            for _i in range(count):
+                socks.append(socket.create_connection(address, timeout=5))
+            time.sleep(hold)
+        finally:
+            for s in socks:
+                s.close()
+        time.sleep(1.5)  # the process notices the closed connections and frees what they held
+        after.append(rss_mb(pid))
+    return after
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--idle", type=int, default=600, help="idle TLS connections per round (0: skip)")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--hold", type=float, default=3.0, help="seconds each round holds its connections")
     parser.add_argument("--keep", action="store_true", help="leave the site folder and process")
     args = parser.parse_args()
     if shutil.which("openssl") is None:
@@ -201,8 +225,15 @@ def main() -> int:
             f"ratio {rate / anchor_rate if anchor_rate else float('nan'):.2f}"
         )
         print(f"site process RSS after the handshakes: {rss_after:.1f} MB")
-        print(f"lab startup={startup:.2f}s rss={rss:.0f}MB handshakes={rate:.0f}/s")
-        return 0 if startup < 10 and rss < 300 else 1
+        idle = idle_rounds(pid, targets[0][:2], args.idle, args.rounds, args.hold) if args.idle else []
+        if idle:
+            print(
+                f"site process RSS after {args.rounds} rounds of {args.idle} idle TLS connections held "
+                f"{args.hold:g} s: {', '.join(f'{v:.0f}' for v in idle)} MB   goal < 300 MB and flat: "
+                f"{'PASS' if max(idle) < 300 and idle[-1] - idle[0] < 50 else 'FAIL'}"
+            )
+        print(f"lab startup={startup:.2f}s rss={rss:.0f}MB handshakes={rate:.0f}/s idle_rss={max(idle or [0]):.0f}MB")
+        return 0 if startup < 10 and rss < 300 and (not idle or max(idle) < 300) else 1
     finally:
         if not args.keep:
             site.destroy(str(path))

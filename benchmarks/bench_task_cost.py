@@ -108,7 +108,10 @@ def main() -> None:
                 [str(BIN / "ansible-playbook"), "-i", str(site / "inventory.yml"), "-f", str(n), str(playbook)],
                 {
                     "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "benchmarks" / "callback_plugins"),
-                    "ANSIBLE_CALLBACKS_ENABLED": "xprotect.encryption.rollout,worker_cpu",
+                    # As the collection's ansible.cfg, plus the worker CPU log.
+                    "ANSIBLE_CALLBACKS_ENABLED": ",".join(
+                        ("xprotect.encryption.rollout", "xprotect.encryption.lab_preload", "worker_cpu")
+                    ),
                     "XPROTECT_BENCH_WORKER_LOG": str(log),
                 },
             )

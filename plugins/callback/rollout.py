@@ -17,55 +17,20 @@ description:
     task, not blamed on the host that carried it; its message names the hosts it found.
   - A result of any shape is shown (text, list, mapping, bytes, no message); the summary never fails the run.
   - Enabled in the collection's ansible.cfg (C(callbacks_enabled)); add it to yours, or to an AWX project's.
-  - At the start of a playbook it also imports the collection's controller-side libraries (cryptography, the PKI,
-    the host adapters) once, in the main process, renders one small template there, which loads Jinja's
-    lexer and the builtin filter and test plugins, and signs and checks one throw-away certificate, which
-    loads OpenSSL's algorithms. The forked workers inherit all of it instead of each loading it again for
-    every host and task. With many forks this keeps the disconnection window of a rollout short.
+  - It only reports. It used to preload the collection's libraries before Ansible forks its workers; measured, that
+    saved nothing (ansible-core loads each action plugin, and so its imports, in the main process anyway) except
+    for the lab, which production must not load; the lab preloads itself, in runs against a lab site, with the
+    P(xprotect.encryption.lab_preload#callback) callback (docs/performance.md, "The rollout callback only reports").
 author:
   - xprotect.encryption maintainers (@xprotect)
 requirements:
   - enable in configuration (callbacks_enabled)
 """
 
-import importlib
-
 from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import run_summary
-
-# The controller-side code every per-host task of a rollout needs. Imported once before the
-# workers fork; a worker that imports it itself pays for it once per host and task.
-_WARM = (
-    "ansible_collections.xprotect.encryption.plugins.plugin_utils.action",
-    "ansible_collections.xprotect.encryption.plugins.plugin_utils.certificate_flow",
-    "ansible_collections.xprotect.encryption.plugins.plugin_utils.encryption_flow",
-    "ansible_collections.xprotect.encryption.plugins.plugin_utils.windows",
-    "ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter",
-)
-# Its warm_up() signs and checks one throw-away certificate, so OpenSSL's algorithms are loaded too.
-_PKI = "ansible_collections.xprotect.encryption.plugins.module_utils.pki"
-
-
-def _warm_templating():
-    """Render a template that uses a filter and a test, in the main process.
-
-    A worker that templates its task's arguments otherwise builds Jinja's lexer and loads every
-    builtin filter and test plugin itself (about 10 ms per host and task on a small controller).
-    """
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-
-    try:
-        from ansible.template import trust_as_template
-    except ImportError:  # ansible-core < 2.19 templates any string
-
-        def trust_as_template(value):
-            return value
-
-    templar = Templar(loader=DataLoader(), variables={"xprotect_warm": "1"})
-    return templar.template(trust_as_template("{{ xprotect_warm | default('') | string is not none }}"))
 
 
 class CallbackModule(CallbackBase):
@@ -85,19 +50,6 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_start(self, playbook):
         self._playbook = getattr(playbook, "_file_name", None)
-        for name in _WARM:
-            try:
-                importlib.import_module(name)
-            except Exception as e:  # noqa: BLE001 - an optimisation only; the workers import what they need
-                self._display.vvvv(f"xprotect.encryption: not preloading {name}: {e}")
-        try:
-            _warm_templating()
-        except Exception as e:  # noqa: BLE001 - as above
-            self._display.vvvv(f"xprotect.encryption: not preloading the template engine: {e}")
-        try:
-            importlib.import_module(_PKI).warm_up()
-        except Exception as e:  # noqa: BLE001 - as above
-            self._display.vvvv(f"xprotect.encryption: not preloading OpenSSL's algorithms: {e}")
 
     def v2_playbook_on_play_start(self, play):
         try:

@@ -54,7 +54,7 @@ def followers(hosts: Sequence[str], hostvars: Mapping) -> List[str]:
 
 
 def _ports(hv: Mapping) -> Dict[str, int]:
-    offset = int(hv.get("xprotect_lab_port_offset") or 0)
+    offset = int(hv.get("xprotect_port_offset") or 0)
     return {"https": _HTTPS + offset, "http": _HTTP + offset}
 
 

@@ -549,22 +549,6 @@ def _self_sign(
     return builder.sign(key, hashes.SHA256())
 
 
-def warm_up() -> None:
-    """Sign and check one throw-away certificate, so that OpenSSL loads its algorithms now.
-
-    OpenSSL fetches an algorithm's implementation on first use and keeps it for the process.
-    Called once in ansible-playbook's main process (the ``rollout`` callback), it spares every
-    forked worker that first fetch, about 1.3 ms per worker that checks a signature.
-    The key is 1024 bits only to be quick to make; it is never used for anything else.
-    """
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - signs only itself, then dropped
-    name = cn_name("xprotect.encryption warm-up")
-    cert = self_signed_builder(key.public_key(), name, utcnow(), 1).sign(key, hashes.SHA256())
-    loaded = x509.load_pem_x509_certificate(cert_pem(cert).encode("ascii"))
-    loaded.verify_directly_issued_by(loaded)
-    thumbprint(loaded)
-
-
 def ca_renewal_reasons(cert: x509.Certificate, now: Optional[datetime.datetime], renew_before_days: int) -> list[str]:
     """Why the CA certificate should be renewed now (empty: it should not)."""
     moment = utcnow(now)

@@ -40,7 +40,7 @@ def tls_endpoints(hosts: Iterable[str], hostvars: Mapping, tls: bool = True) -> 
         hv = hostvars[host]
         fqdn = hv.get("xprotect_fqdn") or host
         address = hv.get("ansible_host") or fqdn
-        offset = int(hv.get("xprotect_lab_port_offset") or 0)
+        offset = int(hv.get("xprotect_port_offset") or 0)
         if hv.get("xprotect_tls_endpoints"):
             for ep in hv["xprotect_tls_endpoints"]:
                 endpoints.append(dict({"host": address, "server_name": fqdn, "label": host}, **ep))
@@ -82,7 +82,7 @@ def unreachable_endpoints(hosts: Iterable[str], hostvars: Mapping, probes: Seque
         hv = hostvars[host]
         if hv.get("xprotect_tls_endpoints"):
             continue
-        offset = int(hv.get("xprotect_lab_port_offset") or 0)
+        offset = int(hv.get("xprotect_port_offset") or 0)
         for role in host_roles(hv):
             pairs = zip(ROLE_ENDPOINTS.get(role, ()), PLAIN_ENDPOINTS.get(role, ()))
             for (name, tls_port), (_plain, plain_port) in pairs:

@@ -114,6 +114,9 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_ca_import_key_path": _s("str", None, _CERT),
     "xprotect_ca_import_pfx_path": _s("str", None, _CERT),
     "xprotect_ca_import_passphrase": _s("str", None, _CERT, no_log=True),
+    # Where the controller reaches a host's XProtect ports: added to every port probed on this
+    # host (a host reached through port translation, and the lab)
+    "xprotect_port_offset": _s("int", validate.bounded(validate.whole_number, 0, 65535), _ALL),
     # Host names and certificates (roles/certificates, roles/verify)
     "xprotect_fqdn": _s("str", _hostname, _ALL),
     "xprotect_dns_names": _s("list", validate.list_of(_hostname), _ALL, elements="str"),

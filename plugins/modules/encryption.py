@@ -71,7 +71,9 @@ options:
     description: Address the controller uses for the TLS handshake. Default C(ansible_host).
     type: str
   port_offset:
-    description: Added to every probed port (the lab as a non-root user). Default C(xprotect_lab_port_offset) or 0.
+    description:
+      - Added to every probed port (a host reached through port translation, and the lab).
+      - The roles pass C(xprotect_port_offset).
     type: int
   configurator_path:
     description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.

@@ -1,7 +1,10 @@
 #!/usr/bin/python
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Documentation of xprotect.encryption.lab_fault; the work is done by its action plugin."""
+"""Documentation of xprotect.encryption.lab_fault, nothing else: its action plugin
+(plugins/action/lab_fault.py) does the work on the controller, with the argument spec of
+plugins/plugin_utils/_lab/spec.py, which tests/unit/plugins/plugin_utils/_lab/test_spec.py
+holds equal to the options below. A module may import only module_utils, so no code here."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ author:
   - xprotect.encryption maintainers (@xprotect)
 options:
   path:
-    description: The site folder. Defaults to C(.lab/site) under the collection's root.
+    description: The site folder. Defaults to C(.lab/site) under the current directory.
     type: path
   host:
     description: The host, by its FQDN (the inventory name in the site's inventory).
@@ -123,16 +126,3 @@ replaced:
   type: list
   elements: dict
 """
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.spec import LAB_FAULT_ARGS
-
-
-def main():
-    module = AnsibleModule(argument_spec=LAB_FAULT_ARGS, supports_check_mode=True)
-    module.fail_json(msg="xprotect.encryption.lab_fault runs as an action plugin on the controller; call it as a task.")
-
-
-if __name__ == "__main__":
-    main()

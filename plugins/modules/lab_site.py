@@ -1,7 +1,10 @@
 #!/usr/bin/python
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Documentation of xprotect.encryption.lab_site; the work is done by its action plugin."""
+"""Documentation of xprotect.encryption.lab_site, nothing else: its action plugin
+(plugins/action/lab_site.py) does the work on the controller, with the argument spec of
+plugins/plugin_utils/_lab/spec.py, which tests/unit/plugins/plugin_utils/_lab/test_spec.py
+holds equal to the options below. A module may import only module_utils, so no code here."""
 
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ options:
   path:
     description:
       - The site folder. It is created if missing; a folder that holds anything else than a lab site is refused.
-      - Defaults to C(.lab/site) under the collection's root (the repository root of a checkout).
+      - Defaults to C(.lab/site) under the current directory (where C(ansible-playbook) runs); never inside the
+        installed collection.
     type: path
   state:
     description:
@@ -110,7 +114,7 @@ options:
   port_offset:
     description:
       - Added to every default port. Defaults to 0 when run as root (the real ports) and 10000 otherwise.
-      - C(status.json) and the inventory (C(xprotect_lab_port_offset), C(xprotect_lab_ports)) record the real ports.
+      - C(status.json) and the inventory (C(xprotect_port_offset), C(xprotect_lab_ports)) record the real ports.
     type: int
   pki_dir:
     description:
@@ -136,7 +140,7 @@ seealso:
 EXAMPLES = r"""
 - name: Create and start a lab site of 1 + 50 recording + 5 failover + 1 mobile + 20 clients
   xprotect.encryption.lab_site:
-    path: "{{ playbook_dir }}/../.lab/site"
+    path: .lab/site
     state: started
     recording_servers: 50
     failover_servers: 5
@@ -228,21 +232,3 @@ status:
   returned: when state is status
   type: dict
 """
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.spec import (
-    LAB_SITE_ARGS,
-    LAB_SITE_MUTUALLY_EXCLUSIVE,
-)
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=LAB_SITE_ARGS, mutually_exclusive=LAB_SITE_MUTUALLY_EXCLUSIVE, supports_check_mode=True
-    )
-    module.fail_json(msg="xprotect.encryption.lab_site runs as an action plugin on the controller; call it as a task.")
-
-
-if __name__ == "__main__":
-    main()

@@ -29,7 +29,9 @@ options:
     description: Address for the TLS handshake that reads streaming media. Default C(ansible_host).
     type: str
   port_offset:
-    description: Added to probed ports (lab only). Default C(xprotect_lab_port_offset) or 0.
+    description:
+      - Added to every probed port (a host reached through port translation, and the lab).
+      - The roles pass C(xprotect_port_offset).
     type: int
   config_paths:
     description: Override configuration file locations, by kind.

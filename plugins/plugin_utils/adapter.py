@@ -8,7 +8,8 @@ Two implementations share this interface:
   ansible.windows or ansible.builtin module through the action plugin's
   ``_execute_module``. It is the only code in the collection that names an
   ansible.windows module.
-- ``LabAdapter`` (``lab.py``): the simulated XProtect host of the lab.
+- ``LabAdapter`` (``_lab/adapter.py``): the simulated XProtect host of the lab, loaded only
+  when a host's ``xprotect_host_adapter`` is ``lab``.
 
 Action plugins get an adapter from :func:`get_adapter` and never learn which one it is.
 Every public method counts as one module round-trip in :attr:`HostAdapter.calls`, so
@@ -213,18 +214,15 @@ def get_adapter(action, task_vars: dict) -> HostAdapter:
 
         return WindowsAdapter(action, task_vars)
     if kind == "lab":
-        from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
+        # The only import of the lab from production code, made here and lazily so that a
+        # Windows run never loads it (tests/unit/plugins/test_layout.py holds this line to that).
+        # The lab reads its own host variables; production reads none of them.
+        from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import adapter as lab
 
-        site = task_vars.get("xprotect_lab_site")
-        if not site:
-            raise AdapterError(
-                f"Host {host} uses the lab adapter but has no 'xprotect_lab_site'. "
-                "Use the inventory.yml that the lab writes into its site folder."
-            )
         # The lab models who runs Server Configurator: the become user of a runas task, as on
         # Windows; without become it behaves as a plain network logon.
         run_as = runas_user(action) if become_plugin_name(action) == RUNAS else None
-        return LabAdapter(site, task_vars.get("xprotect_lab_host", host), run_as=run_as)
+        return lab.from_task_vars(host, task_vars, run_as)
     raise AdapterError(
         f"Host {host}: {ADAPTER_VAR}={kind!r} is not one of {', '.join(ADAPTER_KINDS)}. "
         "Leave it unset for Windows hosts; the lab inventory sets 'lab'."

@@ -94,7 +94,7 @@ def context(args: dict, task_vars: dict, fqdn: str) -> dict:
     return {
         "fqdn": fqdn,
         "address": args.get("address") or task_vars.get("ansible_host") or fqdn,
-        "port_offset": int(task_vars.get("xprotect_lab_port_offset", 0)) if offset is None else offset,
+        "port_offset": int(task_vars.get("xprotect_port_offset") or 0) if offset is None else offset,
         "config_paths": args.get("config_paths") or {},
         "timeout": args["probe_timeout"],
     }

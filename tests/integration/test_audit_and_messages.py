@@ -113,7 +113,7 @@ def test_a_tls_gate_failure_is_summarised_naming_the_host_not_the_one_that_carri
     rs = hosts_in(site, "xprotect_recording_servers")[1]
     first = hosts_in(site, "xprotect_management_servers")[0]
     (site / "host_vars").mkdir()
-    (site / "host_vars" / f"{rs}.yml").write_text("xprotect_lab_port_offset: 1000\n")
+    (site / "host_vars" / f"{rs}.yml").write_text("xprotect_port_offset: 1000\n")
     proc = playbook("renew.yml", site, check=False)
     assert proc.returncode != 0
     summary = _summary(proc.stdout)

@@ -339,7 +339,11 @@ def test_encryption_end_to_end_with_ssl_and_openssl(tmp_path):
         import phase_order as plan  # tests/phase_order.py, the test oracle of the order
 
         assert plan.check_order(events, hosts) == []
-        assert plan.disconnection_window(events) >= 0
+        enabled = {
+            e["host"]: e["ts"] for e in events if e["event"] == "encryption_enabled" and e["group_key"] == "server"
+        }
+        window = plan.disconnection_window(events, hosts)
+        assert window == pytest.approx(max(enabled[RS], enabled[RS2]) - enabled[MS]) and window > 0
         assert [e["connected"] for e in events if e["event"] == "connectivity_changed" and e["host"] == RS] == [
             False,
             True,

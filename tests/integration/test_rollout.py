@@ -184,7 +184,7 @@ def test_a_server_the_controller_cannot_reach_is_found_in_preflight_and_nothing_
     # probes for it (the lab's port offset, from host_vars beside the inventory) lead nowhere.
     rs = hosts_in(small_site, "xprotect_recording_servers")[0]
     (small_site / "host_vars").mkdir()
-    (small_site / "host_vars" / f"{rs}.yml").write_text("xprotect_lab_port_offset: 1000\n")
+    (small_site / "host_vars" / f"{rs}.yml").write_text("xprotect_port_offset: 1000\n")
     proc = playbook("site.yml", small_site, check=False)
     assert proc.returncode != 0
     assert [e for e in events(small_site) if e["event"] == "encryption_enabled"] == []

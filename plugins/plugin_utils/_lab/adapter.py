@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lab host adapter: the contract of ``adapter.py`` on a simulated XProtect host.
 
-``get_adapter`` builds it from the host vars the lab's inventory sets
+:func:`from_task_vars` builds it, for ``get_adapter``, from the host vars the lab's inventory sets
 (``xprotect_host_adapter: lab``, ``xprotect_lab_site``, ``xprotect_lab_host``). Each method
 does what the matching ansible.windows module would do, on the host's state in the site
 folder; lab errors become :class:`AdapterError`, the ``unreachable`` fault becomes
@@ -49,9 +49,12 @@ def _missing_lab() -> str:
 
 
 def default_site_path() -> str:
-    """``.lab/site`` under the collection's root (the repository root of a checkout)."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-    return os.path.join(root, ".lab", "site")
+    """``.lab/site`` under the current directory (where ansible-playbook was started).
+
+    Never inside the installed collection, which is read-only in an execution environment and
+    shared by every user of the controller.
+    """
+    return os.path.join(os.getcwd(), ".lab", "site")
 
 
 def lab_task(call: Callable[[], Mapping[str, Any]]) -> Dict[str, Any]:
@@ -81,6 +84,7 @@ def fault_task(args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
     """``lab_fault``: inject a fault into one host of the site (check mode only names the host)."""
 
     def inject() -> Dict[str, Any]:
+        faults.check_value(args["fault"], args["value"])  # bad input is refused before the site is read
         lab = model.Site(args["path"] or default_site_path())
         name = lab.require_host(args["host"])["name"]
         if check_mode:
@@ -94,6 +98,21 @@ def fault_task(args: Mapping[str, Any], check_mode: bool) -> Dict[str, Any]:
         return faults.inject(lab, name, args["fault"], args["value"], applied=args.get("applied"))
 
     return lab_task(inject)
+
+
+def from_task_vars(host: str, task_vars: Mapping[str, Any], run_as: Optional[str]) -> LabAdapter:
+    """The adapter of ``host`` from the variables the lab's inventory gives it.
+
+    ``xprotect_lab_site`` (the site folder) and ``xprotect_lab_host`` (the host's name in the
+    site, ``host`` when unset) are read here, in the lab, so that no production code knows them.
+    """
+    site = task_vars.get("xprotect_lab_site")
+    if not site:
+        raise AdapterError(
+            f"Host {host} uses the lab adapter but has no 'xprotect_lab_site'. "
+            "Use the inventory.yml that the lab writes into its site folder."
+        )
+    return LabAdapter(site, task_vars.get("xprotect_lab_host") or host, run_as=run_as)
 
 
 def _lab_call(method):

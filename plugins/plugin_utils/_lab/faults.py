@@ -19,7 +19,7 @@ import datetime
 import os
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.spec import FAULTS
@@ -28,11 +28,34 @@ CONDITIONS = ("configurator_exit", "stale_configurator", "unreachable", "slow_re
 APPLIED_KEY = model.CONFIGURATOR_EXIT_APPLIED
 
 
-def _int(value: Any, fault: str) -> int:
+# A Windows exit code is 32 bits: signed as Server Configurator's callers print it, or unsigned.
+EXIT_CODES = (-(2**31), 2**32 - 1)
+MAX_STALE_RUNS = 1000
+MAX_SLOW_SECONDS = 3600
+
+
+def check_value(fault: str, value: Any) -> Any:
+    """The value of a condition, checked (and as a number) before any host is touched.
+
+    A number must be finite and in range: ``nan``, ``1e20`` or negative seconds are refused with
+    the option named, never stored in a host's state.
+    """
     try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        raise model.LabError(f"Fault {fault} needs an integer value (got {value!r}).", option="value")
+        if fault == "configurator_exit":
+            if value is None or str(value).strip() == "":
+                raise model.LabError(
+                    "Fault configurator_exit needs value: the exit code of the next run.", option="value"
+                )
+            return validate.whole_number(value, "value", *EXIT_CODES)
+        if fault == "stale_configurator":
+            return 1 if value in (None, "") else validate.whole_number(value, "value", 1, MAX_STALE_RUNS, "runs")
+        if fault == "slow_restart":
+            return validate.number(value, "value", 0, MAX_SLOW_SECONDS)
+    except validate.ArgumentError as e:
+        raise model.LabError(f"Fault {fault}: {e.message}", option="value")
+    if fault == "unreachable":
+        return _bool(value)
+    return value
 
 
 def _bool(value: Any) -> bool:
@@ -60,14 +83,15 @@ def inject(
         raise model.LabError(f"Unknown fault {fault!r}. Use one of: {', '.join(FAULTS)}.", option="fault")
     if applied is not None and fault != "configurator_exit":
         raise model.LabError(f"Option applied is only for fault configurator_exit, not {fault}.", option="applied")
+    checked = check_value(fault, value)
     name = site.require_host(host)["name"]
     handler: Callable[..., Dict[str, Any]] = globals()["_" + fault]
     ca = _load_ca(site) if fault in ("expire_certificate", "wrong_name_certificate") else None
     with site.transaction(name) as tx:
         if fault == "configurator_exit":
-            detail = handler(site, tx, value, applied)
+            detail = handler(site, tx, checked, applied)
         else:
-            detail = handler(site, tx, value, ca) if ca is not None else handler(site, tx, value)
+            detail = handler(site, tx, checked, ca) if ca is not None else handler(site, tx, checked)
         if detail.get("changed"):
             tx.touch()
             tx.emit("fault_injected", fault=fault, value=value)
@@ -78,10 +102,7 @@ def inject(
 # ---- conditions -----------------------------------------------------------------------------
 
 
-def _configurator_exit(site, tx, value, applied=None):
-    if value is None or str(value).strip() == "":
-        raise model.LabError("Fault configurator_exit needs value: the exit code of the next run.", option="value")
-    code = _int(value, "configurator_exit")
+def _configurator_exit(site, tx, code, applied=None):
     faults = tx.state["faults"]
     changed = faults.get("configurator_exit") != code or faults.get(APPLIED_KEY) != applied
     faults["configurator_exit"] = code
@@ -97,17 +118,13 @@ def _configurator_exit(site, tx, value, applied=None):
     }
 
 
-def _stale_configurator(site, tx, value):
-    runs = 1 if value in (None, "") else _int(value, "stale_configurator")
-    if runs < 1:
-        raise model.LabError("Fault stale_configurator takes the number of runs (1 or more).", option="value")
+def _stale_configurator(site, tx, runs):
     changed = tx.state["faults"].get("stale_configurator") != runs
     tx.state["faults"]["stale_configurator"] = runs
     return {"changed": changed, "detail": f"the next {runs} Server Configurator run(s) exit -4 (or until taskkill)"}
 
 
-def _unreachable(site, tx, value):
-    on = _bool(value)
+def _unreachable(site, tx, on):
     faults = tx.state["faults"]
     changed = bool(faults.get("unreachable")) != on
     if on:
@@ -117,13 +134,7 @@ def _unreachable(site, tx, value):
     return {"changed": changed, "detail": "host does not answer" if on else "host answers again"}
 
 
-def _slow_restart(site, tx, value):
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise model.LabError("Fault slow_restart needs value: seconds each enable/disable run takes.", option="value")
-    if seconds < 0 or seconds > 3600:
-        raise model.LabError("Fault slow_restart takes 0 to 3600 seconds.", option="value")
+def _slow_restart(site, tx, seconds):
     faults = tx.state["faults"]
     changed = float(faults.get("slow_restart") or 0) != seconds
     if seconds:

@@ -25,7 +25,7 @@ import re
 import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _groups, _roles, _text, fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import _groups, _roles, _text, fileutil, pki, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, configfiles
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 
@@ -419,6 +419,8 @@ class Site:
     def events(self) -> List[Dict[str, Any]]:
         try:
             with open(self.file("events.jsonl"), encoding="utf-8") as fh:
+                # Shared lock: a line being appended (under LOCK_EX) is never read half-written.
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
                 return [json.loads(line) for line in fh if line.strip()]
         except FileNotFoundError:
             return []
@@ -570,6 +572,8 @@ class Site:
                         events.append(_event(client, "video_changed", recording_server=rs, video=ok))
                     row[rs] = ok
                     dirty = True
+            # connectivity.json first, then the events: whoever sees an event finds the file
+            # already saying it (tests and the rollout's helpers wait for the event).
             if dirty:
                 write_json(self.file("connectivity.json"), state)
             if emit:
@@ -596,6 +600,47 @@ def merged_settings(overrides: Mapping[str, Any]) -> Dict[str, Any]:
 
 def unknown_settings(overrides: Mapping[str, Any]) -> List[str]:
     return sorted(k for k in overrides or {} if k not in DEFAULT_SETTINGS)
+
+
+# Seconds a setting may take: (minimum, or None for "more than 0"; maximum).
+SETTING_SECONDS = {"restart_seconds": (0, 3600), "connectivity_poll_seconds": (None, 3600)}
+# A Windows exit code is 32 bits: signed as Server Configurator's callers print it, or unsigned.
+EXIT_CODES = (-(2**31), 2**32 - 1)
+
+
+def check_settings(overrides: Mapping[str, Any]) -> Dict[str, Any]:
+    """The known settings, each checked against its default's kind and range, normalised.
+
+    Seconds must be finite and in range (``nan``, ``1e20`` and negative values are refused),
+    exit codes 32-bit whole numbers, switches booleans. The error names ``settings.<name>``.
+    """
+    out: Dict[str, Any] = {}
+    for name, value in (overrides or {}).items():
+        option = f"settings.{name}"
+        default = DEFAULT_SETTINGS.get(name)
+        try:
+            if name in SETTING_SECONDS:
+                low, high = SETTING_SECONDS[name]
+                out[name] = (
+                    validate.number(value, option, maximum=high, above=0)
+                    if low is None
+                    else validate.number(value, option, low, high)
+                )
+            elif isinstance(default, bool):
+                out[name] = validate.boolean(value, option)
+            elif isinstance(default, int):
+                out[name] = validate.whole_number(value, option, *EXIT_CODES)
+            elif isinstance(default, str):
+                out[name] = validate.text(value, option)
+            elif isinstance(default, list):
+                out[name] = validate.list_of(validate.text)(value, option)
+            elif isinstance(default, dict) and not isinstance(value, dict):
+                raise validate.refuse(option, value, "give a mapping")
+            else:
+                out[name] = value
+        except validate.ArgumentError as e:
+            raise LabError(e.message, option="settings")
+    return out
 
 
 # ---- store helpers (on a state dict, inside a transaction) ----------------------------------

@@ -123,8 +123,8 @@ def check_token(settings: Mapping[str, Any], token: str) -> Optional[str]:
 
 # ---- NTLM (grant_type=windows_credentials) ---------------------------------------------------
 # Enough of MS-NLMP for requests-ntlm/pyspnego to finish a handshake: a CHALLENGE message, and
-# reading the AUTHENTICATE message. When settings carry windows_user/windows_password, the
-# NTLMv2 response is verified; otherwise any user that completes the handshake is accepted.
+# reading the AUTHENTICATE message, whose NTLMv2 response is always verified against the one
+# configured account (_windows_account_ok).
 
 _NTLM_SIGNATURE = b"NTLMSSP\x00"
 _FLAGS = (
@@ -252,6 +252,26 @@ def _split_account(account: str) -> Tuple[str, str]:
     return "", account
 
 
+def _windows_account_ok(settings: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+    """Whether the NTLM AUTHENTICATE message is the configured account's, with its password.
+
+    The account is ``windows_user`` (``DOMAIN\\user``, or ``user`` of any domain) with
+    ``windows_password``; without them, the REST API user (``api_user`` / ``api_password``), so
+    that a lab site, which configures only that one, grants a token to nobody else. A handshake
+    alone proves nothing: an NTLM client completes it for any account.
+    """
+    wanted = settings.get("windows_user") or settings.get("api_user")
+    password = settings.get("windows_password") if settings.get("windows_user") else settings.get("api_password")
+    if not wanted or password is None:
+        return False
+    want_domain, want_user = _split_account(str(wanted))
+    if want_user.lower() != str(fields["user"]).lower():
+        return False
+    if want_domain and want_domain.lower() != str(fields["domain"]).lower():
+        return False
+    return verify_ntlmv2(settings, fields["user"], fields["domain"], str(password), fields["nt_response"])
+
+
 def _windows_grant(settings: Mapping[str, Any], path: str, headers: Mapping[str, str]) -> Reply:
     if path != DIRECT_TOKEN_PATH:
         # The API gateway does not pass NTLM through [H]: no challenge is offered there.
@@ -270,17 +290,8 @@ def _windows_grant(settings: Mapping[str, Any], path: str, headers: Mapping[str,
     if kind != 3 or not fields.get("user"):
         return _json(400, {"error": "invalid_grant", "error_description": "NTLM handshake failed"})
     account = f"{fields['domain']}\\{fields['user']}" if fields["domain"] else fields["user"]
-    wanted = settings.get("windows_user")
-    if wanted:
-        want_domain, want_user = _split_account(str(wanted))
-        same_user = want_user.lower() == fields["user"].lower()
-        same_domain = not want_domain or want_domain.lower() == fields["domain"].lower()
-        password = settings.get("windows_password")
-        good = same_user and same_domain
-        if good and password is not None:
-            good = verify_ntlmv2(settings, fields["user"], fields["domain"], str(password), fields["nt_response"])
-        if not good:
-            return _json(400, {"error": "invalid_grant", "error_description": "invalid_username_or_password"})
+    if not _windows_account_ok(settings, fields):
+        return _json(400, {"error": "invalid_grant", "error_description": "invalid_username_or_password"})
     token, lifetime = make_token(settings, account, "ntlm")
     return _json(
         200, {"access_token": token, "expires_in": lifetime, "token_type": "Bearer", "scope": "managementserver"}

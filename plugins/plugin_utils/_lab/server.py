@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import json
 import os
@@ -43,7 +44,20 @@ except ImportError:  # pragma: no cover - written by another helper
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 MAX_HEADER = 64 * 1024
 MAX_BODY = 1024 * 1024
-IO_TIMEOUT = 10.0
+# A client that connects and then says nothing, or stops half-way through a TLS handshake or a
+# request, is dropped after these many seconds. Without them 600 idle connections held about
+# 500 MB until the clients went away (docs/lab.md, "Limits").
+HANDSHAKE_TIMEOUT = 5.0
+IDLE_TIMEOUT = 10.0
+# Connections served at once; one more is reset at once, as an overloaded server does. A TLS
+# connection costs about 300 KB while its handshake runs (asyncio's buffer), so this bounds the
+# memory a flood of half-open connections can take.
+MAX_CONNECTIONS = 1000
+# A connection that fails (a handshake that times out or breaks) leaves reference cycles in
+# asyncio (the exception, its traceback and the futures that hold it); the cyclic collector would
+# free them only at its rare full collection. The site process collects them itself, at most
+# this often, after connections have failed.
+COLLECT_EVERY = 1.0
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -69,9 +83,25 @@ def log(message: str) -> None:
 class SiteServer:
     """Holds every host's state in memory and one listener per (host, endpoint port)."""
 
-    def __init__(self, path: str, poll: float = 0.1):
+    def __init__(
+        self,
+        path: str,
+        poll: float = 0.1,
+        *,
+        handshake_timeout: float = HANDSHAKE_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ):
         self.site = model.Site(path)
         self.poll = poll
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.connections = 0  # open now
+        self.failed = 0  # connections that ended in an error since the last collection
+        self.refused = 0  # reset at once, over max_connections
+        self._collected = 0.0
+        self._again = False
         self.states: Dict[str, Dict[str, Any]] = {}
         self.stamps: Dict[str, Tuple[int, int, int]] = {}
         self.plans: Dict[str, Dict[int, conn.Endpoint]] = {}
@@ -193,14 +223,31 @@ class SiteServer:
             await self.reconcile(name)
         self.write_status()
 
+    def collect(self, now: float) -> bool:
+        """Free what failed connections left in reference cycles (see COLLECT_EVERY).
+
+        Once more after the collection that follows a failure: a connection that failed just
+        before it may still have been closing (its transport's callbacks not yet run), so not
+        yet garbage.
+        """
+        if not (self.failed or self._again) or now - self._collected < COLLECT_EVERY:
+            return False
+        self._again = bool(self.failed)
+        self.failed = 0
+        self._collected = now
+        gc.collect()
+        return True
+
     async def watch(self) -> None:
         period = float(self.site.settings.get("connectivity_poll_seconds") or 30)
         next_check = time.monotonic() + period
+        self._collected = time.monotonic()
         while not self.stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), self.poll)
             if self.stopping.is_set():
                 break
+            self.collect(time.monotonic())
             gen = self.site.generation()
             if gen != self.generation:
                 self.generation = gen
@@ -253,9 +300,14 @@ class SiteServer:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=MAX_HEADER, loop=loop)
         proto = asyncio.StreamReaderProtocol(reader, loop=loop)
+        self.connections += 1
         try:
             ep = self.plans.get(name, {}).get(default)
             if ep is None:
+                transport.abort()
+                return
+            if self.connections > self.max_connections:
+                self.refused += 1
                 transport.abort()
                 return
             if ep.tls:
@@ -266,7 +318,7 @@ class SiteServer:
                     transport.abort()
                     return
                 transport = await loop.start_tls(
-                    transport, proto, ctx, server_side=True, ssl_handshake_timeout=IO_TIMEOUT
+                    transport, proto, ctx, server_side=True, ssl_handshake_timeout=self.handshake_timeout
                 )
                 self.handshakes += 1
                 proto.connection_made(transport)
@@ -283,20 +335,22 @@ class SiteServer:
             ConnectionError,
             ssl.SSLError,
         ):
-            pass  # a client that goes away or speaks something else
+            self.failed += 1  # a client that goes away, stalls or speaks something else
         except Exception as e:  # noqa: BLE001 - one bad connection must not end the site
+            self.failed += 1
             log(f"WARNING: {name}:{default}: {e!r}")
         finally:
+            self.connections -= 1
             with contextlib.suppress(Exception):
                 transport.close()
 
     async def serve_http(self, name: str, ep: conn.Endpoint, reader, writer) -> None:
-        first = await asyncio.wait_for(reader.readexactly(1), IO_TIMEOUT)
+        first = await asyncio.wait_for(reader.readexactly(1), self.idle_timeout)
         if not first.isalpha():
             # A TLS ClientHello (0x16) or other binary on a plain port: HTTP.sys answers 400 at once.
             await self.reply(writer, 400, {"Content-Type": "text/html"}, b"<h1>Bad Request</h1>")
             return
-        head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IO_TIMEOUT)
+        head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_timeout)
         if len(head) > MAX_HEADER:
             return
         lines = head.decode("iso-8859-1").split("\r\n")
@@ -310,11 +364,15 @@ class SiteServer:
             if ":" in line:
                 k, v = line.split(":", 1)
                 headers[k.strip()] = v.strip()
-        length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0") or 0)
+        length = content_length(lines[1:])
+        if length is None:
+            # As HTTP.sys does: a malformed length is answered, not a dropped connection.
+            await self.reply(writer, 400, {"Content-Type": "text/plain"}, b"Bad Request: Content-Length")
+            return
         if length > MAX_BODY:
             await self.reply(writer, 413, {"Content-Type": "text/plain"}, b"Payload Too Large")
             return
-        body = await asyncio.wait_for(reader.readexactly(length), IO_TIMEOUT) if length else b""
+        body = await asyncio.wait_for(reader.readexactly(length), self.idle_timeout) if length else b""
         self.requests += 1
         path = target.split("?", 1)[0].lower()
         if ep.name == "management" and (path.startswith(("/api/", "/idp/")) or path in ("/api", "/idp")):
@@ -342,7 +400,23 @@ class SiteServer:
                 out.append(f"{k}: {v}")
         out += ["Server: Microsoft-HTTPAPI/2.0 (XProtect lab)", f"Content-Length: {len(body)}", "Connection: close"]
         writer.write(("\r\n".join(out) + "\r\n\r\n").encode("iso-8859-1") + body)
-        await asyncio.wait_for(writer.drain(), IO_TIMEOUT)
+        await asyncio.wait_for(writer.drain(), self.idle_timeout)
+
+
+def content_length(header_lines) -> Optional[int]:
+    """The request's Content-Length (0 without one), or None when it is not one decimal number:
+    letters, a sign, a negative value, or two headers that disagree (RFC 9110, 8.6)."""
+    values = set()
+    for line in header_lines:
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == "content-length":
+            values.update(v.strip() for v in value.split(","))
+    if not values:
+        return 0
+    if len(values) != 1:
+        return None
+    (value,) = values
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 class _Accept(asyncio.Protocol):

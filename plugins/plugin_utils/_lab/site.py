@@ -66,6 +66,8 @@ LAB_FILES = (
     ".status.lock",
     ".connectivity.lock",
 )
+# Files that hold a secret (the REST API password, the token secret): the owner's only.
+SECRET_MODE = 0o600
 _HOST_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
 
@@ -206,6 +208,13 @@ def is_site(path: str) -> bool:
     return isinstance(spec, dict) and spec.get("kind") == model.SITE_KIND
 
 
+def _tighten(file: str) -> None:
+    """Make a secret file the owner's only, as it is written now (SECRET_MODE)."""
+    with contextlib.suppress(FileNotFoundError):
+        if os.stat(file).st_mode & 0o077:
+            os.chmod(file, SECRET_MODE)
+
+
 def _refuse_foreign(path: str) -> None:
     if os.path.exists(path) and not os.path.isdir(path):
         raise model.LabError(f"{path} is a file, not a lab site folder. Choose another path.", option="path")
@@ -243,6 +252,7 @@ def ensure_site(
             f"Known: {', '.join(sorted(model.DEFAULT_SETTINGS))}.",
             option="settings",
         )
+    overrides = model.check_settings(overrides)
     merged = model.merged_settings(overrides)
     counts = {k: v for k, v in (counts or {}).items() if v is not None}
     if hosts is None and not counts and old is not None:
@@ -324,6 +334,8 @@ def ensure_site(
         "updated": role_changed,
         "path": path,
     }
+    if not check_mode and old is not None:
+        _tighten(os.path.join(path, "site.json"))  # written world-readable by earlier versions
     if not changed or check_mode:
         return result
     if old is not None and running_pid(path):
@@ -331,7 +343,8 @@ def ensure_site(
         stop(path)
         result["restart_needed"] = True
     os.makedirs(os.path.join(path, "hosts"), exist_ok=True)
-    model.write_json(os.path.join(path, "site.json"), spec, indent=1)
+    # 0600: it holds the REST API password and the token secret.
+    model.write_json(os.path.join(path, "site.json"), spec, mode=SECRET_MODE, indent=1)
     site = model.Site(path)
     roots = _stand_in_roots(path)
     for h in spec_hosts:
@@ -464,7 +477,8 @@ def inventory_text(site: model.Site) -> str:
         "# lab_site rewrites it; change the site with lab_site, not here.",
         "all:",
         "  vars:",
-        f"    xprotect_lab_port_offset: {int(site.spec.get('port_offset', 0))}",
+        # An ordinary endpoint variable (the lab's ports are shifted as behind port translation).
+        f"    xprotect_port_offset: {int(site.spec.get('port_offset', 0))}",
         f"    xprotect_ca_path: {_q(pki)}",
         "    xprotect_ca_passphrase: "
         + _q("{{ lookup('ansible.builtin.file', " + repr(os.path.join(pki, "passphrase")) + ") }}"),
@@ -768,14 +782,30 @@ def destroy(path: str) -> bool:
     return True
 
 
+def read_status(path: str) -> Dict[str, Any]:
+    """status.json, checked: ``ready`` only while its process is alive.
+
+    The site process clears ``ready`` when it ends; one that was killed (``kill -9``, a crash, a
+    reboot) cannot, and its status.json would keep ``ready: true`` and a dead pid. Without a
+    running process the file is rebuilt from the host states (``ready: false``, no pid, and an
+    ``error`` saying what happened to a killed one), so that its next reader sees the truth too.
+    """
+    site = model.Site(path)
+    data = model.read_json(site.file("status.json"), None) or {}
+    pid = running_pid(site.path)
+    if pid:
+        return data  # its own status (or, while it starts, the one it is about to replace)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(site.file("server.pid"))  # a killed process's
+    dead = data.get("pid") if data.get("ready") else None
+    error = f"The site process (pid {dead}) is gone; start it with lab_site state=started." if dead else None
+    return site.write_status({"ready": False, "pid": None, "error": error} if dead else None)
+
+
 def status(path: str) -> Dict[str, Any]:
     """The site's status, fresh: from the running process, or rebuilt from the host states."""
-    site = model.Site(path)
-    pid = running_pid(site.path)
-    data = model.read_json(site.file("status.json"), None) if pid else None
-    if data is None:
-        data = site.write_status()
-    return {"running": bool(pid), "pid": pid, "status": data}
+    pid = running_pid(path)
+    return {"running": bool(pid), "pid": pid, "status": read_status(path)}
 
 
 def wait_current(path: str, timeout: float = 10.0) -> Dict[str, Any]:

@@ -1,17 +1,22 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The rollout callback: its preloading at playbook start, and the failure summary for every
+"""The rollout callback: it loads nothing at playbook start (it only reports), and the failure summary for every
 result shape, run_once checks, and the advice per phase (also run on the lab)."""
 
 from __future__ import annotations
 
+import json
+import pathlib
+import subprocess
 import sys
+import textwrap
 
 import pytest
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.xprotect.encryption.plugins.callback import rollout
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+
+COLLECTIONS = pathlib.Path(__file__).resolve().parents[4] / ".collections"
 
 
 class _Display:
@@ -28,24 +33,31 @@ def _callback():
     return cb
 
 
-def test_playbook_start_imports_the_libraries_and_warms_openssl(monkeypatch):
-    calls = []
-    monkeypatch.setattr(pki, "warm_up", lambda: calls.append("warm_up"))
-    cb = _callback()
+# The callback as ansible-playbook loads it, in a child so that the collection finder stays out
+# of this process and the child starts with nothing of the collection loaded.
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    from ansible.plugins.loader import callback_loader, init_plugin_loader
+    init_plugin_loader([sys.argv[1]])
+    cb = callback_loader.get("xprotect.encryption.rollout")
+    cb.set_options()
     cb.v2_playbook_on_start(None)
-    assert calls == ["warm_up"]
-    assert all(name in sys.modules for name in rollout._WARM)
-    assert cb._display.debug == []
+    print(json.dumps(sorted(m for m in sys.modules if m.startswith("ansible_collections.xprotect"))))
+    """
+)
 
 
-def test_a_failing_warm_up_is_only_a_debug_message(monkeypatch):
-    def broken():
-        raise RuntimeError("no OpenSSL today")
-
-    monkeypatch.setattr(pki, "warm_up", broken)
-    cb = _callback()
-    cb.v2_playbook_on_start(None)  # must not raise: preloading is an optimisation only
-    assert any("no OpenSSL today" in line for line in cb._display.debug)
+def test_playbook_start_loads_nothing_but_what_the_summary_needs():
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(COLLECTIONS)], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    prefix = "ansible_collections.xprotect.encryption.plugins."
+    ours = {m[len(prefix) :] for m in loaded if m.startswith(prefix)}
+    # The callback itself and the pure module that builds the summary (and its own imports).
+    assert ours >= {"callback.rollout", "module_utils.run_summary"}
+    assert not [m for m in ours if m.startswith(("plugin_utils", "action", "modules"))], sorted(ours)
+    assert not [m for m in loaded if "_lab" in m or m.endswith(".pki")]
 
 
 # -- the failure summary ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ def _hv(**extra):
         MS: {
             "group_names": ["xprotect_management_servers"],
             "ansible_host": "127.1.0.1",
-            "xprotect_lab_port_offset": 7,
+            "xprotect_port_offset": 7,
         },
         RS1: {"group_names": ["xprotect_recording_servers"]},
         RS2: {"group_names": ["xprotect_recording_servers"]},

@@ -462,21 +462,3 @@ def test_pki_error_carries_option():
     e = pki.PkiError("boom", "opt")
     assert str(e) == "boom" and e.option == "opt" and e.message == "boom"
     assert pki.PkiError("x").option is None
-
-
-# ---- warm-up ---------------------------------------------------------------------------------
-
-
-def test_warm_up_signs_and_checks_in_memory_only(tmp_path, monkeypatch):
-    made = []
-    real = pki.rsa.generate_private_key
-
-    def spy(**kwargs):
-        made.append(kwargs["key_size"])
-        return real(**kwargs)
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(pki.rsa, "generate_private_key", spy)
-    assert pki.warm_up() is None
-    assert made == [1024]  # small: it only has to load OpenSSL's algorithms
-    assert list(tmp_path.iterdir()) == []

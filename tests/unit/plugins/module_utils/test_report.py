@@ -11,7 +11,7 @@ HV = {
     "rs1.example.com": {
         "group_names": ["xprotect_recording_servers"],
         "ansible_host": "127.1.0.2",
-        "xprotect_lab_port_offset": 10000,
+        "xprotect_port_offset": 10000,
         "xprotect_certificate": {"thumbprint": "AA" * 20},
     },
     "combo.example.com": {"group_names": ["xprotect_management_servers", "xprotect_recording_servers"]},

@@ -267,7 +267,31 @@ def _cases():
     add("lab_site", "recording_servers", [-1, 10000, "x"], {"state": "present"})
     add("lab_site", "port_offset", [-1, 50001], {"state": "present"})
     add("lab_site", "address_range", ["not-a-network", "10.0.0.0/8"], {"state": "present"})
+    add("lab_site", "timeout", [float("nan"), "nan", float("inf"), 1e20, "-5"])
+    add(
+        "lab_site",
+        "settings",
+        [
+            {"restart_seconds": "nan"},
+            {"restart_seconds": float("nan")},
+            {"restart_seconds": 1e20},
+            {"restart_seconds": -1},
+            {"connectivity_poll_seconds": 0},
+            {"connectivity_poll_seconds": float("inf")},
+            {"not_in_store_exit_code": 2**40},
+            {"not_in_store_exit_code": 1.5},
+            {"renewal_pickup": "maybe"},
+            {"domain": "lab\nx"},
+            {"group_ids": "server"},
+            {"nonesuch": 1},
+        ],
+        {"state": "present"},
+    )
     add("lab_fault", "fault", ["explode", ""])
+    add("lab_fault", "value", ["nan", float("nan"), float("inf"), 1e20, -1, "-0.5", "soon"], {"fault": "slow_restart"})
+    add("lab_fault", "value", [1e20, 2**40, "x", 1.5, None], {"fault": "configurator_exit"})
+    add("lab_fault", "value", [0, -3, 10**9, "nan"], {"fault": "stale_configurator"})
+    add("lab_fault", "value", ["perhaps"], {"fault": "unreachable"})
     # settings (action)
     add("settings", "playbook", ["site.yml", "", "deploy"])
     add("settings", "fail_on_problems", ["maybe"])

@@ -12,6 +12,7 @@ import pytest
 from lab_helpers import ADMIN, CFG, CL, FO, MOB, MS, RS, TEMP, adapter, certreq, events, trust
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import adapter as lab_adapter
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import faults, model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
@@ -37,6 +38,27 @@ def test_get_adapter_builds_a_lab_adapter(lab):
         },
     )
     assert b.host == MS
+
+
+def test_from_task_vars_reads_the_lab_variables_and_says_when_the_site_is_missing(lab):
+    a = lab_adapter.from_task_vars(RS, {"xprotect_lab_site": lab.path}, run_as=ADMIN)
+    assert a.host == RS and a.run_as == ADMIN
+    with pytest.raises(AdapterError, match="Host rs9 uses the lab adapter but has no 'xprotect_lab_site'"):
+        lab_adapter.from_task_vars("rs9", {"xprotect_host_adapter": "lab"}, None)
+
+
+def test_the_default_site_is_under_the_current_directory(lab, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert lab_adapter.default_site_path() == str(tmp_path / ".lab" / "site")
+    collection = os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(lab_adapter.__file__))))
+    )
+    assert not lab_adapter.default_site_path().startswith(collection + os.sep)
+    # lab_site without a path makes its site there.
+    out = lab_adapter.site_task({"path": None, "state": "present", "port_offset": 10000}, check_mode=False)
+    assert out["path"] == str(tmp_path / ".lab" / "site") and (tmp_path / ".lab" / "site" / "site.json").is_file()
+    assert (tmp_path / ".lab" / "pki" / "passphrase").is_file()
+    lab_adapter.site_task({"path": None, "state": "absent"}, check_mode=False)
 
 
 def _become_action(method, plugin_name, user=ADMIN):

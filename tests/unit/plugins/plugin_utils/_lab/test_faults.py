@@ -45,10 +45,13 @@ def test_unknown_fault_and_host(lab):
     "fault, value, match",
     [
         ("configurator_exit", None, "needs value"),
-        ("configurator_exit", "abc", "needs an integer"),
-        ("stale_configurator", 0, "1 or more"),
-        ("slow_restart", "soon", "needs value"),
-        ("slow_restart", -1, "0 to 3600"),
+        ("configurator_exit", "abc", "'abc' is not allowed; give a whole number from -2147483648 to 4294967295"),
+        ("configurator_exit", 2**40, "is not allowed; give a whole number"),
+        ("stale_configurator", 0, "0 is not allowed; give a whole number from 1 to 1000 runs"),
+        ("slow_restart", "soon", "'soon' is not allowed; give a number from 0 to 3600 seconds"),
+        ("slow_restart", -1, "-1 is not allowed; give a number from 0 to 3600 seconds"),
+        ("slow_restart", "nan", "'nan' is not allowed"),
+        ("slow_restart", 1e20, "1e\\+20 is not allowed"),
         ("unreachable", "maybe", "true or false"),
         ("disable_encryption", "nonsense", "has no certificate group"),
     ],
@@ -252,3 +255,33 @@ def test_applied_is_only_for_configurator_exit_and_cleared_with_it(lab):
     faults.inject(lab, RS, "configurator_exit", 100, applied=True)
     faults.inject(lab, RS, "clear")
     assert lab.read_state(RS)["faults"] == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "value", "expected"),
+    [
+        ("configurator_exit", "10000", 10000),
+        ("configurator_exit", -4, -4),
+        ("configurator_exit", 4294967295, 4294967295),
+        ("stale_configurator", None, 1),
+        ("stale_configurator", "3", 3),
+        ("slow_restart", "2.5", 2.5),
+        ("slow_restart", 0, 0),
+        ("unreachable", "no", False),
+        ("remove_key_acl", "LAB\\svc", "LAB\\svc"),
+    ],
+)
+def test_condition_values_are_checked_and_normalised(fault, value, expected):
+    assert faults.check_value(fault, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("fault", "value"),
+    [("slow_restart", "nan"), ("slow_restart", 1e20), ("slow_restart", -1), ("stale_configurator", 0)],
+)
+def test_a_bad_value_is_refused_before_the_host_changes(lab, fault, value):
+    before = open(lab.state_path(RS), "rb").read()
+    with pytest.raises(model.LabError, match=f"Fault {fault}: value: .* is not allowed") as e:
+        faults.inject(lab, RS, fault, value)
+    assert e.value.option == "value"
+    assert open(lab.state_path(RS), "rb").read() == before

@@ -125,6 +125,28 @@ def test_status_written_without_a_site_process(lab, prepared):
     assert status["generation"] == lab.generation()
 
 
+def test_connectivity_is_written_before_its_event(lab, prepared, monkeypatch):
+    """Whoever reads an event of a connectivity change finds connectivity.json already saying it."""
+    seen = []
+    real = model.Site.append_events
+
+    def spy(self, new):
+        on_disk = model.read_json(self.file("connectivity.json"))
+        for e in new:
+            if e["event"] == "video_changed":
+                seen.append((e["video"], on_disk["video"][e["host"]][e["recording_server"]]))
+            if e["event"] == "connectivity_changed":
+                seen.append((e["connected"], on_disk["connected"][e["host"]]))
+        real(self, new)
+
+    monkeypatch.setattr(model.Site, "append_events", spy)
+    enable(lab, MS, "server", prepared[MS])
+    enable(lab, RS, "server", prepared[RS])
+    enable(lab, RS, "streaming", prepared[RS])
+    assert seen and all(event == file for event, file in seen)
+    assert {event for event, _file in seen} == {True, False}
+
+
 def test_the_disconnection_window_shows_in_the_event_log(lab, prepared):
     enable(lab, MS, "server", prepared[MS])
     enable(lab, RS, "server", prepared[RS])
@@ -135,8 +157,11 @@ def test_the_disconnection_window_shows_in_the_event_log(lab, prepared):
         if e["event"] in ("connectivity_changed", "encryption_enabled")
     ]
     assert rs_events == [("connectivity_changed", False), ("encryption_enabled", None), ("connectivity_changed", True)]
-    window = plan.disconnection_window(lab.events())
-    assert window is not None and window >= 0
+    enabled = {e["host"]: e["ts"] for e in lab.events() if e["event"] == "encryption_enabled"}
+    # Without roles, every host enabling the server group after the first is taken as a follower.
+    assert plan.disconnection_window(lab.events()) == pytest.approx(max(enabled[RS], enabled[FO]) - enabled[MS])
+    roles = {"management": [MS], "recording": [RS], "failover": [FO]}
+    assert plan.disconnection_window(lab.events(), roles) == pytest.approx(enabled[RS] - enabled[MS])
     assert plan.check_order(lab.events(), {"management": [MS], "recording": [RS], "failover": [FO]}) == []
 
 

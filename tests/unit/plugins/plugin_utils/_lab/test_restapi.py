@@ -340,9 +340,25 @@ def test_ntlm_logon_with_a_wrong_user_or_password_is_refused(user, password):
 
 
 @needs_spnego
-def test_ntlm_without_a_configured_user_accepts_any_completed_handshake():
-    status, _headers, data = ntlm_logon("LAB\\anyone", "anything", SETTINGS)
+@pytest.mark.parametrize(
+    ("user", "password"), [("LAB\\anyone", "anything"), ("inventory", "wrong"), ("OTHER\\inventory2", "S3cret-pass!")]
+)
+def test_ntlm_without_a_windows_user_grants_only_the_api_user(user, password):
+    """A lab site configures only the REST API user: a completed handshake of another account, or
+    of that user with a wrong password, gets no token."""
+    status, _headers, data = ntlm_logon(user, password, SETTINGS)
+    assert status == 400
+    assert data["error"] == "invalid_grant"
+    status, _headers, data = ntlm_logon("inventory", SETTINGS["api_password"], SETTINGS)
     assert status == 200
+    assert restapi.check_token(SETTINGS, data["access_token"]) == "inventory"
+
+
+@needs_spnego
+def test_ntlm_with_no_account_configured_grants_nothing():
+    settings = {"token_secret": "lab-secret"}
+    status, _headers, data = ntlm_logon("LAB\\anyone", "anything", settings)
+    assert status == 400 and data["error"] == "invalid_grant"
 
 
 def test_ntlm_is_not_passed_through_the_gateway():

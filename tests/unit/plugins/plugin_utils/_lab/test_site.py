@@ -7,8 +7,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import signal
 import socket
 import stat
+import time
 
 import pytest
 import yaml
@@ -193,7 +195,7 @@ def test_inventory_follows_the_contract(tmp_path):
         "ev01.lab.xprotect.test": groups["xprotect_event_servers"]["hosts"]["ev01.lab.xprotect.test"]
     }
     avars = inv["all"]["vars"]
-    assert avars["xprotect_lab_port_offset"] == 10000
+    assert avars["xprotect_port_offset"] == 10000
     assert avars["xprotect_ca_path"] == str(tmp_path / "pki")
     assert avars["xprotect_ca_passphrase"] == "{{ lookup('ansible.builtin.file', '%s') }}" % (
         tmp_path / "pki" / "passphrase"
@@ -220,6 +222,23 @@ def test_inventory_follows_the_contract(tmp_path):
     assert stat.S_IMODE(os.stat(path / "site.xprotect.yml").st_mode) == 0o600
 
 
+def test_site_json_holds_the_api_secrets_and_is_the_owners_only(tmp_path):
+    path = tmp_path / "site"
+    site.ensure_site(str(path), port_offset=0)
+    spec = json.loads((path / "site.json").read_text())
+    assert spec["api"]["password"] and spec["api"]["token_secret"]
+    assert stat.S_IMODE(os.stat(path / "site.json").st_mode) == 0o600
+    # A site written world-readable (by an earlier version) is tightened by the next run,
+    # even one that changes nothing else.
+    os.chmod(path / "site.json", 0o644)
+    assert site.ensure_site(str(path))["changed"] is False
+    assert stat.S_IMODE(os.stat(path / "site.json").st_mode) == 0o600
+    # A change rewrites it atomically with the same mode (no temporary file left behind).
+    assert site.ensure_site(str(path), counts={"clients": 3})["changed"] is True
+    assert stat.S_IMODE(os.stat(path / "site.json").st_mode) == 0o600
+    assert not [p.name for p in path.iterdir() if p.name.startswith(".site.json.")]
+
+
 def test_site_xprotect_gets_ca_path_once_the_ca_exists(tmp_path, ca):
     from lab_helpers import write_pki
 
@@ -228,7 +247,9 @@ def test_site_xprotect_gets_ca_path_once_the_ca_exists(tmp_path, ca):
     write_pki(tmp_path / "pki", ca)
     site.apply(str(path), {"state": "present"})
     xp = yaml.safe_load((path / "site.xprotect.yml").read_text())
-    assert xp["ca_path"] == str(tmp_path / "pki" / "ca.crt") and xp["url"].endswith(("1", "1:80")) is not None
+    assert xp["ca_path"] == str(tmp_path / "pki" / "ca.crt")
+    ms = model.Site(str(path)).by_name["mgmt01.lab.xprotect.test"]["address"]
+    assert xp["url"] == f"http://{ms}"  # port 80: the default, not written
 
 
 def test_api_records_for_the_rest_handler(lab):
@@ -310,6 +331,36 @@ def test_start_stop_status_with_the_real_process(tmp_path):
     assert status["ready"] is False
 
 
+def test_a_killed_site_process_is_not_reported_ready(tmp_path):
+    """kill -9 leaves status.json saying ready with a dead pid; readers check the pid."""
+    path = str(tmp_path / "site")
+    r = site.apply(path, {"state": "started", "hosts": [{"name": "m", "roles": ["management"]}], "port_offset": 15000})
+    pid = r["pid"]
+    try:
+        assert site.read_status(path)["ready"] is True
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while model.pid_alive(pid) and time.monotonic() < deadline:
+            site._reap(pid)
+            time.sleep(0.02)
+        stale = json.loads(open(os.path.join(path, "status.json")).read())
+        assert stale["ready"] is True and stale["pid"] == pid  # what the killed process left
+        checked = site.read_status(path)
+        assert checked["ready"] is False and checked["pid"] is None
+        assert f"pid {pid}" in checked["error"] and "state=started" in checked["error"]
+        # The file itself now tells the truth, and so does lab_site state=status.
+        assert json.loads(open(os.path.join(path, "status.json")).read())["ready"] is False
+        assert not os.path.exists(os.path.join(path, "server.pid"))
+        st = site.apply(path, {"state": "status"})
+        assert st["running"] is False and st["status"]["ready"] is False
+        # It starts again.
+        again = site.apply(path, {"state": "started"})
+        assert again["changed"] and again["pid"] != pid and site.read_status(path)["ready"] is True
+    finally:
+        site.stop(path)
+    assert site.read_status(path)["ready"] is False
+
+
 def test_changing_a_running_site_restarts_it(tmp_path):
     path = str(tmp_path / "site")
     first = site.apply(
@@ -331,3 +382,18 @@ def test_changing_a_running_site_restarts_it(tmp_path):
 def test_collections_root_is_the_unresolved_folder():
     root = site.collections_root()
     assert os.path.isdir(os.path.join(root, "ansible_collections", "xprotect", "encryption", "plugins"))
+
+
+def test_settings_are_checked_and_normalised(tmp_path):
+    path = str(tmp_path / "s")
+    site.ensure_site(path, settings={"restart_seconds": "1.5", "renewal_pickup": "no", "not_in_store_exit_code": "-3"})
+    assert model.Site(path).spec["settings"] == {
+        "restart_seconds": 1.5,
+        "renewal_pickup": False,
+        "not_in_store_exit_code": -3,
+    }
+    for bad in ({"restart_seconds": float("nan")}, {"connectivity_poll_seconds": -1}, {"restart_seconds": 1e20}):
+        with pytest.raises(model.LabError, match=r"settings\.\w+_seconds: .* is not allowed") as e:
+            site.ensure_site(path, settings=bad)
+        assert e.value.option == "settings"
+    assert model.Site(path).spec["settings"]["restart_seconds"] == 1.5  # refused input changed nothing
