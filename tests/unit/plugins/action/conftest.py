@@ -112,8 +112,11 @@ class Host(HostAdapter):
     def _import_certificate(self, path, store, password, key_exportable):
         content = self.files[path]
         self.imported.append((path, store))
-        cert = pki.load_certificate(content.encode() if isinstance(content, str) else content)
-        self.stores.setdefault(store, []).append(entry(cert, has_key=False))
+        if password is not None:  # a PFX: the certificate lands with its key
+            _key, cert, _others = pki.read_pfx(content, password.encode() or None)
+        else:
+            cert = pki.load_certificate(content.encode() if isinstance(content, str) else content)
+        self.stores.setdefault(store, []).append(entry(cert, has_key=password is not None))
         return [pki.thumbprint(cert)]
 
     def _remove_certificate(self, thumbprint, store):
@@ -163,7 +166,13 @@ def run_action(monkeypatch):
     def run(name, args, host, *, check=False, diff=False, runas=True, **task_vars):
         module = importlib.import_module(f"ansible_collections.xprotect.encryption.plugins.action.{name}")
         task = SimpleNamespace(
-            args=dict(args), async_val=0, check_mode=check, diff=diff, action=name, get_name=lambda: name
+            args=dict(args),
+            async_val=0,
+            check_mode=check,
+            diff=diff,
+            action=name,
+            delegate_to=None,
+            get_name=lambda: name,
         )
         become = become_loader.get("runas") if runas else None
         connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir="/nonexistent"), become=become)
