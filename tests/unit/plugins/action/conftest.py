@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import become_loader
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
@@ -178,7 +179,7 @@ def run_action(monkeypatch):
         connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir="/nonexistent"), become=become)
         play_context = SimpleNamespace(become=runas, become_method="runas" if runas else None, become_user=None)
         templar = SimpleNamespace(template=lambda value: value)
-        plugin = module.ActionModule(task, connection, play_context, None, templar, None)
+        plugin = module.ActionModule(task, connection, play_context, DataLoader(), templar, None)
         monkeypatch.setattr(action_base, "get_adapter", lambda _action, _vars: host)
         hostvars = {"inventory_hostname": FQDN, "group_names": ["xprotect_management_servers"], **task_vars}
         try:
