@@ -41,7 +41,7 @@ options:
     default: C:\Windows\Temp
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
-  - xprotect.encryption.ca.site_ca
+  - xprotect.encryption.site_ca
 notes:
   - Supports check mode and diff mode.
 """

@@ -78,7 +78,7 @@ options:
     type: str
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
-  - xprotect.encryption.ca.site_ca
+  - xprotect.encryption.site_ca
 notes:
   - Read-only, and runs the same in check mode (the listing of O(certificate_groups) included), unless
     O(stop_stale_configurator) ends a stale Server Configurator instance.
