@@ -1,19 +1,20 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin for xprotect.encryption.server_certificate (documentation in plugins/modules)."""
+"""Action plugin for xprotect.encryption.server_certificate (documentation in plugins/modules).
+
+The options and their checks; the flows are plugins/plugin_utils/certificate_flow.py, the
+re-issue decision plugins/module_utils/reissue.py."""
 
 from __future__ import annotations
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
-from ansible_collections.xprotect.encryption.plugins.plugin_utils import ca_source
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow as flow
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.action import XProtectAction
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
 DEFAULT_VALIDITY = 730
 
 
-class ActionModule(XProtectAction):
+class ActionModule(action.XProtectAction):
     argument_spec = dict(
         fqdn=dict(type="str"),
         dns_names=dict(type="list", elements="str", default=[]),
@@ -29,9 +30,10 @@ class ActionModule(XProtectAction):
         pfx_passphrase=dict(type="str", no_log=True),
         pfx_encryption=dict(type="str", choices=["3des", "aes256"], default="3des"),
         temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
-        **ca_source.CA_OPTIONS,
+        **pki.ca_argument_spec(),
+        **action.CA_OPTION,
     )
-
+    mutually_exclusive = [[name, "ca"] for name in action.CA_FLAT_OPTIONS]
     option_rules = {
         "dns_names": validate.list_of(pki.validate_hostname),
         "ip_addresses": validate.list_of(pki.validate_ip),
@@ -45,30 +47,15 @@ class ActionModule(XProtectAction):
     }
 
     def check_arguments(self, args):
-        self.ca_cert = ca_source.load_ca_certificate(args)
-        if args["pfx_path"] and args["key_source"] != "pfx":
-            raise validate.refuse("pfx_path", args["pfx_path"], "it is only read with key_source: pfx; set that too")
-        if args["pfx_path"]:
-            # Read and opened now, so that a wrong file or passphrase stops before the host is touched.
-            password = (args.get("pfx_passphrase") or "").encode() or None
-            key, cert, _others = pki.read_pfx(
-                pki.read_input_file(args["pfx_path"], "pfx_path"), password, pfx_option="pfx_path"
-            )
-            if key is None or cert is None:
-                raise pki.PkiError(
-                    f"pfx_path: {args['pfx_path']} holds no {'private key' if key is None else 'certificate'}; "
-                    "export the server certificate with its private key.",
-                    "pfx_path",
-                )
+        self.ca_cert = action.ca_certificate(args)
+        flow.open_pfx_option(args)
 
     def work(self, args, adapter, task_vars):
         params = dict(args)
         params["fqdn"] = pki.validate_hostname(self.host_fqdn(args, task_vars), option="fqdn")
         params["_clamp_to_ca"] = params["validity_days"] is None
         params["validity_days"] = params["validity_days"] or DEFAULT_VALIDITY
-        ca_cert = self.ca_cert
-
-        entries, current, decision = flow.assess(adapter, params, ca_cert)
+        _entries, current, decision = flow.assess(adapter, params, self.ca_cert)
         before = flow.summary(current)
         result = {
             "fqdn": params["fqdn"],
@@ -84,50 +71,32 @@ class ActionModule(XProtectAction):
                 accounts = flow.service_key_readers(adapter, params["key_readers"])
                 missing = flow.grant_key_access(adapter, current.thumbprint, accounts, check=self.check_mode)
                 if missing:
-                    result["changed"] = True
-                    result["reasons"] = [f"private key not readable by {a}" for a in missing]
+                    result.update(changed=True, reasons=[f"private key not readable by {a}" for a in missing])
                     self.diff(result, {"key_readers": sorted(set(accounts) - set(missing))}, {"key_readers": accounts})
                 result["key_readers"] = accounts
             return result
-
         result["changed"] = True
-        supplied = None
-        if params["key_source"] == "pfx" and params["pfx_path"]:
-            # Checked before anything happens, in check mode too: a PFX for the wrong host, bound
-            # by the switch, would cut every recording server off.
-            supplied = flow.supplied_pfx(params, ca_cert)
+        # Checked before anything happens, in check mode too: a PFX for the wrong host, bound by
+        # the switch, would cut every recording server off.
+        supplied = (
+            flow.supplied_pfx(params, self.ca_cert) if params["key_source"] == "pfx" and params["pfx_path"] else None
+        )
         if self.check_mode:
             result["msg"] = "Would issue a new certificate: " + "; ".join(decision.reasons)
             self.diff(result, before or {}, {"reissue": True, "names": result["names"]})
             return result
-
         accounts = flow.service_key_readers(adapter, params["key_readers"])
-        if params["key_source"] == "host":
-            # The key's Read right is set on the pending request, before the certificate appears.
-            thumbprint = flow.issue_on_host(adapter, params, ca_source.load_signing_ca(args), accounts)
-            warnings = []
-            result["removed_requests"] = flow.clean_pending_requests(adapter, params["fqdn"], warnings=warnings)
-            if warnings:
-                result["warnings"] = warnings
-        else:
-            if supplied:
-                # Checked above; imported without a self-signed root, which would land in My.
-                cert, pfx, password = flow.user_pfx(params, supplied[1])
-            else:
-                cert, pfx, password = flow.make_pfx(params, ca_source.load_signing_ca(args))
-            flow.import_pfx(adapter, params, pfx, password)
-            thumbprint = pki.thumbprint(cert)
-
-        installed = {e.thumbprint: e for e in adapter.list_certificates("My")}.get(thumbprint)
-        if installed is None or not installed.has_private_key:
-            raise AdapterError(
-                f"{params['fqdn']}: certificate {thumbprint} is not in LocalMachine\\My with its private key after "
-                "the install. Nothing was switched; re-run the task, and check the host's certificate store."
-            )
-        # Certreq: confirms the right set before -accept (no change). PFX: win_certificate_store
-        # brings certificate and key in one step, so the right can only follow (docs/certificates.md).
-        flow.grant_key_access(adapter, thumbprint, accounts, check=False)
-        after = flow.summary(installed)
-        result.update(thumbprint=thumbprint, not_after=after["not_after"], key_readers=accounts)
+        warnings = []
+        installed, after = flow.install(
+            adapter,
+            params,
+            signing_ca=lambda: action.signing_ca(args),
+            supplied=supplied,
+            accounts=accounts,
+            warnings=warnings,
+        )
+        result.update(installed)
+        if warnings:
+            result["warnings"] = warnings
         self.diff(result, before or {}, after)
         return result

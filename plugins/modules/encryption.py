@@ -6,7 +6,6 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: encryption
-version_added: 0.1.0
 short_description: Switch XProtect encryption per certificate group with Server Configurator
 description:
   - Sets the desired state of each certificate group of the host (Server, Streaming media, Mobile streaming media,
@@ -72,8 +71,8 @@ options:
     type: str
   port_offset:
     description:
-      - Added to every probed port (a host reached through port translation, and the lab).
-      - The roles pass C(xprotect_port_offset).
+      - Added to every probed port (the lab as a non-root user); the roles pass C(xprotect_port_offset).
+      - Default 0.
     type: int
   configurator_path:
     description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.
@@ -128,22 +127,23 @@ options:
       - How the override shows on a host is not verified; the defaults are documented in docs/troubleshooting.md.
     type: list
     elements: str
-  reuse_reading:
+  readings:
     description:
-      - Take the state of a group as this run has read it already, instead of reading it again before the switch.
-        The readings taken, later ones winning, are the host variable C(xprotect_preflight_encryption) (the verify
-        role's preflight sets it from M(xprotect.encryption.xprotect_info), by group name) and C(thumbprints) of
-        this module's last result registered as C(xprotect_encryption) (the encryption role's switch). A group in
-        neither is read as usual.
+      - The state of the host's groups as this run has read it already, oldest first, later ones winning. A group
+        found here is not read again before the switch; a group in none is read as usual.
+      - Each reading maps a group key (C(server)) or name (C(Server certificate)) to the bound thumbprint, or null
+        when off. The encryption role passes the verify role's preflight reading (C(xprotect_preflight_encryption),
+        from M(xprotect.encryption.xprotect_info), by group name), then RV(thumbprints) of its own last result.
       - It saves two host calls (C(netsh) and the configuration file) per host inside the disconnection window.
         The state is still read back after every change. A group changed on the host since that reading is not
         seen before the switch - one now as asked is switched again, one now otherwise is left as it is - and is
         found by the next real reading; in the rollout that is the gate after each phase, which fails the host.
       - The configuration files are then not read before the switch, so O(override_markers) is checked only on
         what is read; the preflight checks it (M(xprotect.encryption.xprotect_info) returns C(override)).
-      - Leave it off wherever the point is to read, as in a gate.
-    type: bool
-    default: false
+      - Leave it empty wherever the point is to read, as in a gate.
+    type: list
+    elements: dict
+    default: []
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
 notes:
@@ -195,7 +195,7 @@ looked_up:
 thumbprints:
   description:
     - The thumbprint bound per group key (C(server), C(streaming), C(mobile), C(event)), or null when off, after the
-      task (before, in check mode). With O(reuse_reading), the next switch of the host takes it from here.
+      task (before, in check mode). The next switch of the host can take it as one of its O(readings).
   returned: success
   type: dict
   sample: {"server": "6A3F...", "streaming": null}
@@ -207,8 +207,8 @@ notes:
   returned: when there is something to say
   type: dict
 reused:
-  description: The groups whose state was taken from an earlier reading (O(reuse_reading)), by name.
-  returned: when O(reuse_reading) took any
+  description: The groups whose state was taken from an earlier reading (O(readings)), by name.
+  returned: when O(readings) gave any
   type: list
   elements: str
 roles:

@@ -102,6 +102,7 @@ options:
     default: C:\Windows\Temp
 extends_documentation_fragment:
   - xprotect.encryption.ca
+  - xprotect.encryption.site_ca
   - xprotect.encryption.raw_record
 notes:
   - Supports check mode and diff mode. In check mode it reads the store and says what it would do and why.

@@ -42,6 +42,7 @@ options:
     default: C:\Windows\Temp
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
+  - xprotect.encryption.site_ca
 notes:
   - Supports check mode and diff mode.
 """

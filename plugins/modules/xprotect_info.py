@@ -6,7 +6,6 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: xprotect_info
-version_added: 0.1.0
 short_description: Read what an XProtect host has, for encryption
 description:
   - Read-only facts about one host, returned as C(xprotect) and as the fact C(ansible_facts.xprotect).
@@ -29,9 +28,7 @@ options:
     description: Address for the TLS handshake that reads streaming media. Default C(ansible_host).
     type: str
   port_offset:
-    description:
-      - Added to every probed port (a host reached through port translation, and the lab).
-      - The roles pass C(xprotect_port_offset).
+    description: Added to probed ports (lab only). The roles pass C(xprotect_port_offset). Default 0.
     type: int
   config_paths:
     description: Override configuration file locations, by kind.
@@ -69,7 +66,8 @@ options:
       - Regular expressions (case-insensitive) that show, in the configuration files read, that
         C(/overridelocalmanagementserver) was used on the host; what matched is returned as C(override).
       - The same setting as M(xprotect.encryption.encryption)'s, so the preflight finds a host the switch would refuse.
-      - Default C(xprotect_override_markers) when set, else the module's defaults (docs/troubleshooting.md).
+      - Empty means the module's defaults (docs/troubleshooting.md); the rollout's preflight passes
+        C(xprotect_override_markers).
     type: list
     elements: str
   ca_cert_path:
@@ -80,6 +78,7 @@ options:
     type: str
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
+  - xprotect.encryption.site_ca
 notes:
   - Read-only, and runs the same in check mode (the listing of O(certificate_groups) included), unless
     O(stop_stale_configurator) ends a stale Server Configurator instance.

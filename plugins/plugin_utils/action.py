@@ -10,14 +10,11 @@ failed (or unreachable) results, and reports how many module round-trips the tas
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import validate
-from ansible_collections.xprotect.encryption.plugins.plugin_utils import raw_record
+from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, validate
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow, raw_record
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
     HostUnreachable,
@@ -35,27 +32,61 @@ except ImportError:  # pragma: no cover - cryptography missing; pki import guard
 # Every action of this template takes this option (doc fragment xprotect.encryption.raw_record).
 RAW_RECORD_OPTIONS = {"raw_record_file": dict(type="path")}
 
+# The site CA as the roles hold it (the ca role's variables), in one option: the values when
+# cert_content is not empty (an AWX credential), else ca.crt and ca.key in the folder path. So
+# a role writes the CA in one line, and the choice between files and values is made here once.
+CA_OPTION = {
+    "ca": dict(
+        type="dict",
+        options=dict(
+            path=dict(type="path"),
+            cert_content=dict(type="str"),
+            key_content=dict(type="str", no_log=True),
+            passphrase=dict(type="str", no_log=True),
+        ),
+    )
+}
+CA_FLAT_OPTIONS = ("ca_cert_path", "ca_key_path", "ca_cert_content", "ca_key_content", "ca_passphrase")
 
-def _may_be_template(value) -> bool:
-    """Whether a host variable's value holds anything Jinja would render; most hold none
-    (``3``, ``enabled``, a GUID), and templating those costs a worker more than this check."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value or "{#" in value
-    if isinstance(value, Mapping):
-        return any(_may_be_template(k) or _may_be_template(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_may_be_template(v) for v in value)
-    return False
+
+def ca_options(args: dict) -> dict:
+    """The ``ca_*`` options of pki's loaders: from ``ca`` when it is given, else as given."""
+    ca = args.get("ca")
+    if not ca:
+        return {k: args.get(k) for k in CA_FLAT_OPTIONS}
+    if ca.get("cert_content"):
+        out = {"ca_cert_content": ca["cert_content"], "ca_key_content": ca.get("key_content")}
+    elif ca.get("path"):
+        folder = ca["path"].rstrip("/")
+        out = {"ca_cert_path": f"{folder}/ca.crt", "ca_key_path": f"{folder}/ca.key"}
+    else:
+        raise validate.refuse("ca", "{}", "give path (the CA folder on the controller) or cert_content")
+    out["ca_passphrase"] = ca.get("passphrase") or None
+    return out
 
 
-def _plain(value):
-    """A templated value as plain JSON data, without the origin tags Ansible attaches to each
-    string: the argument spec validation deep-copies its input, and a tagged string costs a
-    pickle-style copy where a plain one costs nothing. Anything JSON cannot carry stays as it is."""
+def _named_by_ca(load, args: dict, **kwargs):
+    """``load(options)``; an error about a CA given as ``ca`` names ``ca`` too."""
     try:
-        return json.loads(json.dumps(value))
-    except (TypeError, ValueError):
-        return value
+        return load(ca_options(args), **kwargs)
+    except PkiError as e:
+        if not args.get("ca"):
+            raise
+        raise PkiError(f"ca: {e}", "ca") from e
+
+
+def ca_certificate(args: dict):
+    """The CA certificate only (enough to check signatures and to distribute trust)."""
+
+    return _named_by_ca(pki.load_ca_certificate_from_options, args)
+
+
+def signing_ca(args: dict):
+    """Certificate and key, to sign; read on the controller only, the key never goes to a host.
+    OpenSSL's slow consistency check of a large key is skipped: its public half is still
+    matched to the certificate (``trusted_key``)."""
+
+    return _named_by_ca(pki.load_ca_from_options, args, trusted_key=True)
 
 
 class XProtectAction(ActionBase):
@@ -69,37 +100,23 @@ class XProtectAction(ActionBase):
     # Ranges and patterns the argument spec cannot express: ``{option: check(value, option)}``
     # with the checks of module_utils/validate.py. They run before the host is touched.
     option_rules: dict = {}
-    # Options that, when the task does not set them, take the value of a host variable (the
-    # matching role variable), so that a role's task inside the disconnection window has no
-    # template of its own to compile and render in every forked worker. "name.key" takes one key
-    # of a dict variable (a registered result). Empty values (None, "", [], {}) mean "not set".
-    host_var_defaults: dict = {}
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        from_vars = self._defaults_from_host_vars(task_vars)
-        try:
-            args = self.validate_argument_spec(
-                argument_spec=dict(self.argument_spec, **RAW_RECORD_OPTIONS),
-                mutually_exclusive=self.mutually_exclusive,
-                required_one_of=self.required_one_of,
-                required_if=self.required_if,
-            )[1]
-        except AnsibleActionFail as e:
-            if not from_vars:
-                raise
-            used = ", ".join(f"{option} from {var}" for option, var in from_vars.items())
-            raise AnsibleActionFail(f"{e.message} (options taken from host variables: {used})") from e
+        args = self.validate_argument_spec(
+            argument_spec=dict(self.argument_spec, **RAW_RECORD_OPTIONS),
+            mutually_exclusive=self.mutually_exclusive,
+            required_one_of=self.required_one_of,
+            required_if=self.required_if,
+        )[1]
         try:
             validate.apply(args, self.option_rules)
             self.check_arguments(args)
         except (validate.ArgumentError, PkiError) as e:
             host = task_vars.get("inventory_hostname", "")
             msg = f"{host}: {e}" if host else str(e)
-            if e.option in from_vars:
-                msg += f" (taken from the host variable {from_vars[e.option]})"
             result.update(failed=True, msg=msg, option=e.option, changed=False)
             return result
         adapter = recorder = None
@@ -128,18 +145,6 @@ class XProtectAction(ActionBase):
         result.setdefault("changed", False)
         return result
 
-    def _defaults_from_host_vars(self, task_vars: dict) -> dict:
-        used = {}
-        for option, var in self.host_var_defaults.items():
-            if option in self._task.args:
-                continue
-            value = self.host_value(task_vars, var)
-            if value is None or (isinstance(value, (str, list, dict)) and not value):
-                continue
-            self._task.args[option] = _plain(value)
-            used[option] = var
-        return used
-
     def raw_recorder(self, path: str, task_vars: dict) -> raw_record.RawRecorder:
         """The recorder of ``raw_record_file``: every adapter call of this task, for a bug report."""
         return raw_record.RawRecorder(
@@ -155,26 +160,6 @@ class XProtectAction(ActionBase):
         raise :class:`validate.ArgumentError` (or ``PkiError``) naming the option."""
 
     # -- helpers for subclasses ---------------------------------------------------------
-    def host_value(self, task_vars: dict, var: str):
-        """The host variable ``var`` (``name``, or ``name.key`` for one key of a registered
-        result), or None when it is not set.
-
-        Host variables reach an action plugin untemplated ("{{ xprotect_rollback_retries }}"):
-        a value is templated only when it holds a template, and of a dict (a registered result)
-        only the one key, not the whole result.
-        """
-        name, _dot, key = var.partition(".")
-        if name not in task_vars:
-            return None
-        value = task_vars[name]
-        if key:
-            if not isinstance(value, Mapping) and _may_be_template(value):
-                value = self._templar.template(value)
-            value = value.get(key) if isinstance(value, Mapping) else None
-        if _may_be_template(value):
-            value = self._templar.template(value)
-        return value
-
     @property
     def check_mode(self) -> bool:
         return bool(self._task.check_mode)
@@ -195,7 +180,22 @@ class XProtectAction(ActionBase):
             }
 
     def host_fqdn(self, args: dict, task_vars: dict) -> str:
+        """The host's name: ``fqdn``, else the inventory's (``xprotect_fqdn`` or the inventory name,
+        the inventory contract in docs/getting-started.md)."""
         return (args.get("fqdn") or task_vars.get("xprotect_fqdn") or task_vars.get("inventory_hostname", "")).lower()
+
+    def host_context(self, args: dict, task_vars: dict) -> dict:
+        """Where and how to read the host's encryption state (``encryption_flow.context``): at
+        ``address``, else the host's connection address."""
+        fqdn = self.host_fqdn(args, task_vars)
+        address = args.get("address") or task_vars.get("ansible_host") or fqdn
+        return encryption_flow.context(args, fqdn, address)
+
+    def host_roles(self, args: dict, task_vars: dict) -> list:
+        """The host's XProtect roles: ``roles``, else ``xprotect_roles``, else from its groups."""
+        return hoststate.roles_from_groups(
+            task_vars.get("group_names", []), args.get("roles") or task_vars.get("xprotect_roles")
+        )
 
     def work(self, args: dict, adapter, task_vars: dict) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

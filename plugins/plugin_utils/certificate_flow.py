@@ -16,7 +16,7 @@ import datetime
 import secrets
 from typing import List, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, hoststate, pki, reissue
+from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, hoststate, pki, reissue, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
@@ -170,17 +170,22 @@ def clean_pending_requests(
     return removed
 
 
-def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
-    """Copy a PFX to the host, import it into My, and delete it from the host in every case."""
-    path = _tmp(params, params["fqdn"], "pfx")
+def import_file(adapter, path: str, content, store: str, password: Optional[str] = None) -> List[str]:
+    """Copy a certificate file (PEM or PFX) to ``path`` on the host, import it into ``store``, and
+    delete it from the host in every case: a PFX left behind would hold a private key."""
     try:
-        adapter.write_file(path, pfx)
-        return adapter.import_certificate(path, "My", password=password)
+        adapter.write_file(path, content)
+        return adapter.import_certificate(path, store, password=password)
     finally:
         try:
             adapter.delete_file(path)
         except AdapterError:
             pass
+
+
+def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
+    """Copy a PFX to the host, import it into My, and delete it from the host in every case."""
+    return import_file(adapter, _tmp(params, params["fqdn"], "pfx"), pfx, "My", password=password)
 
 
 def supplied_pfx(params: dict, ca_cert, now=None):
@@ -253,3 +258,57 @@ def user_pfx(params: dict, data: bytes):
 
 def service_key_readers(adapter, extra) -> List[str]:
     return hoststate.key_reader_accounts(adapter.list_services("Milestone*"), extra or ())
+
+
+def open_pfx_option(args: dict) -> None:
+    """Read and open ``pfx_path`` on the controller, so that a wrong file or passphrase stops
+    the task before the host is touched (PkiError naming the option)."""
+    if not args.get("pfx_path"):
+        return
+    if args["key_source"] != "pfx":
+        raise validate.refuse("pfx_path", args["pfx_path"], "it is only read with key_source: pfx; set that too")
+    password = (args.get("pfx_passphrase") or "").encode() or None
+    key, cert, _others = pki.read_pfx(
+        pki.read_input_file(args["pfx_path"], "pfx_path"), password, pfx_option="pfx_path"
+    )
+    if key is None or cert is None:
+        raise pki.PkiError(
+            f"pfx_path: {args['pfx_path']} holds no {'private key' if key is None else 'certificate'}; "
+            "export the server certificate with its private key.",
+            "pfx_path",
+        )
+
+
+def install(adapter, params: dict, *, signing_ca, supplied, accounts: Sequence[str], warnings: List[str]):
+    """Issue or import the host's new certificate and check it landed in My with its key.
+
+    ``signing_ca()`` gives the CA with its key (read only when something is signed); ``supplied``
+    is ``supplied_pfx()`` or None; ``accounts`` get Read on the key. Returns what to add to the
+    result (thumbprint, not_after, key_readers, removed_requests), and the new certificate's
+    ``summary()`` for the diff.
+    """
+    out = {}
+    if params["key_source"] == "host":
+        # The key's Read right is set on the pending request, before the certificate appears.
+        thumbprint = issue_on_host(adapter, params, signing_ca(), accounts)
+        out["removed_requests"] = clean_pending_requests(adapter, params["fqdn"], warnings=warnings)
+    else:
+        if supplied:
+            # Checked already; imported without a self-signed root, which would land in My.
+            cert, pfx, password = user_pfx(params, supplied[1])
+        else:
+            cert, pfx, password = make_pfx(params, signing_ca())
+        import_pfx(adapter, params, pfx, password)
+        thumbprint = pki.thumbprint(cert)
+    installed = {e.thumbprint: e for e in adapter.list_certificates("My")}.get(thumbprint)
+    if installed is None or not installed.has_private_key:
+        raise AdapterError(
+            f"{params['fqdn']}: certificate {thumbprint} is not in LocalMachine\\My with its private key after "
+            "the install. Nothing was switched; re-run the task, and check the host's certificate store."
+        )
+    # Certreq: confirms the right set before -accept (no change). PFX: win_certificate_store
+    # brings certificate and key in one step, so the right can only follow (docs/certificates.md).
+    grant_key_access(adapter, thumbprint, list(accounts), check=False)
+    after = summary(installed)
+    out.update(thumbprint=thumbprint, not_after=after["not_after"], key_readers=list(accounts))
+    return out, after

@@ -88,13 +88,13 @@ _PARSERS = {
 }
 
 
-def context(args: dict, task_vars: dict, fqdn: str) -> dict:
-    """Where and how to read a host's state, from the task's options and the host's variables."""
-    offset = args.get("port_offset")
+def context(args: dict, fqdn: str, address: str) -> dict:
+    """Where and how to read a host's state, from the task's options alone: ``address`` is where
+    the controller reaches the host (the task's ``address``, else its connection address)."""
     return {
         "fqdn": fqdn,
-        "address": args.get("address") or task_vars.get("ansible_host") or fqdn,
-        "port_offset": int(task_vars.get("xprotect_port_offset") or 0) if offset is None else offset,
+        "address": address,
+        "port_offset": args.get("port_offset") or 0,
         "config_paths": args.get("config_paths") or {},
         "timeout": args["probe_timeout"],
     }

@@ -223,65 +223,47 @@ def test_the_switch_takes_what_the_preflight_found(site):
     assert adhoc(site, FO, "encryption", {"thumbprint": cert["thumbprint"], "configurator": known})["changed"]
 
 
-def test_role_settings_come_from_host_variables_and_are_named_when_wrong(site):
-    tp = staged(site, RS)["thumbprint"]
+def role_switch(site, tmp_path, extra, check=True):
+    """The encryption role's switch task (roles/encryption/tasks/switch.yml) on RS, with ``extra``
+    as the host's variables; its result."""
+    book = tmp_path / "switch.yml"
+    book.write_text(
+        f"- hosts: {RS}\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.import_role:\n        name: xprotect.encryption.encryption\n        tasks_from: switch\n"
+    )
+    argv = [str(BIN / "ansible-playbook"), "-i", str(site / "inventory.yml"), str(book), "-e", json.dumps(extra)]
+    proc = run(argv + (["--check"] if check else []), check=False, env_extra={"ANSIBLE_STDOUT_CALLBACK": "json"})
+    data = json.JSONDecoder().raw_decode(proc.stdout)[0]
+    return data["plays"][0]["tasks"][0]["hosts"][RS]
 
-    def switch(extra):
-        return adhoc(site, RS, "encryption", {"thumbprint": tp}, check=True, extra=extra)
 
-    res = switch({"xprotect_encryption_retries": "many"})
-    assert res.get("failed") and "retries" in res["msg"] and "xprotect_encryption_retries" in res["msg"], res
-    # A template in a host variable is rendered first (rollback.yml sets retries this way).
-    assert not switch({"xprotect_encryption_retries": "{{ 1 + 1 }}"}).get("failed")
-    # Empty values mean "not set": the module's default applies.
-    assert not switch({"xprotect_override_markers": [], "xprotect_server_configurator": {}}).get("failed")
-
-
-def test_state_thumbprint_and_groups_come_from_host_variables(site):
-    # The role's switch task passes no arguments at all (no template for a worker to compile).
+def test_the_role_passes_its_variables_to_the_switch(site, tmp_path):
     # Encrypted first, management server before recording server, so the check below is exact.
     ms = adhoc(site, MS, "server_certificate", ca_args(site))["thumbprint"]
     assert not adhoc(site, MS, "encryption", {"thumbprint": ms}).get("failed")
     tp = staged(site, RS)["thumbprint"]
     assert not adhoc(site, RS, "encryption", {"thumbprint": tp}).get("failed")
     before = snapshot(site)
+    registered = {"xprotect_certificate": {"thumbprint": tp, "changed": False}}
 
-    def switch(extra):
-        return adhoc(site, RS, "encryption", {}, check=True, extra=extra)
-
-    registered = {"thumbprint": tp, "changed": False}
-    res = switch({"xprotect_certificate": registered, "xprotect_encryption_groups": ["server"]})
+    res = role_switch(site, tmp_path, dict(registered, xprotect_encryption_groups=["server"]))
     assert not res.get("failed") and list(res["groups"]) == ["Server certificate"], res
     # Both groups of the role: as they are when wanted on, both to change when wanted off.
-    on = switch({"xprotect_certificate": {"thumbprint": tp}})
-    assert not on["changed"] and len(on["groups"]) == 2, on
-    off = switch({"xprotect_certificate": {"thumbprint": tp}, "xprotect_encryption_state": "disabled"})
+    on = role_switch(site, tmp_path, registered)
+    assert not on["changed"] and len(on["groups"]) == 2 and "reused" not in on, on
+    off = role_switch(site, tmp_path, dict(registered, xprotect_encryption_state="disabled"))
     assert off["changed"] and len(off["reasons"]) == 2, off
     assert all(r.endswith("wanted off") for r in off["reasons"]), off
-    # Only the thumbprint of the registered result is taken, and a template in it is rendered.
-    lower = "{{ '" + tp + "' | lower }}"
-    res = switch({"xprotect_certificate": {"thumbprint": lower}, "xprotect_encryption_groups": []})
-    assert not res.get("failed") and not res["changed"] and len(res["groups"]) == 2, res
-    # A wrong value names the option and the variable.
-    res = switch({"xprotect_certificate": {"thumbprint": tp}, "xprotect_encryption_groups": ["video"]})
-    assert res.get("failed") and "groups" in res["msg"] and "xprotect_encryption_groups" in res["msg"], res
-    # A registered result without a thumbprint (a failed certificates task) is "not set".
-    res = switch({"xprotect_certificate": {"failed": True, "msg": "no"}})
+    # The preflight's reading is passed as one of the readings, and not read again.
+    reading = {"Server certificate": tp, "Streaming media certificate": tp}
+    res = role_switch(site, tmp_path, dict(registered, xprotect_preflight_encryption=reading))
+    assert res["reused"] == list(reading) and res["round_trips"] == 0, res
+    # A wrong value names the option.
+    res = role_switch(site, tmp_path, dict(registered, xprotect_encryption_retries="many"))
+    assert res.get("failed") and "retries" in res["msg"], res
+    # A registered result without a thumbprint (a failed certificates task): nothing to compare.
+    res = role_switch(site, tmp_path, {"xprotect_certificate": {"failed": True, "msg": "no"}})
     assert res.get("skipped") is True and "no certificate yet" in res["msg"], res
-    assert snapshot(site) == before
-
-
-def test_a_missing_thumbprint_skips_in_check_mode_and_fails_otherwise(site):
-    before = snapshot(site)
-    skipped = adhoc(site, RS, "encryption", {"state": "enabled"}, check=True)
-    assert skipped.get("skipped") is True and "no certificate yet" in skipped["msg"]
-    failed = adhoc(site, RS, "encryption", {"state": "enabled"})
-    assert (
-        failed.get("failed")
-        and "thumbprint is required" in failed["msg"]
-        and "playbooks/site.yml" in failed["msg"]
-        and "xprotect_certificate" not in failed["msg"]
-    )
     assert snapshot(site) == before
 
 
@@ -290,27 +272,31 @@ def test_the_switch_reuses_what_this_run_read_and_a_real_reading_still_finds_dri
     tp = staged(site, RS)["thumbprint"]
     reading = adhoc(site, RS, "xprotect_info", {})["xprotect"]["encryption"]
     assert reading == {"Server certificate": tp, "Streaming media certificate": tp}
-    preflight = {"xprotect_preflight_encryption": reading}
-    fresh = adhoc(site, RS, "encryption", {"thumbprint": tp}, check=True, extra=preflight)
-    reused = adhoc(site, RS, "encryption", {"thumbprint": tp, "reuse_reading": True}, check=True, extra=preflight)
-    # Without reuse_reading (a gate) the host is read: netsh and RecorderConfig.xml. With it, not at all.
+    fresh = adhoc(site, RS, "encryption", {"thumbprint": tp}, check=True)
+    reused = adhoc(site, RS, "encryption", {"thumbprint": tp, "readings": [reading]}, check=True)
+    # Without readings (a gate) the host is read: netsh and RecorderConfig.xml. With them, not at all.
     assert fresh["round_trips"] == 2 and "reused" not in fresh, fresh
     assert reused["round_trips"] == 0 and reused["reused"] == list(reading), reused
     assert not fresh["changed"] and not reused["changed"]
     assert fresh["thumbprints"] == reused["thumbprints"] == {"server": tp, "streaming": tp}
+    # A role variable of the same name is not read by the plugin: only the argument counts.
+    ignored = adhoc(
+        site, RS, "encryption", {"thumbprint": tp}, check=True, extra={"xprotect_preflight_encryption": reading}
+    )
+    assert ignored["round_trips"] == 2 and "reused" not in ignored, ignored
 
     # The host changed after that reading: the reused reading does not see it, a real one does.
     fault(site, RS, "disable_encryption")
     before = snapshot(site)
-    stale = adhoc(site, RS, "encryption", {"thumbprint": tp, "reuse_reading": True}, extra=preflight)
+    stale = adhoc(site, RS, "encryption", {"thumbprint": tp, "readings": [reading]})
     assert not stale["changed"] and stale["round_trips"] == 0, stale
     real = adhoc(site, RS, "encryption", {"thumbprint": tp}, check=True)
     assert real["changed"] and len(real["reasons"]) == 2 and "encryption off" in real["reasons"][0], real
     assert snapshot(site) == before
-    # The switch's own last result (registered as xprotect_encryption) wins over the preflight's:
-    # both groups are switched, then read back.
-    last = {"xprotect_encryption": {"changed": False, "thumbprints": {"server": None, "streaming": None}}}
-    res = adhoc(site, RS, "encryption", {"thumbprint": tp, "reuse_reading": True}, extra=dict(preflight, **last))
+    # A later reading (the switch's own last result, as the role passes it) wins over the
+    # preflight's: both groups are switched, then read back.
+    last = {"server": None, "streaming": None}
+    res = adhoc(site, RS, "encryption", {"thumbprint": tp, "readings": [reading, last]})
     assert res["changed"] and [a["group"] for a in res["applied"]] == list(reading), res
     assert res["thumbprints"] == {"server": tp, "streaming": tp} and res["reused"] == list(reading)
     assert status(site)[RS]["connected"] is True
@@ -320,11 +306,11 @@ def test_xprotect_info_finds_the_override_mode(site):
     plain = adhoc(site, RS, "xprotect_info", {})["xprotect"]
     assert plain["override"] is None
     # How XProtect records the mode is not known [?]; a pattern that matches this host's own
-    # RecorderConfig.xml stands in for it. It comes from xprotect_override_markers, as for the switch.
-    marker = {"xprotect_override_markers": ["<displayname>" + RS.split(".", maxsplit=1)[0] + "</displayname>"]}
-    found = adhoc(site, RS, "xprotect_info", {}, check=True, extra=marker)["xprotect"]["override"]
+    # RecorderConfig.xml stands in for it. The preflight passes xprotect_override_markers, as the switch does.
+    marker = {"override_markers": ["<displayname>" + RS.split(".", maxsplit=1)[0] + "</displayname>"]}
+    found = adhoc(site, RS, "xprotect_info", marker, check=True)["xprotect"]["override"]
     assert "RecorderConfig.xml" in found and "shows the override mode" in found, found
-    assert adhoc(site, FO, "xprotect_info", {}, extra=marker)["xprotect"]["override"] is None
+    assert adhoc(site, FO, "xprotect_info", marker)["xprotect"]["override"] is None
 
 
 @pytest.fixture

@@ -121,6 +121,8 @@ NOT_SETTINGS = {
     "xprotect_recording_outcome",
     "xprotect_verify_left_out",
     "xprotect_switch_needs_preflight",
+    "xprotect_preflight_encryption",  # the preflight's reading, passed to the switch as one of its readings
+    "xprotect_port_offset",  # an endpoint variable the lab inventory sets; the modules check port_offset
 }
 
 

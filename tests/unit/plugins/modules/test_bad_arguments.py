@@ -209,7 +209,7 @@ def _cases():
     )
     add("encryption", "config_paths", [{"bogus": "C:\\x.xml"}, {"recording": ""}, {"recording": "a\x00b"}])
     add("encryption", "stop_stale_configurator", ["maybe"])
-    add("encryption", "reuse_reading", ["perhaps"])
+    add("encryption", "readings", ["perhaps", [["server"]]])
     add("encryption", "unknown_option", [1])
     # xprotect_info (action)
     add("xprotect_info", "probe_timeout", [-1, 0, -0.001, 601, "x"])
@@ -261,6 +261,12 @@ def _cases():
     add("trusted_ca", "temp_dir", ["", "C:\\x\ny"])
     add("trusted_ca", "ca_cert_path", ["{root}/missing.crt", "{root}/text.pfx", "{root}/folder"])
     add("trusted_ca", "ca_cert_content", ["not a certificate"], {"ca_cert_path": None})
+    # the CA in one option, as the roles pass it
+    add("trusted_ca", "ca", [{"path": "{root}/folder"}, {"cert_content": "not a certificate"}], {"ca_cert_path": None})
+    add("trusted_ca", "ca", [{}, {"path": ""}, {"bogus": 1}], {"ca_cert_path": None})
+    add("trusted_ca", "ca", [{"path": "{root}"}], named="mutually exclusive")
+    add("server_certificate", "ca", [{"cert_content": "{root}"}, {"path": "{root}/folder"}], {"ca_cert_path": None})
+    add("xprotect_info", "ca", [{"path": "{root}/folder"}, {"cert_content": "x"}])
     # lab_site and lab_fault (action)
     add("lab_site", "timeout", [0, -1, 3601, "x"])
     add("lab_site", "state", ["running", ""])
@@ -324,21 +330,24 @@ def test_a_bad_argument_fails_naming_its_option(plugin, args, option, files, cap
     assert option in result["msg"], result["msg"]
 
 
-# ---- host variables taken as option defaults are checked too ----------------------------
+# ---- no plugin reads a role variable: the roles pass them as arguments ------------------
 
 
 @pytest.mark.parametrize(
-    ("variable", "value", "option"),
+    ("variable", "value"),
     [
-        ("xprotect_encryption_retries", -1, "retries"),
-        ("xprotect_encryption_retry_delay", -10, "retry_delay"),
-        ("xprotect_override_markers", ["("], "override_markers"),
-        ("xprotect_server_configurator", {"group_ids": {"server": "x"}}, "configurator"),
+        ("xprotect_encryption_retries", -1),
+        ("xprotect_override_markers", ["("]),
+        ("xprotect_server_configurator", {"group_ids": {"server": "x"}}),
+        ("xprotect_preflight_encryption", "not a reading"),
+        ("xprotect_port_offset", -5),
     ],
 )
-def test_a_bad_host_variable_names_the_option_and_the_variable(variable, value, option):
-    result = run_action("encryption", {"state": "disabled"}, {variable: value})
-    assert result["failed"] and option in result["msg"] and variable in result["msg"], result
+def test_a_role_variable_is_not_read_by_the_plugin(variable, value, files):
+    """A bad value in a role variable reaches no check: the task's arguments alone count (the lab
+    adapter without a site is the first thing to fail)."""
+    result = run_action("encryption", {"state": "disabled"}, {variable: value, "xprotect_lab_site": str(files / "x")})
+    assert result["failed"] and "lab site" in result["msg"] and variable not in result["msg"], result
 
 
 def test_good_values_pass_the_checks_and_reach_the_host(files):

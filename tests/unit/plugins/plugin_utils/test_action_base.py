@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The helpers of the action plugins' base class that prepare host-variable defaults
-(the options themselves are tested on the lab, tests/integration/test_host_plugins.py)."""
+"""The helpers of the action plugins' base class: the CA given as one option, thumbprint options
+(the plugins themselves run against a scripted host in tests/unit/plugins/action)."""
 
 from __future__ import annotations
 
@@ -11,93 +11,56 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import validat
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "{{ xprotect_rollback_retries }}",
-        "prefix {% if x %}y{% endif %}",
-        "{# a comment #}",
-        ["server", "{{ extra_group }}"],
-        {"path": "{{ configurator_path }}"},
-        {"group_ids": {"server": "{{ guid }}"}},
-        {"{{ key }}": 1},
-    ],
-)
-def test_values_that_jinja_would_render_are_templated(value):
-    assert action._may_be_template(value) is True
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        None,
-        3,
-        10.0,
-        False,
-        "enabled",
-        "C:\\Program Files\\Milestone\\Server Configurator\\ServerConfigurator.exe",
-        "{ not a template }",
-        [],
-        ["server", "streaming"],
-        {"path": "C:\\x.exe", "version": "24.2.0.1", "group_ids": {"server": "84430eb7-847c-422d-aa00-7915cd0d7a65"}},
-    ],
-)
-def test_plain_values_are_taken_as_they_are(value):
-    assert action._may_be_template(value) is False
-
-
-def test_plain_turns_str_subclasses_and_tuples_into_json_data():
-    class Tagged(str):
-        pass
-
-    out = action._plain({"a": Tagged("x"), "b": (1, Tagged("y"))})
-    assert out == {"a": "x", "b": [1, "y"]}
-    assert not isinstance(out["a"], Tagged) and not isinstance(out["b"][1], Tagged)
-
-
-def test_plain_leaves_what_json_cannot_carry():
-    value = {"when": object()}
-    assert action._plain(value) is value
-
-
-class _Templar:
-    """Renders "{{ n }}" as "N"; records what it was asked to render."""
-
-    def __init__(self):
-        self.asked = []
-
-    def template(self, value):
-        self.asked.append(value)
-        if isinstance(value, str):
-            return value.replace("{{ n }}", "N")
-        return value
-
-
-def _plugin():
-    plugin = object.__new__(action.XProtectAction)
-    plugin._templar = _Templar()
-    return plugin
-
-
-def test_host_value_reads_a_variable_or_one_key_of_a_registered_result():
-    plugin = _plugin()
-    task_vars = {
-        "plain": "enabled",
-        "templated": "{{ n }}",
-        "registered": {"thumbprints": {"server": "AA"}, "msg": "{{ n }}"},
-        "reading": {"Server certificate": "{{ n }}"},
+def test_the_ca_option_is_the_files_under_path_unless_content_is_given():
+    assert action.ca_options({"ca": {"path": "/pki/", "cert_content": "", "passphrase": "pw"}}) == {
+        "ca_cert_path": "/pki/ca.crt",
+        "ca_key_path": "/pki/ca.key",
+        "ca_passphrase": "pw",
     }
-    assert plugin.host_value(task_vars, "missing") is None
-    assert plugin.host_value(task_vars, "registered.missing") is None
-    assert plugin.host_value(task_vars, "plain.key") is None
-    assert plugin.host_value(task_vars, "plain") == "enabled"
-    assert plugin.host_value(task_vars, "registered.thumbprints") == {"server": "AA"}
-    # Nothing of the above needed Jinja: only values holding a template are rendered, and of a
-    # registered result only the key asked for.
-    assert plugin._templar.asked == []
-    assert plugin.host_value(task_vars, "templated") == "N"
-    assert plugin.host_value(task_vars, "reading") == {"Server certificate": "{{ n }}"}  # the stub renders str only
-    assert plugin._templar.asked == ["{{ n }}", {"Server certificate": "{{ n }}"}]
+    # Content wins even with path set: the roles always pass both, the AWX credential fills content.
+    assert action.ca_options({"ca": {"path": "/pki", "cert_content": "PEM", "key_content": "KEY"}}) == {
+        "ca_cert_content": "PEM",
+        "ca_key_content": "KEY",
+        "ca_passphrase": None,
+    }
+
+
+def test_without_ca_the_flat_options_are_taken_as_given():
+    args = {"ca": None, "ca_cert_path": "/x/ca.crt", "ca_cert_content": None}
+    assert action.ca_options(args)["ca_cert_path"] == "/x/ca.crt"
+
+
+@pytest.mark.parametrize("ca", [{"path": "", "cert_content": ""}, {"passphrase": "pw"}])
+def test_a_ca_with_neither_path_nor_content_is_refused_naming_it(ca):
+    with pytest.raises(validate.ArgumentError, match=r"^ca: ") as info:
+        action.ca_options({"ca": ca})
+    assert info.value.option == "ca"
+
+
+def test_no_action_plugin_reads_a_role_variable():
+    """Roles pass their variables as arguments (issue 14). What the plugins and their flows still
+    take from the host's variables is Ansible's own (inventory_hostname, group_names, ansible_host)
+    and the inventory contract's host name and roles; the settings action, whose job is to check
+    the variables a playbook reads, takes them from its own table."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(action.__file__).resolve().parents[1]
+    sources = [*root.glob("action/*.py"), *root.glob("plugin_utils/*.py")]
+    named = set()
+    for path in sources:
+        if path.name.startswith("lab_") or path.name == "adapter.py":  # the lab's, and the adapter's choice
+            continue
+        named |= set(re.findall(r"task_vars(?:\.get\(|\[)\s*[\"'](\w+)", path.read_text()))
+    assert named <= {
+        "inventory_hostname",
+        "group_names",
+        "ansible_host",
+        "ansible_delegated_vars",
+        "xprotect_fqdn",
+        "xprotect_roles",
+    }, named
+    assert not hasattr(action.XProtectAction, "host_var_defaults")
 
 
 # -- thumbprint options, normalised by the one normaliser when the arguments are validated ------

@@ -1,0 +1,49 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The trust decision: given what LocalMachine\\Root holds and the CA wanted (or retired), what
+to add, what to remove, and why. Pure: no host access; the trusted_ca action reads Root and
+carries the plan out."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, List, Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class TrustPlan:
+    add: bool  # import the CA into Root
+    remove: List[str]  # thumbprints to take out of Root
+    reasons: List[str]  # one sentence per change; empty when Root is as wanted
+    before: dict  # for --diff: what Root shows now
+    after: dict  # and what it will show
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.reasons)
+
+
+def decide(root: Iterable[str], ca: str, present: bool = True, retired: Sequence[str] = ()) -> TrustPlan:
+    """What to change in Root so that it holds the CA ``ca`` (``present``) or not, and none of the
+    ``retired`` CAs. Thumbprints are normalised (upper-case hex) by the caller.
+
+    A retired thumbprint equal to the CA itself is ignored: the CA named to be trusted wins over
+    a list that still carries it (a renewal that kept the key would otherwise remove and re-add).
+    """
+    root = set(root)
+    retired_in_root = [t for t in dict.fromkeys(retired) if t in root and t != ca]
+    has_ca = ca in root
+    add = present and not has_ca
+    remove = retired_in_root + ([ca] if not present and has_ca else [])
+    reasons = ["CA missing from Root"] if add else []
+    reasons += [f"retired CA {t} still in Root" for t in retired_in_root]
+    if not present and has_ca:
+        reasons.append("CA to be removed from Root")
+    after = (root | ({ca} if add else set())) - set(remove)
+    return TrustPlan(
+        add=add,
+        remove=remove,
+        reasons=reasons,
+        before={"root_contains_ca": has_ca, "retired_present": sorted(set(retired) & root)},
+        after={"root_contains_ca": ca in after, "retired_present": sorted(set(retired) & after)},
+    )
