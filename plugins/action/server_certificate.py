@@ -7,7 +7,7 @@ re-issue decision plugins/module_utils/reissue.py."""
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, pki, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow as flow
 
@@ -30,7 +30,7 @@ class ActionModule(action.XProtectAction):
         pfx_passphrase=dict(type="str", no_log=True),
         pfx_encryption=dict(type="str", choices=["3des", "aes256"], default="3des"),
         temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
-        **pki.ca_argument_spec(),
+        **_ca_options.ca_argument_spec(),
         **action.CA_OPTION,
     )
     mutually_exclusive = [[name, "ca"] for name in action.CA_FLAT_OPTIONS]

@@ -6,6 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: encryption
+version_added: 0.1.0
 short_description: Switch XProtect encryption per certificate group with Server Configurator
 description:
   - Sets the desired state of each certificate group of the host (Server, Streaming media, Mobile streaming media,
@@ -71,8 +72,8 @@ options:
     type: str
   port_offset:
     description:
-      - Added to every probed port (the lab as a non-root user); the roles pass C(xprotect_port_offset).
-      - Default 0.
+      - Added to every probed port (a host reached through port translation, and the lab); the roles pass
+        C(xprotect_port_offset). Default 0.
     type: int
   configurator_path:
     description: Path of C(ServerConfigurator.exe). Default, found from the Milestone services.

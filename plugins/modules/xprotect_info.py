@@ -6,6 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: xprotect_info
+version_added: 0.1.0
 short_description: Read what an XProtect host has, for encryption
 description:
   - Read-only facts about one host, returned as C(xprotect) and as the fact C(ansible_facts.xprotect).
@@ -28,7 +29,9 @@ options:
     description: Address for the TLS handshake that reads streaming media. Default C(ansible_host).
     type: str
   port_offset:
-    description: Added to probed ports (lab only). The roles pass C(xprotect_port_offset). Default 0.
+    description:
+      - Added to probed ports (a host reached through port translation, and the lab).
+      - The roles pass C(xprotect_port_offset). Default 0.
     type: int
   config_paths:
     description: Override configuration file locations, by kind.

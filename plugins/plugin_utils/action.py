@@ -13,7 +13,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import hoststate, pki, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, hoststate, validate
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow, raw_record
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
     AdapterError,
@@ -78,7 +78,7 @@ def _named_by_ca(load, args: dict, **kwargs):
 def ca_certificate(args: dict):
     """The CA certificate only (enough to check signatures and to distribute trust)."""
 
-    return _named_by_ca(pki.load_ca_certificate_from_options, args)
+    return _named_by_ca(_ca_options.load_ca_certificate_from_options, args)
 
 
 def signing_ca(args: dict):
@@ -86,7 +86,7 @@ def signing_ca(args: dict):
     OpenSSL's slow consistency check of a large key is skipped: its public half is still
     matched to the certificate (``trusted_key``)."""
 
-    return _named_by_ca(pki.load_ca_from_options, args, trusted_key=True)
+    return _named_by_ca(_ca_options.load_ca_from_options, args, trusted_key=True)
 
 
 class XProtectAction(ActionBase):
