@@ -62,8 +62,9 @@ def list_hosts(playbook: str, inventory: Path, extra: dict | None = None) -> lis
 def test_the_rollback_steps_follow_the_off_order(inventory):
     order = yaml.safe_load((REPO / "playbooks" / "vars" / "rollback.yml").read_text())["xprotect_rollback_order"]
     steps = [(n, h) for n, h in list_hosts("rollback.yml", inventory) if n.startswith("Rollback step")]
-    assert [n for n, _ in steps] == [f"Rollback step {i}: encryption off on {g}" for i, g in enumerate(order, 1)]
-    assert [h for _, h in steps] == [sorted(GROUPS[g]) for g in order]
+    names = [f"Rollback step {i}: encryption off on {g}" for i, g in enumerate(order, 1)]
+    assert [name for name, _hosts in steps] == names
+    assert [hosts for _name, hosts in steps] == [sorted(GROUPS[g]) for g in order]
 
 
 def test_a_custom_rollback_order_from_extra_vars(inventory):
@@ -86,7 +87,7 @@ WIDE = {
 def test_the_plays_on_the_site_groups_reach_every_host(playbook, inventory):
     plays = list_hosts(playbook, inventory)
     wide = [(name, set(hosts)) for name, hosts in plays if SERVERS <= set(hosts)]
-    assert len(wide) == len(WIDE[playbook]), [n for n, _ in wide]
+    assert len(wide) == len(WIDE[playbook]), [name for name, _hosts in wide]
     for (name, hosts), start in zip(wide, WIDE[playbook]):
         assert name.startswith(start), name
         # Clients with the servers where the play names xprotect_site_groups, nothing else.

@@ -43,7 +43,7 @@ def _variables(*sources: Dict) -> Dict:
         merged.update(source or {})
     # Variables that are templates of other variables (xprotect_site_groups); those that need
     # ansible's own filters are not needed for ``hosts:`` and stay as they are.
-    for _ in range(3):
+    for _round in range(3):
         for key, value in merged.items():
             try:
                 merged[key] = _resolve(value, merged)

@@ -75,12 +75,12 @@ class Host(HostAdapter):
 
     kind = "test"
 
-    def __init__(self, *, stores=None, files=None, registry=None, services=SERVICES, runs=(), unreadable_keys=()):
+    def __init__(self, *, stores=None, files=None, registry=None, services=None, runs=(), unreadable_keys=()):
         super().__init__(FQDN)
         self.stores = {k: list(v) for k, v in (stores or {}).items()}
         self.files = dict(files or {})
         self.registry = dict(registry or {})
-        self.services = list(services)
+        self.services = list(SERVICES if services is None else services)
         self.runs = list(runs)
         self.unreadable_keys = set(unreadable_keys)
         self.argvs, self.written, self.deleted, self.imported, self.removed, self.grants = [], {}, [], [], [], []
