@@ -75,6 +75,20 @@ options:
     description:
       - Path of the CA certificate file (PEM) on the controller. The same rules as O(ca_cert).
     type: path
+  ca:
+    description:
+      - "The site CA as the roles hold it, instead of O(ca_cert) or O(ca_cert_path)
+        (C(ca: {path: ..., cert_content: ...}) from the ca role's C(xprotect_ca_path) and C(xprotect_ca_cert_content))."
+      - O(ca.cert_content) when it is not empty, the way an AWX credential injects the CA; otherwise C(ca.crt) in the
+        folder O(ca.path). The same rules as O(ca_cert).
+    type: dict
+    suboptions:
+      path:
+        description: Folder on the controller with C(ca.crt), as M(xprotect.encryption.ca) writes it.
+        type: path
+      cert_content:
+        description: The CA certificate as PEM text; empty means C(ca.crt) under O(ca.path).
+        type: str
   timeout:
     description:
       - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint; more than 0 and at
@@ -291,6 +305,7 @@ ARGUMENT_SPEC = {
     },
     "ca_cert": {"type": "str"},
     "ca_cert_path": {"type": "path"},
+    "ca": {"type": "dict", "options": {"path": {"type": "path"}, "cert_content": {"type": "str"}}},
     "timeout": {"type": "float", "default": 5.0},
     "workers": {"type": "int", "default": 32},
     "fail_on": {"type": "list", "elements": "str", "choices": list(tls_probe.FAIL_ON_CHOICES), "default": []},
@@ -318,7 +333,7 @@ RULES = {
 def main() -> None:
     module = validate.naming_options(AnsibleModule, ARGUMENT_SPEC)(
         argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("ca_cert", "ca_cert_path")],
+        mutually_exclusive=[("ca_cert", "ca_cert_path", "ca")],
         supports_check_mode=True,
     )
     result = run_module(module, backend.run, lambda e: f"ca_cert_path: cannot read the CA ({e}).", RULES)

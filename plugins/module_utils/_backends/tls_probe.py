@@ -10,7 +10,8 @@ for the other controller modules. The probe only reads, so check mode changes no
 
 from __future__ import annotations
 
-from typing import Optional
+import os
+from typing import Optional, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe, validate
 
@@ -18,26 +19,37 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import tls_pro
 _OPTIONS = ("ca_cert", "endpoints", "fail_on")
 
 
+def _ca_file(p: dict) -> Tuple[str, Optional[str]]:
+    """The option that names the CA file, and the file: ``ca_cert_path``, or ``ca.crt`` under ``ca.path``."""
+    ca = p.get("ca") or {}
+    if ca.get("path") and not ca.get("cert_content"):
+        return "ca.path", os.path.join(ca["path"], "ca.crt")
+    return "ca_cert_path", p["ca_cert_path"]
+
+
 def read_ca(p: dict) -> Optional[str]:
-    """The CA bundle (PEM text) from ``ca_cert_path`` or ``ca_cert``; None when neither is given."""
-    path = p["ca_cert_path"]
+    """The CA bundle (PEM text) from ``ca_cert_path``, ``ca_cert`` or ``ca``; None when none is given."""
+    option, path = _ca_file(p)
     if not path:
-        return p["ca_cert"]
+        return (p.get("ca") or {}).get("cert_content") or p["ca_cert"]
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise validate.ArgumentError(
-            f"ca_cert_path: cannot read {path} ({e}). Give the path of the CA certificate (PEM).", "ca_cert_path"
+            f"{option}: cannot read {path} ({e}). Give the path of the CA certificate (PEM).", option
         ) from e
 
 
 def _argument_error(e: tls_probe.ProbeError, p: dict) -> validate.ArgumentError:
     msg = str(e)
     option = next((o for o in _OPTIONS if msg.startswith((f"{o}:", f"{o}["))), None)
-    if option == "ca_cert" and p["ca_cert_path"]:
+    file_option, path = _ca_file(p)
+    if option == "ca_cert" and path:
         # The text came from the file: name the file, not the value option the user did not set.
-        option, msg = "ca_cert_path", msg.replace("ca_cert:", f"ca_cert_path ({p['ca_cert_path']}):", 1)
+        option, msg = file_option, msg.replace("ca_cert:", f"{file_option} ({path}):", 1)
+    elif option == "ca_cert" and (p.get("ca") or {}).get("cert_content"):
+        option, msg = "ca.cert_content", msg.replace("ca_cert:", "ca.cert_content:", 1)
     return validate.ArgumentError(msg, option)
 
 

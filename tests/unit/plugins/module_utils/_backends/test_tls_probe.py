@@ -63,3 +63,29 @@ def test_nothing_to_probe_is_an_empty_unchanged_result():
     result = backend.run(params(), check_mode=False)
     assert result["changed"] is False and result["endpoints"] == [] and result["failure"] is None
     assert result["counts"]["total"] == 0
+
+
+def test_the_site_ca_option_takes_content_first_then_the_folder(tmp_path):
+    (tmp_path / "ca.crt").write_text("FROM FOLDER")
+    assert backend.read_ca(params(ca={"path": str(tmp_path), "cert_content": "FROM AWX"})) == "FROM AWX"
+    assert backend.read_ca(params(ca={"path": str(tmp_path), "cert_content": ""})) == "FROM FOLDER"
+    assert backend.read_ca(params(ca={"path": None, "cert_content": None})) is None
+
+
+def test_a_missing_ca_folder_names_ca_path(tmp_path):
+    with pytest.raises(validate.ArgumentError) as e:
+        backend.read_ca(params(ca={"path": str(tmp_path / "nowhere"), "cert_content": ""}))
+    assert e.value.option == "ca.path" and "ca.crt" in str(e.value)
+
+
+def test_a_bad_ca_file_in_the_folder_names_ca_path(tmp_path):
+    (tmp_path / "ca.crt").write_text("not a certificate")
+    with pytest.raises(validate.ArgumentError) as e:
+        backend.run(params(ca={"path": str(tmp_path), "cert_content": ""}), check_mode=True)
+    assert e.value.option == "ca.path" and str(e.value).startswith("ca.path (")
+
+
+def test_bad_ca_content_names_ca_cert_content():
+    with pytest.raises(validate.ArgumentError) as e:
+        backend.run(params(ca={"path": "/unused", "cert_content": "garbage"}), check_mode=True)
+    assert e.value.option == "ca.cert_content" and str(e.value).startswith("ca.cert_content: no PEM")
