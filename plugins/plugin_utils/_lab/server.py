@@ -226,16 +226,17 @@ class SiteServer:
     def collect(self, now: float) -> bool:
         """Free what failed connections left in reference cycles (see COLLECT_EVERY).
 
-        Once more after the collection that follows a failure: a connection that failed just
-        before it may still have been closing (its transport's callbacks not yet run), so not
-        yet garbage.
+        Again after a collection that follows a failure, for as long as a collection finds
+        something: a connection that failed just before it may still have been closing (its
+        transport's callbacks not yet run, which takes longer on a loaded machine), so not yet
+        garbage. Once a collection finds nothing and no connection has failed since, it stops.
         """
         if not (self.failed or self._again) or now - self._collected < COLLECT_EVERY:
             return False
-        self._again = bool(self.failed)
-        self.failed = 0
+        failed, self.failed = self.failed, 0
         self._collected = now
-        gc.collect()
+        found = gc.collect()
+        self._again = bool(failed) or found > 0
         return True
 
     async def watch(self) -> None:
