@@ -45,7 +45,8 @@ def host_records(hosts: Sequence[str], hostvars: Mapping, keys: Mapping[str, Any
 
     ``keys`` names them: ``certificate`` and ``state`` (the final or audit reading of the
     server certificate and the encryption), ``trust`` (the Root store reading of a client),
-    ``changes`` (a list: results whose ``changed`` is this run's change).
+    ``changes`` (a list: results whose ``changed`` is this run's change), ``key_access`` (a list:
+    server_certificate results that verified the private key's readers, the first one found).
     """
     records = []
     for host in hosts:
@@ -54,6 +55,13 @@ def host_records(hosts: Sequence[str], hostvars: Mapping, keys: Mapping[str, Any
         for what in ("certificate", "state", "trust"):
             name = keys.get(what)
             record[what] = dict(_mapping(hv.get(name)) or {}) if name else {}
+        # Key access: the first of these results that verified it (key_readers).
+        record["key_access"] = {}
+        for name in keys.get("key_access") or ():
+            result = _mapping(hv.get(name)) or {}
+            if result.get("key_readers") is not None:
+                record["key_access"] = {"readers": list(result["key_readers"]), "reasons": result.get("reasons") or []}
+                break
         record["changes"] = {}
         for name in keys.get("changes") or ():
             result = _mapping(hv.get(name))
@@ -174,8 +182,8 @@ def _cert_block(cert: Mapping, probes: Sequence[dict], now, warn_days, fail_days
     }
 
 
-def _key_problem(cert: Mapping) -> bool:
-    return any("private key" in str(r) for r in cert.get("reasons") or [])
+def _key_problem(access: Mapping) -> bool:
+    return any("private key" in str(r) for r in access.get("reasons") or [])
 
 
 def _changes(record: Mapping) -> List[dict]:
@@ -266,7 +274,8 @@ def build(  # noqa: PLR0913, PLR0917
         for what, result in (("certificate", cert), ("encryption", record["state"])):
             if result.get("unreachable") or result.get("failed"):
                 unchecked.append({"host": record["host"], "reason": f"{what}: {_reason(result)}"})
-        readers = cert.get("key_readers")
+        access = record.get("key_access") or {}
+        readers = access.get("readers")
         servers.append(
             {
                 "host": record["host"],
@@ -276,7 +285,7 @@ def build(  # noqa: PLR0913, PLR0917
                 "certificate": _cert_block(cert, endpoints, now, warn_days, fail_days),
                 "key_access": {
                     "readers": list(readers) if readers is not None else None,
-                    "ok": None if readers is None else not _key_problem(cert),
+                    "ok": None if readers is None else not _key_problem(access),
                 },
                 "endpoints": endpoints,
                 "state": state,
