@@ -26,9 +26,11 @@ def site(tmp_path):
 
 
 def _rows(stdout: str) -> dict:
-    """The audit table's rows, per host: {host: [drift, ...]}."""
+    """The audit table's rows, per host: {host: [drift, ...]} (the drift task's output only: the
+    report's table below it has a line per host too)."""
     rows = {}
-    for m in re.finditer(r'^\s+"(\S+\.lab\.xprotect\.test)\s+(.+?)",?$', stdout, re.M):
+    section = stdout.split("TASK [Audit | drift per host]", 1)[-1].split("TASK [", 1)[0]
+    for m in re.finditer(r'^\s+"(\S+\.lab\.xprotect\.test)\s+(.+?)",?$', section, re.M):
         rows.setdefault(m.group(1), []).append(m.group(2))
     return rows
 
