@@ -23,9 +23,9 @@ class ActionModule(ActionBase):
         records=dict(type="list", elements="dict", required=True),
         probes=dict(type="list", elements="dict", default=[]),
         drift=dict(type="list", elements="dict", default=[]),
+        # No default: a shared {} would be filled in by the validation of its suboptions.
         ca=dict(
             type="dict",
-            default={},
             options=dict(path=dict(type="path"), cert_content=dict(type="str", default="")),
         ),
         status_file=dict(type="path"),

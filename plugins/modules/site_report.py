@@ -39,9 +39,10 @@ options:
     elements: dict
     default: []
   ca:
-    description: The site CA, as the other plugins take it; the report shows its subject, thumbprint and expiry.
+    description:
+      - The site CA, as the other plugins take it; the report shows its subject, thumbprint and expiry.
+      - Unset, the report has no CA part.
     type: dict
-    default: {}
     suboptions:
       path:
         description: The CA folder; C(ca.crt) in it is read. Missing is not an error (no CA yet).
