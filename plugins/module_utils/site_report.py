@@ -414,8 +414,15 @@ def console_lines(report: Mapping, paths: Mapping[str, str]) -> List[str]:
         + (f"; without the CA: {', '.join(missing)}" if missing else "")
         + (f"; unreachable or not read: {', '.join(other)}" if other else "")
     )
+    issued = [c["host"] for c in report["changes"] if c["what"] == "issued"]
+    if issued:
+        # A first rollout issues one per server: a count, the hosts are in the report.
+        lines.append(
+            f"Issued {len(issued)} certificates (no certificate before): {', '.join(issued[:5])}"
+            + (f" and {len(issued) - 5} more" if len(issued) > 5 else "")
+        )
     for c in report["changes"]:
-        if c["what"] in ("renewed", "issued"):
+        if c["what"] == "renewed":
             lines.append(
                 f"{c['what'].capitalize()} {c['host']}: {c.get('old_thumbprint') or '-'} "
                 f"(expiry {_date(c.get('old_not_after')) or '-'}) -> {c['new_thumbprint']} "

@@ -22,7 +22,10 @@ COLUMNS = (
     ("mobile", "Mobile servers"),
     ("client", "Clients"),
 )
-ROWS_PER_COLUMN = 18  # a larger column wraps into sub-columns, so a 273-host site stays one screen high
+# A larger column wraps into sub-columns; the largest one into at most MAX_SUBCOLUMNS, so that a
+# site of hundreds of hosts keeps its labels legible at 1366 px and stays about a screen high.
+ROWS_PER_COLUMN = 18
+MAX_SUBCOLUMNS = 6
 NODE_W, NODE_H, GAP_Y, SUB_W, COL_GAP = 150, 20, 6, 160, 60
 
 
@@ -56,13 +59,14 @@ def diagram(report: Mapping) -> dict:
         edge = _client_edge(client, mgmt_edge)
         groups["client"].append({"host": client["host"], "state": edge, "edge": edge})
     columns, x, height = [], 10, 0
+    rows = max(ROWS_PER_COLUMN, -(-max(len(n) for n in groups.values()) // MAX_SUBCOLUMNS))
     for key, title in COLUMNS:
         nodes = groups[key]
-        subs = max(1, -(-len(nodes) // ROWS_PER_COLUMN))
+        subs = max(1, -(-len(nodes) // rows))
         for i, node in enumerate(nodes):
-            node.update(x=x + (i // ROWS_PER_COLUMN) * SUB_W, y=40 + (i % ROWS_PER_COLUMN) * (NODE_H + GAP_Y))
+            node.update(x=x + (i // rows) * SUB_W, y=40 + (i % rows) * (NODE_H + GAP_Y))
         columns.append({"key": key, "title": title, "x": x, "nodes": nodes})
-        height = max(height, 40 + min(len(nodes), ROWS_PER_COLUMN) * (NODE_H + GAP_Y))
+        height = max(height, 40 + min(len(nodes), rows) * (NODE_H + GAP_Y))
         x += (subs - 1) * SUB_W + NODE_W + COL_GAP
     edges = []
     if mgmt:

@@ -75,6 +75,13 @@ def test_a_large_site_wraps_its_columns():
     xs = {n["x"] for c in diagram["columns"] if c["key"] == "recording" for n in c["nodes"]}
     assert len(xs) == 4  # 62 recording servers, 18 a sub-column
     assert diagram["height"] < 600
+    for i in range(60, 200):
+        name = f"rs{i:03d}"
+        data.TP[name] = f"{i:040X}"
+        hv[name] = data._hv(["xprotect_recording_servers"], host=name)
+    diagram = report_html.diagram(data._report(hv=hv))
+    xs = {n["x"] for c in diagram["columns"] if c["key"] == "recording" for n in c["nodes"]}
+    assert len(xs) == report_html.MAX_SUBCOLUMNS  # 202: 34 a sub-column, 6 sub-columns
 
 
 def _args(tmp_path, **over):
