@@ -134,7 +134,10 @@ def render(report: Mapping, now: _dt.datetime) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     rows: List[dict] = []
     for server in report["servers"]:
-        cert = server.get("certificate") or {}
+        # A server whose certificate could not be read has none: every cell says "-".
+        cert = dict(
+            dict.fromkeys(("thumbprint", "expiry_date", "days_left", "expiry")), **(server.get("certificate") or {})
+        )
         rows.append(
             {
                 "host": server["host"],

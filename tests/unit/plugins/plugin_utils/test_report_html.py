@@ -65,6 +65,15 @@ def test_every_host_has_a_row_and_every_server_an_edge_coloured_by_its_state():
     assert edges["cl2"] == "broken"  # the site is encrypted and this client lacks the CA
 
 
+def test_a_server_whose_certificate_could_not_be_read_renders_with_dashes():
+    hv = data._site()
+    hv["rs1"]["cert"] = {"failed": True, "msg": "ca: ca_cert_path: /x/ca.crt does not exist"}
+    report = data._report(hv=hv, probes=[], ca=None)
+    assert {s["host"]: s["certificate"] for s in report["servers"]}["rs1"] is None
+    tags = _tags(report_html.render(report, NOW))
+    assert "rs1" in {a.get("data-host") for t, a in tags if t == "tr"}
+
+
 def test_a_large_site_wraps_its_columns():
     hv = data._site()
     for i in range(60):
