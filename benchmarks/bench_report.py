@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     report = json.loads(args.report.read_text(encoding="utf-8")) if args.report else synthetic()
     times, page = [], ""
-    for _ in range(args.repeat):
+    for _round in range(args.repeat):
         start = time.perf_counter()
         page = report_html.render(report, NOW)
         times.append(time.perf_counter() - start)

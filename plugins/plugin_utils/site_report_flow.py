@@ -11,8 +11,6 @@ import json
 import os
 from typing import Mapping, Optional
 
-from cryptography import x509
-
 from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, site_report
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import report_html
 
@@ -37,6 +35,8 @@ def read_ca(ca: Optional[Mapping]) -> Optional[dict]:
             pem = handle.read()
     if not pem:
         return None
+    from cryptography import x509  # here: the collection's other controller code loads it the same way
+
     try:
         cert = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
     except ValueError as error:

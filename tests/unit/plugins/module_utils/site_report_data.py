@@ -81,7 +81,10 @@ CA = {
 }
 
 
-def _report(hv=None, probes=PROBES, status=None, drift=(), ca=CA):
+def _report(hv=None, probes=None, status=None, drift=(), ca="site CA"):
+    """The report of ``hv`` (default the small site); ``ca=None`` is a run without a CA."""
     hv = hv or _site()
+    probes = PROBES if probes is None else probes
+    ca = CA if ca == "site CA" else ca
     records = site_report.host_records(list(hv), hv, KEYS)
     return site_report.build(records, probes, ca, status, drift, "site.yml", False, T, NOW)
