@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `make demo`: a lab site (1 management, 3 recording, 1 failover, 1 mobile server, 2 clients),
-# its CA under .lab/pki, the rollout, the summary and the lab's connectivity. Run it twice:
-# the second run changes nothing.
+# its CA under .lab/pki, the rollout, the summary and the lab's connectivity, and the site report
+# (report.json, report.html) under .lab/site/xprotect-report. Run it twice: the second run changes
+# nothing. XPROTECT_DEMO_SITE=<folder> puts the site elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-}"
-site="$PWD/.lab/site"
+site="${XPROTECT_DEMO_SITE:-$PWD/.lab/site}"
 
 echo "== The lab: a simulated XProtect site on loopback =="
 ansible-playbook playbooks/lab.yml -e "lab_path=$site"
@@ -33,6 +34,12 @@ widths = [max(len(r[i]) for r in rows + [("host", "roles", "encrypted groups", "
 for r in [("host", "roles", "encrypted groups", "endpoints", "state")] + rows:
     print("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)))
 PY
+
+echo "== The site report (docs/report.md) =="
+for f in report.json report.html; do
+  test -s "$site/xprotect-report/$f" || { echo "missing: $site/xprotect-report/$f" >&2; exit 1; }
+done
+echo "The site report: $site/xprotect-report/report.html (open it in a browser; report.json beside it)"
 
 cat <<EOT
 

@@ -34,7 +34,8 @@ step "unit tests (coverage floor 90% on plugins/module_utils)"
 pytest -q -n 2 tests/unit \
   --cov=plugins/module_utils --cov-report=term-missing:skip-covered --cov-fail-under=90
 
-step "integration tests (lab, ansible-playbook)"
+step "integration tests (lab, ansible-playbook; headless Chromium for the report, scripts/browser.sh)"
+bash scripts/browser.sh
 # Independent lab tests run side by side, each on a site of its own, a file on one worker
 # (loadfile): the tests of a file may share one module-scoped site, in order.
 pytest -q -n 2 --dist loadfile tests/integration

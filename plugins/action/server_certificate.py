@@ -64,6 +64,8 @@ class ActionModule(action.XProtectAction):
             "days_left": decision.days_left,
             "thumbprint": current.thumbprint if current else None,
             "not_after": before["not_after"] if before else None,
+            # What a re-issue replaces (old -> new in the renewal's list and the site report).
+            "previous": {k: before[k] for k in ("thumbprint", "not_after")} if before else None,
             "changed": False,
         }
         if decision.action == "keep":

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import report
+from ansible_collections.xprotect.encryption.plugins.module_utils import report, site_report
 
 
 def _plain(hostvars):
@@ -33,6 +33,9 @@ class FilterModule:
             "summary_rows": lambda hosts, hostvars: report.summary_rows(hosts, _plain(hostvars)),
             "drift_rows": lambda hosts, hostvars, keys: report.drift_rows(hosts, _plain(hostvars), keys),
             "audit_verdict": report.audit_verdict,
+            "site_report_records": lambda hosts, hostvars, keys: site_report.host_records(
+                hosts, _plain(hostvars), keys
+            ),
             "probe_gate": lambda probes, hostvars, expect_tls=True: report.probe_gate(
                 probes, _plain(hostvars), expect_tls
             ),

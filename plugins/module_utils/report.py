@@ -18,12 +18,15 @@ from ansible_collections.xprotect.encryption.plugins.module_utils._text import c
 ROLE_ENDPOINTS = {
     "management": (("management https", 443),),
     "recording": (("image server", 7563), ("recording web api", 9001)),
+    # A failover recording server runs the recording server's services (the lab serves them too).
+    "failover": (("image server", 7563), ("recording web api", 9001)),
     "mobile": (("mobile https", 8082),),
 }
 # Where the same services answer in plain text once encryption is off.
 PLAIN_ENDPOINTS = {
     "management": (("management http", 80),),
     "recording": (("image server", 7563), ("recording web api", 9001)),
+    "failover": (("image server", 7563), ("recording web api", 9001)),
     "mobile": (("mobile http", 8081),),
 }
 

@@ -149,6 +149,11 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_verify_expiring_days": _s("int", _DAYS, "site renew rollback"),
     "xprotect_verify_expect_tls": _s("bool", None, "site renew rollback"),
     "xprotect_verify_read_state": _s("bool", None, "site renew rollback"),
+    # The site report (playbooks/report.yml, docs/report.md)
+    "xprotect_report_dir": _s("str", _TEXT, _ALL),
+    "xprotect_report_status_file": _s("str", _TEXT, _ALL),
+    "xprotect_expiry_warn_days": _s("int", _DAYS, _ALL),
+    "xprotect_expiry_fail_days": _s("int", _DAYS, _ALL),
 }
 
 
@@ -173,6 +178,13 @@ def problems(playbook: str, values: Mapping[str, Any]) -> List[str]:
             setting.check(values[name], name)
         except validate.ArgumentError as e:  # PkiError too (the host-name and IP checks)
             found.append(e.message)
+    warn, fail = values.get("xprotect_expiry_warn_days"), values.get("xprotect_expiry_fail_days")
+    if "xprotect_expiry_warn_days" in for_playbook(playbook) and isinstance(warn, int) and isinstance(fail, int):
+        if fail > warn:
+            found.append(
+                f"xprotect_expiry_fail_days={fail} is more than xprotect_expiry_warn_days={warn}: the audit must warn "
+                "before it fails; set xprotect_expiry_fail_days at most xprotect_expiry_warn_days."
+            )
     return found
 
 

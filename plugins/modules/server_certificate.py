@@ -126,6 +126,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+previous:
+  description:
+    - The certificate the host used before this task (C(thumbprint), C(not_after)); null when it had none.
+    - Equal to RV(thumbprint) and RV(not_after) when nothing was issued.
+  returned: success
+  type: dict
+  sample: {"thumbprint": "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C", "not_after": "2027-03-01T12:00:00Z"}
 thumbprint:
   description: SHA-1 thumbprint (uppercase hex) of the certificate the host now uses.
   returned: success

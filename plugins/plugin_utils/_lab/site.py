@@ -480,6 +480,8 @@ def inventory_text(site: model.Site) -> str:
         # An ordinary endpoint variable (the lab's ports are shifted as behind port translation).
         f"    xprotect_port_offset: {int(site.spec.get('port_offset', 0))}",
         f"    xprotect_ca_path: {_q(pki)}",
+        # The measured links (recording server <-> management server, client video) for the site report.
+        f"    xprotect_report_status_file: {_q(site.file('status.json'))}",
         "    xprotect_ca_passphrase: "
         + _q("{{ lookup('ansible.builtin.file', " + repr(os.path.join(pki, "passphrase")) + ") }}"),
     ]

@@ -123,6 +123,11 @@ NOT_SETTINGS = {
     "xprotect_switch_needs_preflight",
     "xprotect_preflight_encryption",  # the preflight's reading, passed to the switch as one of its readings
     "xprotect_port_offset",  # an endpoint variable the lab inventory sets; the modules check port_offset
+    # Set by the playbooks that import playbooks/report.yml, for it.
+    "xprotect_report_drift",
+    "xprotect_report_check_mode",
+    "xprotect_report_fail_on_expiry",
+    "xprotect_audit_rows",  # the audit's drift rows, for the report
 }
 
 

@@ -108,6 +108,7 @@ ACTIONS = {
     "lab_site": {"path": "{root}/site", "state": "status"},
     "lab_fault": {"path": "{root}/site", "host": "rs001", "fault": "clear"},
     "settings": {"playbook": "site"},
+    "site_report": {"records": [], "playbook": "site.yml", "dest": "{root}/report"},
 }
 
 TOO_MANY_DAYS = [10000000, 36501, 2**63]
@@ -301,6 +302,14 @@ def _cases():
     # settings (action)
     add("settings", "playbook", ["site.yml", "", "deploy"])
     add("settings", "fail_on_problems", ["maybe"])
+    # site_report (action)
+    add("site_report", "warn_days", [-1, "soon", []])
+    add("site_report", "fail_days", [-1, "x", 31])
+    add("site_report", "renew_before", [-5, "later"])
+    add("site_report", "status_file", ["{root}/missing.json", "{root}/folder", "{root}/text.pfx"])
+    add("site_report", "ca", [{"cert_content": "not a certificate"}], named="ca.cert_content")
+    add("site_report", "records", ["hosts", [1, 2]])
+    add("site_report", "dest", ["{root}/text.pfx/sub"])
     return c
 
 
