@@ -20,6 +20,7 @@ COLUMNS = (
     ("recording", "Recording servers"),
     ("failover", "Failover servers"),
     ("mobile", "Mobile servers"),
+    ("event", "Event servers"),
     ("client", "Clients"),
 )
 # A larger column wraps into sub-columns; the largest one into at most MAX_SUBCOLUMNS, so that a
@@ -31,10 +32,10 @@ NODE_W, NODE_H, GAP_Y, SUB_W, COL_GAP = 150, 20, 6, 160, 60
 
 def _column(entry: Mapping) -> str:
     roles = entry.get("roles") or ["client"]
-    for key in ("management", "recording", "failover", "mobile"):
+    for key, _title in COLUMNS:
         if key in roles:
             return key
-    return "client" if "client" in roles or not roles else roles[0]
+    return "client"
 
 
 def _client_edge(client: Mapping, mgmt_edge: str) -> str:

@@ -1,7 +1,8 @@
 """The site report on a lab site: report.json validates against its schema after a rollout, a
 renewal, a drift (lab faults) and a rollback; report.html is loaded in headless Chromium.
 
-One site for the file, in order (the rollout, then each later run on what it left).
+One site for the file. Each test that changes it starts from the site encrypted (site.yml, which
+is idempotent, brings back whatever an earlier test left), so the tests do not depend on their order.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ def site(tmp_path_factory):
     proc = playbook("site.yml", path, extra={"xprotect_report_dir": str(path.parent / "rollout")})
     yield path, proc
     lab(path, state="absent")
+
+
+@pytest.fixture
+def rolled_out(site, tmp_path):
+    """The module's site encrypted again, and the folder of that run's report."""
+    path, _proc = site
+    folder = tmp_path / "converged"
+    playbook("site.yml", path, extra={"xprotect_report_dir": str(folder)})
+    return path, folder
 
 
 def _load(folder: pathlib.Path) -> dict:
@@ -137,9 +147,9 @@ def test_02_the_page_in_headless_chromium(site, tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
 
 
-def test_03_renewal_lists_old_and_new(site):
-    path, _proc = site
-    before = {s["host"]: s["certificate"]["thumbprint"] for s in _load(path.parent / "rollout")["servers"]}
+def test_03_renewal_lists_old_and_new(rolled_out):
+    path, converged = rolled_out
+    before = {s["host"]: s["certificate"]["thumbprint"] for s in _load(converged)["servers"]}
     # Every certificate (two years) is due with renew_before 800.
     proc = playbook(
         "renew.yml", path, extra={"xprotect_renew_before": 800, "xprotect_report_dir": str(path.parent / "renew")}
@@ -158,8 +168,8 @@ def test_03_renewal_lists_old_and_new(site):
     assert any(h in gate for h in hosts_in(path, "xprotect_failover_servers"))
 
 
-def test_04_drift_and_the_expiry_watch(site):
-    path, _proc = site
+def test_04_drift_and_the_expiry_watch(rolled_out):
+    path, _converged = rolled_out
     rs = hosts_in(path, "xprotect_recording_servers")[0]
     client = hosts_in(path, "xprotect_clients")[0]
     fault(path, rs, "disable_encryption")
@@ -188,8 +198,8 @@ def test_04_drift_and_the_expiry_watch(site):
     assert "Expiry watch: ok" in relaxed.stdout and "CA CN=" in relaxed.stdout
 
 
-def test_05_rollback_report(site):
-    path, _proc = site
+def test_05_rollback_report(rolled_out):
+    path, _converged = rolled_out
     playbook("rollback.yml", path, extra={"xprotect_report_dir": str(path.parent / "rollback")})
     report = _load(path.parent / "rollback")
     assert {s["state"] for s in report["servers"]} == {"plain"}

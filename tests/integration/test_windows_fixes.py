@@ -1,8 +1,9 @@
 """What a real Windows host would show and the lab models: the PFX import, leftover requests with
 their key containers, the event server's key access, and the raw record of a first-contact audit.
 
-One site, in order: a PFX rollout on the recording server, the event server's certificate and
-switch, a leftover certreq request cleaned up with its key, then the raw audit of every host.
+One site: a PFX rollout on the recording server, the event server's certificate and switch, a
+leftover certreq request cleaned up with its key, the raw audit of every host. Each test sets up
+what it needs, so the tests do not depend on their order.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def site(tmp_path_factory):
 
 
 def test_01_a_pfx_rollout_leaves_no_ca_certificate_in_my(site):
+    # A recording server with no certificate yet, whatever another test gave it.
+    for entry in LabAdapter(str(site), RS).list_certificates("My"):
+        LabAdapter(str(site), RS).remove_certificate(entry.thumbprint, "My")
     adhoc(site, RS, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
     res = adhoc(site, RS, "server_certificate", dict(ca_args(site), key_source="pfx"))
     assert res["changed"] and not res.get("failed"), res
@@ -75,6 +79,7 @@ def test_02_the_event_servers_account_reads_the_key_and_its_group_switches(site)
 
 
 def test_03_a_leftover_request_goes_with_its_key_container(site):
+    adhoc(site, RS, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})  # certreq -accept needs it
     host = LabAdapter(str(site), RS)
     temp = "C:\\Windows\\Temp"
     host.write_file(temp + "\\left.inf", _certreq.certreq_inf(RS, pki.host_names(RS), key_length=2048))

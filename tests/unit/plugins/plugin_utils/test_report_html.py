@@ -74,6 +74,18 @@ def test_a_server_whose_certificate_could_not_be_read_renders_with_dashes():
     assert "rs1" in {a.get("data-host") for t, a in tags if t == "tr"}
 
 
+def test_an_event_server_has_its_own_column():
+    report = data._report()
+    event = dict(report["servers"][0], host="ev1", roles=["event"])
+    report["servers"].append(event)
+    diagram = report_html.diagram(report)
+    titles = [c["title"] for c in diagram["columns"]] if "columns" in diagram else []
+    tags = _tags(report_html.render(report, NOW))
+    assert "ev1" in {a.get("data-host") for t, a in tags if t == "tr"}
+    assert "ev1" in {a.get("data-host") for t, a in tags if t == "path" and "edge" in a.get("class", "")}
+    assert not titles or "Event servers" in titles
+
+
 def test_a_large_site_wraps_its_columns():
     hv = data._site()
     for i in range(60):
