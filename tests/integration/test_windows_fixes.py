@@ -29,9 +29,7 @@ EV = "ev01.lab.xprotect.test"
 EVENT_ACCOUNT = "LAB\\svc-event"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    path = tmp_path_factory.mktemp("winfixes") / "site"
+def _make_site(path):
     lab(
         path,
         recording_servers=1,
@@ -45,6 +43,21 @@ def site(tmp_path_factory):
     assert adhoc_local(["ca", {"path": str(folder), "passphrase": (folder / "passphrase").read_text().strip()}])[
         "changed"
     ]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    path = tmp_path_factory.mktemp("winfixes") / "site"
+    _make_site(path)
+    yield path
+    lab(path, state="absent")
+
+
+@pytest.fixture
+def own_site(tmp_path):
+    """A site of the test's own, for a test that needs a host nobody has touched."""
+    path = tmp_path / "site"
+    _make_site(path)
     yield path
     lab(path, state="absent")
 
@@ -66,7 +79,8 @@ def test_01_a_pfx_rollout_leaves_no_ca_certificate_in_my(site):
     assert info["other_certificates"] == []
 
 
-def test_02_the_event_servers_account_reads_the_key_and_its_group_switches(site):
+def test_02_the_event_servers_account_reads_the_key_and_its_group_switches(own_site):
+    site = own_site
     adhoc(site, EV, "trusted_ca", {"ca_cert_path": ca_args(site)["ca_cert_path"]})
     cert = adhoc(site, EV, "server_certificate", ca_args(site))
     assert cert["changed"] and EVENT_ACCOUNT in cert["key_readers"], cert
