@@ -76,10 +76,10 @@ def test_a_custom_rollback_order_from_extra_vars(inventory):
 # The plays whose hosts are the groups of vars/groups.yml (xprotect_server_groups, or
 # xprotect_site_groups with the clients), by name.
 WIDE = {
-    "site.yml": ["Settings", "Phase 0 check", "Phase 1", "Phase 2: preflight,", "Phase 7: final"],
-    "audit.yml": ["Settings", "Audit: read", "Audit: drift summary"],
-    "renew.yml": ["Settings", "Phase 0 check", "Renew phase 1"],
-    "rollback.yml": ["Settings", "Rollback: final"],
+    "site.yml": ["Settings", "Phase 0 check", "Phase 1", "Phase 2: preflight,", "Phase 7: final", "Report:"],
+    "audit.yml": ["Settings", "Audit: read", "Audit: drift summary", "Report:", "Audit: the verdict"],
+    "renew.yml": ["Settings", "Phase 0 check", "Renew phase 1", "Renew: read the final state", "Report:"],
+    "rollback.yml": ["Settings", "Rollback: final", "Report:"],
 }
 
 
