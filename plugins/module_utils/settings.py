@@ -128,6 +128,13 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_certificates_pfx_path": _s("str", None, _CERT),
     "xprotect_certificates_pfx_passphrase": _s("str", None, _CERT, no_log=True),
     "xprotect_certificates_pfx_encryption": _s("str", None, _CERT, choices=["3des", "aes256"]),
+    # Bring your own certificate as PEM (docs/certificates.md, "Bring your own certificates")
+    "xprotect_certificates_cert_path": _s("str", None, _CERT),
+    "xprotect_certificates_key_path": _s("str", None, _CERT),
+    "xprotect_certificates_key_passphrase": _s("str", None, _CERT, no_log=True),
+    "xprotect_certificates_client_trusted_roots": _s(
+        "list", validate.list_of(validate.thumbprint), _CERT, elements="str"
+    ),
     "xprotect_certificates_key_readers": _s("list", _TEXTS, _CERT, elements="str"),
     "xprotect_certificates_verify_key_access": _s("bool", None, _CERT),
     # Trust (roles/trust)
