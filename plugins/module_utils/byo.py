@@ -145,6 +145,23 @@ def _issuer_in(cert: Any, pool: Iterable[Any]) -> Optional[Any]:
     return next((c for c in pool if c.subject == cert.issuer and pki.verify_issued_by(cert, c)), None)
 
 
+def _path_length_problems(chain: Sequence[Any]) -> List[str]:
+    """A CA whose pathLenConstraint is smaller than the number of CAs below it breaks the chain
+    (RFC 5280 4.2.1.9; Windows and OpenSSL refuse it: a root made with pathlen:0 signs no CA)."""
+    problems = []
+    for below, cert in enumerate(chain):
+        try:
+            limit = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        except x509.ExtensionNotFound:
+            continue
+        if limit is not None and below > limit:
+            problems.append(
+                f"{_name(cert)} allows {limit} intermediate CA(s) below it (pathLenConstraint) "
+                f"and the chain has {below}"
+            )
+    return problems
+
+
 def build_chain(  # noqa: PLR0917 - public API, positional by design
     leaf: Any,
     given: Sequence[Any],
@@ -165,14 +182,12 @@ def build_chain(  # noqa: PLR0917 - public API, positional by design
     problems: List[str] = []
     current = leaf
     for _depth in range(_MAX_DEPTH):
-        anchor = next(
-            ((a, src) for a, src in anchors if a.subject == current.issuer and pki.verify_issued_by(current, a)), None
-        )
+        anchor = next(((a, src) for a, src in anchors if _issuer_in(current, [a]) is not None), None)
         if anchor is not None:
             chain.append(anchor[0])
             if not _valid_at(anchor[0], now):
                 problems.append(f"its root {_name(anchor[0])} ({anchor[1]}) is not valid now")
-            return chain, anchor[1], problems
+            return chain, anchor[1], problems + _path_length_problems(chain)
         link = _issuer_in(current, [c for c in pool if c not in chain])
         if link is None:
             break
@@ -180,9 +195,8 @@ def build_chain(  # noqa: PLR0917 - public API, positional by design
         if not pki.is_ca_certificate(link):
             problems.append(f"the chain certificate {_name(link)} is not a CA certificate (CA:TRUE)")
         if not _valid_at(link, now):
-            problems.append(
-                f"the intermediate CA {_name(link)} is not valid now (until {pki.iso_z(pki.not_after(link))})"
-            )
+            until = pki.iso_z(pki.not_after(link))
+            problems.append(f"the intermediate CA {_name(link)} is not valid now (valid until {until})")
         current = link
     given_root = _issuer_in(current, [c for c in given if pki.is_self_signed(c)])
     if given_root is not None:

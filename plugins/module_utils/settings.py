@@ -154,6 +154,8 @@ SETTINGS: Dict[str, Setting] = {
         "raw", validate.bounded(validate.number, above=0, maximum=600), "site renew rollback"
     ),
     "xprotect_verify_expiring_days": _s("int", _DAYS, "site renew rollback"),
+    # Roots of brought certificates that the gates' and the order guard's TLS probes accept
+    "xprotect_tls_extra_roots": _s("list", _TEXTS, "site renew rollback", elements="str"),
     "xprotect_verify_expect_tls": _s("bool", None, "site renew rollback"),
     "xprotect_verify_read_state": _s("bool", None, "site renew rollback"),
     # The site report (playbooks/report.yml, docs/report.md)

@@ -60,7 +60,14 @@ def _build(issuer: pki.CA, public_key, cn, *, dns=(), ca=False, eku=True, start=
 @pytest.fixture(scope="module")
 def corp():
     """A foreign PKI: a root (trusted on the host, as Group Policy would) and an issuing CA."""
-    root = pki.create_ca("Corp Root CA", key_size=3072)
+    root_key = pki.generate_key(3072)
+    now = datetime.datetime.now(UTC)
+    root = pki.CA(  # no pathlen:0, unlike the site CA: it signs an issuing CA
+        cert=pki.self_signed_builder(root_key.public_key(), pki.cn_name("Corp Root CA"), now, 3650)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256()),
+        key=root_key,
+    )
     key = pki.generate_key(2048)
     issuing = pki.CA(cert=_build(root, key.public_key(), "Corp Issuing CA", ca=True), key=key)
     return root, issuing
