@@ -63,6 +63,15 @@ def _lock_break(value, option):
         return validate.text(value, option, spaces=False)
 
 
+def _pem_certificate(value, option):
+    """A certificate as PEM text (a root of a brought certificate)."""
+    if not isinstance(value, str) or "-----BEGIN CERTIFICATE-----" not in value:
+        raise validate.refuse(
+            option, value, "give a CA certificate as PEM text (lookup('ansible.builtin.file', 'root.crt'))"
+        )
+    return value
+
+
 def _group(value, option):
     return validate.text(value, option, spaces=False)
 
@@ -155,7 +164,7 @@ SETTINGS: Dict[str, Setting] = {
     ),
     "xprotect_verify_expiring_days": _s("int", _DAYS, "site renew rollback"),
     # Roots of brought certificates that the gates' and the order guard's TLS probes accept
-    "xprotect_tls_extra_roots": _s("list", _TEXTS, "site renew rollback", elements="str"),
+    "xprotect_tls_extra_roots": _s("list", validate.list_of(_pem_certificate), "site renew rollback", elements="str"),
     "xprotect_verify_expect_tls": _s("bool", None, "site renew rollback"),
     "xprotect_verify_read_state": _s("bool", None, "site renew rollback"),
     # The site report (playbooks/report.yml, docs/report.md)
