@@ -152,9 +152,9 @@ def _refused(result, host, before, option):
 
 
 def _case(name, corp, leaf_key, good, tmp_path, second_key):
-    """(file arguments, option named, text in the message) of each bad file."""
+    """(file arguments, text in the message) of each bad file."""
     now = datetime.datetime.now(UTC)
-    chain = [corp[1].cert]
+    chain = (corp[1].cert,)
 
     def pfx(cert, key=leaf_key, extra=chain, password=b"pfx-pass"):
         return {"pfx_path": pfx_file(tmp_path, key, cert, extra, f"{name}.pfx", password)}
