@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
 
-from .rollout_helpers import BIN, events, inventory, lab, playbook, run
+from .rollout_helpers import BIN, events, inventory, lab, playbook, recap, run
 
 pytestmark = pytest.mark.integration
 
@@ -118,6 +118,7 @@ def test_a_second_run_recognises_the_certificate_and_imports_nothing(byo_site):
     mine = [e for e in events(s["site"])[before:] if e["host"] == s["mobile"]]
     assert [e for e in mine if e["event"].startswith("certificate_")] == [], mine
     assert "Would import" not in proc.stdout
+    assert recap(proc.stdout)[s["mobile"]]["changed"] == 0  # the certificate task reports ok, as every other
 
 
 def test_a_bad_pfx_is_refused_naming_host_and_option_and_nothing_reaches_the_host(byo_site):
