@@ -43,6 +43,7 @@ _ALL = "site audit renew rollback"
 _CA = "site audit renew rollback"  # every playbook reads the CA certificate (the gates verify against it)
 _CERT = "site renew"  # the ca and certificates roles
 _SWITCH = "site audit rollback"  # the encryption module, which takes these from host variables
+_BROUGHT = "site audit renew"  # a brought certificate: phase 1, the preflight and the audit check it
 
 
 def _hostname(value, option):
@@ -131,18 +132,18 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_dns_names": _s("list", validate.list_of(_hostname), _ALL, elements="str"),
     "xprotect_ip_addresses": _s("list", validate.list_of(_ip), _CERT, elements="str"),
     "xprotect_renew_before": _s("int", _DAYS, _ALL),
-    "xprotect_certificates_key_source": _s("str", None, _CERT, choices=["host", "pfx"]),
+    "xprotect_certificates_key_source": _s("str", None, _BROUGHT, choices=["host", "pfx"]),
     "xprotect_certificates_key_length": _s("int", validate.bounded(validate.whole_number, 2048, 16384, "bits"), _CERT),
     "xprotect_certificates_provider": _s("str", _TEXT, _CERT),
-    "xprotect_certificates_pfx_path": _s("str", None, _CERT),
-    "xprotect_certificates_pfx_passphrase": _s("str", None, _CERT, no_log=True),
+    "xprotect_certificates_pfx_path": _s("str", None, _BROUGHT),
+    "xprotect_certificates_pfx_passphrase": _s("str", None, _BROUGHT, no_log=True),
     "xprotect_certificates_pfx_encryption": _s("str", None, _CERT, choices=["3des", "aes256"]),
     # Bring your own certificate as PEM (docs/certificates.md, "Bring your own certificates")
-    "xprotect_certificates_cert_path": _s("str", None, _CERT),
-    "xprotect_certificates_key_path": _s("str", None, _CERT),
-    "xprotect_certificates_key_passphrase": _s("str", None, _CERT, no_log=True),
+    "xprotect_certificates_cert_path": _s("str", None, _BROUGHT),
+    "xprotect_certificates_key_path": _s("str", None, _BROUGHT),
+    "xprotect_certificates_key_passphrase": _s("str", None, _BROUGHT, no_log=True),
     "xprotect_certificates_client_trusted_roots": _s(
-        "list", validate.list_of(validate.thumbprint), _CERT, elements="str"
+        "list", validate.list_of(validate.thumbprint), _BROUGHT, elements="str"
     ),
     "xprotect_certificates_key_readers": _s("list", _TEXTS, _CERT, elements="str"),
     "xprotect_certificates_verify_key_access": _s("bool", None, _CERT),
