@@ -28,12 +28,17 @@ class ActionModule(action.XProtectAction):
         verify_key_access=dict(type="bool", default=False),
         pfx_path=dict(type="path"),
         pfx_passphrase=dict(type="str", no_log=True),
+        cert_path=dict(type="path"),
+        key_path=dict(type="path"),
+        key_passphrase=dict(type="str", no_log=True),
+        client_trusted_roots=dict(type="list", elements="str", default=[]),
         pfx_encryption=dict(type="str", choices=["3des", "aes256"], default="3des"),
         temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
         **_ca_options.ca_argument_spec(),
         **action.CA_OPTION,
     )
-    mutually_exclusive = [[name, "ca"] for name in action.CA_FLAT_OPTIONS]
+    mutually_exclusive = [[name, "ca"] for name in action.CA_FLAT_OPTIONS] + [["pfx_path", "cert_path"]]
+    required_together = [["cert_path", "key_path"]]
     option_rules = {
         "dns_names": validate.list_of(pki.validate_hostname),
         "ip_addresses": validate.list_of(pki.validate_ip),
@@ -44,18 +49,26 @@ class ActionModule(action.XProtectAction):
         "key_readers": validate.list_of(validate.text),
         "temp_dir": validate.text,
         "fqdn": pki.validate_hostname,
+        "client_trusted_roots": validate.list_of(validate.thumbprint),
     }
 
     def check_arguments(self, args):
         self.ca_cert = action.ca_certificate(args)
-        flow.open_pfx_option(args)
+        self.material = flow.open_brought(args)
 
     def work(self, args, adapter, task_vars):
         params = dict(args)
         params["fqdn"] = pki.validate_hostname(self.host_fqdn(args, task_vars), option="fqdn")
         params["_clamp_to_ca"] = params["validity_days"] is None
         params["validity_days"] = params["validity_days"] or DEFAULT_VALIDITY
-        _entries, current, decision = flow.assess(adapter, params, self.ca_cert)
+        brought = None
+        if self.material is not None:
+            mobile = "mobile" in self.host_roles(args, task_vars)
+            current, decision, brought = flow.assess_brought(
+                adapter, params, self.ca_cert, self.material, mobile=mobile
+            )
+        else:
+            _entries, current, decision = flow.assess(adapter, params, self.ca_cert)
         before = flow.summary(current)
         result = {
             "fqdn": params["fqdn"],
@@ -67,6 +80,7 @@ class ActionModule(action.XProtectAction):
             # What a re-issue replaces (old -> new in the renewal's list and the site report).
             "previous": {k: before[k] for k in ("thumbprint", "not_after")} if before else None,
             "changed": False,
+            **(flow.brought_result(brought) or flow.site_ca_chain(self.ca_cert)),
         }
         if decision.action == "keep":
             if params["verify_key_access"]:
@@ -78,13 +92,11 @@ class ActionModule(action.XProtectAction):
                 result["key_readers"] = accounts
             return result
         result["changed"] = True
-        # Checked before anything happens, in check mode too: a PFX for the wrong host, bound by
-        # the switch, would cut every recording server off.
-        supplied = (
-            flow.supplied_pfx(params, self.ca_cert) if params["key_source"] == "pfx" and params["pfx_path"] else None
-        )
+        # A brought certificate was checked in assess_brought, in check mode too: one for the wrong
+        # host, bound by the switch, would cut every recording server off.
         if self.check_mode:
-            result["msg"] = "Would issue a new certificate: " + "; ".join(decision.reasons)
+            what = "import the supplied certificate" if brought else "issue a new certificate"
+            result["msg"] = f"Would {what}: " + "; ".join(decision.reasons)
             self.diff(result, before or {}, {"reissue": True, "names": result["names"]})
             return result
         accounts = flow.service_key_readers(adapter, params["key_readers"])
@@ -93,7 +105,7 @@ class ActionModule(action.XProtectAction):
             adapter,
             params,
             signing_ca=lambda: action.signing_ca(args),
-            supplied=supplied,
+            supplied=brought,
             accounts=accounts,
             warnings=warnings,
         )

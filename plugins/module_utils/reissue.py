@@ -245,30 +245,3 @@ def leftover_requests(requests: Iterable[Any], fqdn: str, installed: Iterable[An
             continue
         out.append((clean_thumbprint(entry.thumbprint), pki.public_key_der(cert.public_key()) not in in_use))
     return out
-
-
-def supplied_problems(  # noqa: PLR0917 - public API, positional by design
-    cert: Any,
-    key: Any,
-    expected_names: Sequence[str],
-    ca_cert: Any,
-    now: datetime.datetime,
-    renew_before_days: int,
-) -> list[str]:
-    """Why a certificate the user supplies (a PFX) must not be installed; empty when it may.
-
-    The same rules as :func:`decide`, plus those a supplied file can break and a certificate we
-    issue cannot: no certificate or no key in the file, a key of another certificate, a
-    self-signed certificate (the Mobile client cannot connect to one [H]).
-    """
-    if cert is None:
-        return ["the PFX holds no certificate"]
-    problems = []
-    if key is None:
-        problems.append("the PFX holds no private key")
-    elif not pki.cert_has_private_key_match(cert, key):
-        problems.append("the private key in the PFX does not belong to its certificate")
-    if cert.issuer == cert.subject and pki.verify_issued_by(cert, cert):
-        problems.append("the certificate is self-signed; it must be issued by the site's CA")
-    decision = decide(pki.cert_der(cert), True, expected_names, ca_cert, now, renew_before_days)
-    return problems + [r for r in decision.reasons if r not in problems]

@@ -43,6 +43,7 @@ _ALL = "site audit renew rollback"
 _CA = "site audit renew rollback"  # every playbook reads the CA certificate (the gates verify against it)
 _CERT = "site renew"  # the ca and certificates roles
 _SWITCH = "site audit rollback"  # the encryption module, which takes these from host variables
+_BROUGHT = "site audit renew"  # a brought certificate: phase 1, the preflight and the audit check it
 
 
 def _hostname(value, option):
@@ -61,6 +62,15 @@ def _lock_break(value, option):
         return validate.boolean(value, option)
     except validate.ArgumentError:
         return validate.text(value, option, spaces=False)
+
+
+def _pem_certificate(value, option):
+    """A certificate as PEM text (a root of a brought certificate)."""
+    if not isinstance(value, str) or "-----BEGIN CERTIFICATE-----" not in value:
+        raise validate.refuse(
+            option, value, "give a CA certificate as PEM text (lookup('ansible.builtin.file', 'root.crt'))"
+        )
+    return value
 
 
 def _group(value, option):
@@ -122,12 +132,19 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_dns_names": _s("list", validate.list_of(_hostname), _ALL, elements="str"),
     "xprotect_ip_addresses": _s("list", validate.list_of(_ip), _CERT, elements="str"),
     "xprotect_renew_before": _s("int", _DAYS, _ALL),
-    "xprotect_certificates_key_source": _s("str", None, _CERT, choices=["host", "pfx"]),
+    "xprotect_certificates_key_source": _s("str", None, _BROUGHT, choices=["host", "pfx"]),
     "xprotect_certificates_key_length": _s("int", validate.bounded(validate.whole_number, 2048, 16384, "bits"), _CERT),
     "xprotect_certificates_provider": _s("str", _TEXT, _CERT),
-    "xprotect_certificates_pfx_path": _s("str", None, _CERT),
-    "xprotect_certificates_pfx_passphrase": _s("str", None, _CERT, no_log=True),
+    "xprotect_certificates_pfx_path": _s("str", None, _BROUGHT),
+    "xprotect_certificates_pfx_passphrase": _s("str", None, _BROUGHT, no_log=True),
     "xprotect_certificates_pfx_encryption": _s("str", None, _CERT, choices=["3des", "aes256"]),
+    # Bring your own certificate as PEM (docs/certificates.md, "Bring your own certificates")
+    "xprotect_certificates_cert_path": _s("str", None, _BROUGHT),
+    "xprotect_certificates_key_path": _s("str", None, _BROUGHT),
+    "xprotect_certificates_key_passphrase": _s("str", None, _BROUGHT, no_log=True),
+    "xprotect_certificates_client_trusted_roots": _s(
+        "list", validate.list_of(validate.thumbprint), _BROUGHT, elements="str"
+    ),
     "xprotect_certificates_key_readers": _s("list", _TEXTS, _CERT, elements="str"),
     "xprotect_certificates_verify_key_access": _s("bool", None, _CERT),
     # Trust (roles/trust)
@@ -147,6 +164,8 @@ SETTINGS: Dict[str, Setting] = {
         "raw", validate.bounded(validate.number, above=0, maximum=600), "site renew rollback"
     ),
     "xprotect_verify_expiring_days": _s("int", _DAYS, "site renew rollback"),
+    # Roots of brought certificates that the gates' and the order guard's TLS probes accept
+    "xprotect_tls_extra_roots": _s("list", validate.list_of(_pem_certificate), "site renew rollback", elements="str"),
     "xprotect_verify_expect_tls": _s("bool", None, "site renew rollback"),
     "xprotect_verify_read_state": _s("bool", None, "site renew rollback"),
     # The site report (playbooks/report.yml, docs/report.md)

@@ -22,6 +22,16 @@ description:
     deleted from the host in every case. The PFX made on the controller holds the certificate and its key only; a
     self-signed root in the file of O(pfx_path) is left out (the PFX is written again without it), because
     C(win_certificate_store) imports every certificate of a PFX into My, and a CA belongs in Root."
+  - "Bring your own certificate (O(pfx_path), or O(cert_path) and O(key_path)): checked on the controller before
+    anything reaches the host, in check mode too - the file opens and holds the certificate's own private key; the
+    certificate is not self-signed, is valid now and beyond O(renew_before) days, covers the host's names
+    (O(fqdn), O(dns_names), O(ip_addresses)), has serverAuth and an RSA key of at least O(key_length) bits; its chain,
+    through the file's intermediates or the host's C(CertificateAuthority) store, ends at a root in the host's
+    C(Root) store or at the site CA, every link signed and in date. On a mobile server the root must be the site CA or
+    one of O(client_trusted_roots). A refusal names the host, the option and every problem, and nothing is imported."
+  - "A brought certificate already in C(LocalMachine\\My) with its key, whose intermediates the host holds, is kept
+    (C(changed=false)); otherwise the intermediates the host lacks go to C(CertificateAuthority) and the certificate
+    with its key to C(My) (as a PFX made on the controller holding only those two)."
   - The controller refuses to sign a CSR whose key is weaker than RSA 2048 or that asks for a name that is not the
     host's own.
   - This is an action plugin. It reaches the host through the collection's host adapter, which uses
@@ -82,13 +92,36 @@ options:
     default: false
   pfx_path:
     description:
-      - A PFX on the controller to import instead of issuing (O(key_source=pfx)), e.g. from your own CA.
-      - Read and opened (with O(pfx_passphrase)) before the host is touched; it must hold the certificate and its
-        private key. Refused with O(key_source=host).
+      - Bring your own certificate - a PFX on the controller to import instead of issuing (O(key_source=pfx)), from
+        any CA. It may carry the intermediate CA certificates of its chain.
+      - Read and opened (with O(pfx_passphrase)) before the host is touched, then checked against the host's Root and
+        intermediate stores (see the description, and docs/certificates.md, "Bring your own certificates").
+        Refused with O(key_source=host).
     type: path
   pfx_passphrase:
     description: The passphrase of O(pfx_path), or of the PFX made on the controller (a random one when not set).
     type: str
+  cert_path:
+    description:
+      - Bring your own certificate as PEM (or DER) instead of a PFX (O(key_source=pfx)) - the server certificate,
+        followed by the intermediate CA certificates of its chain in the same file. Needs O(key_path).
+      - Checked like O(pfx_path). Mutually exclusive with O(pfx_path).
+    type: path
+  key_path:
+    description: The private key of O(cert_path) (PEM or DER, PKCS#1 or PKCS#8, encrypted or not).
+    type: path
+  key_passphrase:
+    description: The passphrase of an encrypted O(key_path).
+    type: str
+  client_trusted_roots:
+    description:
+      - Thumbprints of roots besides the site CA that every client of a mobile server trusts (a public CA, a
+        corporate root that Group Policy or device management puts on every phone and workstation).
+      - On a mobile server, a brought certificate must chain to the site CA or to one of these; the Mobile client
+        cannot connect to a certificate its device does not trust.
+    type: list
+    elements: str
+    default: []
   pfx_encryption:
     description:
       - Encryption of a PFX made on the controller. C(3des) (PBE-SHA1-3DES, SHA-1 MAC) is what Windows Server 2016
@@ -117,12 +150,21 @@ EXAMPLES = r"""
     dns_names: [rs01-alias.example.com]
   register: cert
 
-- name: Import a PFX issued by your own CA
+- name: Import a PFX issued by your own CA (its root already trusted on the host, e.g. by Group Policy)
   xprotect.encryption.server_certificate:
     key_source: pfx
     pfx_path: "files/{{ inventory_hostname }}.pfx"
     pfx_passphrase: "{{ vault_pfx_passphrase }}"
-    ca_cert_path: files/corporate-root.crt
+    ca_cert_path: /etc/xprotect/pki/ca.crt
+
+- name: A public CA's certificate for the mobile server, as PEM with its chain
+  xprotect.encryption.server_certificate:
+    key_source: pfx
+    cert_path: files/mobile.example.com-fullchain.pem
+    key_path: files/mobile.example.com.key
+    key_passphrase: "{{ vault_key_passphrase }}"
+    client_trusted_roots: ["CABD2A79A1076A31F21D253635CB039D4329A5E8"]
+    ca_cert_path: /etc/xprotect/pki/ca.crt
 """
 
 RETURN = r"""
@@ -169,6 +211,18 @@ removed_requests:
   returned: when a certificate was issued with O(key_source=host)
   type: list
   elements: str
+chain:
+  description:
+    - The chain of the certificate above it, up to its root (C(certificates), each with C(subject) and
+      C(thumbprint)), where the root was found (C(anchor) - C(the site CA) or C(the host's Root store)), and
+      C(self_signed) (always false - a self-signed certificate is refused). Phase 6 of site.yml switches a mobile
+      server only with this.
+  returned: success
+  type: dict
+supplied:
+  description: True when the certificate is the user's own (O(pfx_path) or O(cert_path)).
+  returned: when a certificate was brought
+  type: bool
 round_trips:
   description: Module round-trips to the host this task took.
   returned: always

@@ -89,6 +89,14 @@ options:
       cert_content:
         description: The CA certificate as PEM text; empty means C(ca.crt) under O(ca.path).
         type: str
+  extra_ca_certs:
+    description:
+      - More trust anchors, as PEM text, besides the CA of O(ca_cert), O(ca_cert_path) or O(ca) - the root of a
+        certificate a server brought from another CA (the roles pass C(xprotect_tls_extra_roots)).
+      - Each must be a CA certificate (C(CA:TRUE)), like O(ca_cert).
+    type: list
+    elements: str
+    default: []
   timeout:
     description:
       - Seconds allowed for the TCP connection, and again for the TLS handshake, of each endpoint; more than 0 and at
@@ -306,6 +314,7 @@ ARGUMENT_SPEC = {
     "ca_cert": {"type": "str"},
     "ca_cert_path": {"type": "path"},
     "ca": {"type": "dict", "options": {"path": {"type": "path"}, "cert_content": {"type": "str"}}},
+    "extra_ca_certs": {"type": "list", "elements": "str", "default": []},
     "timeout": {"type": "float", "default": 5.0},
     "workers": {"type": "int", "default": 32},
     "fail_on": {"type": "list", "elements": "str", "choices": list(tls_probe.FAIL_ON_CHOICES), "default": []},

@@ -97,6 +97,7 @@ class XProtectAction(ActionBase):
     mutually_exclusive: list = []
     required_one_of: list = []
     required_if: list = []
+    required_together: list = []
     # Ranges and patterns the argument spec cannot express: ``{option: check(value, option)}``
     # with the checks of module_utils/validate.py. They run before the host is touched.
     option_rules: dict = {}
@@ -110,6 +111,7 @@ class XProtectAction(ActionBase):
             mutually_exclusive=self.mutually_exclusive,
             required_one_of=self.required_one_of,
             required_if=self.required_if,
+            required_together=self.required_together,
         )[1]
         try:
             validate.apply(args, self.option_rules)
@@ -133,7 +135,7 @@ class XProtectAction(ActionBase):
             result.update(e.result)
             result.update(failed=True, msg=e.message)
         except PkiError as e:
-            result.update(failed=True, msg=str(e))
+            result.update(failed=True, msg=str(e), option=e.option)
         except AnsibleActionFail:
             raise
         if recorder is not None:

@@ -6,17 +6,26 @@
 exportable); only the CSR comes back; the controller checks and signs it; certreq installs
 the certificate onto its pending key. The private key never leaves the host.
 
-``key_source: pfx``: a PFX (the user's, or made on the controller) is copied, imported and
-deleted from the host in every case.
+``key_source: pfx``: a PFX made on the controller, or the user's own certificate (``pfx_path``,
+or ``cert_path`` + ``key_path``: "bring your own", checked by ``module_utils/byo.py`` against the
+host's stores first), is copied, imported and deleted from the host in every case.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import secrets
 from typing import List, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _certreq, hoststate, pki, reissue, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import (
+    _certreq,
+    byo,
+    hoststate,
+    pki,
+    reissue,
+    validate,
+)
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import powershell
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
@@ -188,31 +197,6 @@ def import_pfx(adapter, params: dict, pfx: bytes, password: str) -> List[str]:
     return import_file(adapter, _tmp(params, params["fqdn"], "pfx"), pfx, "My", password=password)
 
 
-def supplied_pfx(params: dict, ca_cert, now=None):
-    """The user's PFX (``pfx_path``), checked before it goes near the host: ``(cert, pfx, password)``.
-
-    Refused (PkiError naming ``pfx_path``) unless it would pass the re-issue policy once
-    installed - the host's names, issued by the site's CA, serverAuth, valid beyond
-    ``renew_before`` - and holds its own key and is not self-signed. An unchecked PFX would be
-    bound by the switch and cut every recording server off, and imported again on every run.
-    """
-    path = params["pfx_path"]
-    data = pki.read_input_file(path, "pfx_path")
-    password = params.get("pfx_passphrase") or ""
-    key, cert, _others = pki.read_pfx(data, password.encode() or None, pfx_option="pfx_path")
-    names = pki.host_names(params["fqdn"], params.get("dns_names") or ())
-    problems = reissue.supplied_problems(cert, key, names, ca_cert, now or _now(), params["renew_before"])
-    if problems:
-        raise pki.PkiError(
-            f"pfx_path: {path} cannot serve {params['fqdn']}: {'; '.join(problems)}. Nothing was imported. "
-            f"Give a PFX with the private key of a certificate issued by {ca_cert.subject.rfc4514_string()} "
-            f"for {', '.join(names)}, with serverAuth, valid for more than renew_before "
-            f"({params['renew_before']}) days.",
-            "pfx_path",
-        )
-    return cert, data, password
-
-
 def make_pfx(params: dict, ca: pki.CA):
     """A key, certificate and PFX made on the controller (for hosts that cannot run certreq)."""
     fqdn = params["fqdn"]
@@ -234,70 +218,27 @@ def make_pfx(params: dict, ca: pki.CA):
     return cert, pfx, password
 
 
-def user_pfx(params: dict, data: bytes):
-    """``(certificate, PFX to import, password)`` from the user's PFX (``pfx_path``).
-
-    The file is imported as it is, unless it carries a self-signed root: then it is written again
-    without it (same key, certificate and intermediates), so that the root does not land in My.
-    """
-    password = params.get("pfx_passphrase") or ""
-    key, cert, others = pki.read_pfx(data, password.encode() or None, pfx_option="pfx_path")
-    if cert is None or key is None:
-        raise pki.PkiError(
-            f"pfx_path: {params['pfx_path']} holds no certificate with its private key. "
-            "Export the server certificate with its private key.",
-            "pfx_path",
-        )
-    kept, dropped = pki.split_import_chain(others)
-    if not dropped:
-        return cert, data, password
-    password = password or secrets.token_urlsafe(24)
-    pfx = pki.write_pfx(key, cert, kept, password.encode(), params["fqdn"], params.get("pfx_encryption", "3des"))
-    return cert, pfx, password
-
-
 def service_key_readers(adapter, extra) -> List[str]:
     return hoststate.key_reader_accounts(adapter.list_services("Milestone*"), extra or ())
-
-
-def open_pfx_option(args: dict) -> None:
-    """Read and open ``pfx_path`` on the controller, so that a wrong file or passphrase stops
-    the task before the host is touched (PkiError naming the option)."""
-    if not args.get("pfx_path"):
-        return
-    if args["key_source"] != "pfx":
-        raise validate.refuse("pfx_path", args["pfx_path"], "it is only read with key_source: pfx; set that too")
-    password = (args.get("pfx_passphrase") or "").encode() or None
-    key, cert, _others = pki.read_pfx(
-        pki.read_input_file(args["pfx_path"], "pfx_path"), password, pfx_option="pfx_path"
-    )
-    if key is None or cert is None:
-        raise pki.PkiError(
-            f"pfx_path: {args['pfx_path']} holds no {'private key' if key is None else 'certificate'}; "
-            "export the server certificate with its private key.",
-            "pfx_path",
-        )
 
 
 def install(adapter, params: dict, *, signing_ca, supplied, accounts: Sequence[str], warnings: List[str]):
     """Issue or import the host's new certificate and check it landed in My with its key.
 
     ``signing_ca()`` gives the CA with its key (read only when something is signed); ``supplied``
-    is ``supplied_pfx()`` or None; ``accounts`` get Read on the key. Returns what to add to the
-    result (thumbprint, not_after, key_readers, removed_requests), and the new certificate's
-    ``summary()`` for the diff.
+    is the user's checked certificate (``assess_brought``) or None; ``accounts`` get Read on the
+    key. Returns what to add to the result (thumbprint, not_after, key_readers, removed_requests),
+    and the new certificate's ``summary()`` for the diff.
     """
     out = {}
-    if params["key_source"] == "host":
+    if isinstance(supplied, BroughtCertificate):
+        thumbprint = install_brought(adapter, params, supplied)
+    elif params["key_source"] == "host":
         # The key's Read right is set on the pending request, before the certificate appears.
         thumbprint = issue_on_host(adapter, params, signing_ca(), accounts)
         out["removed_requests"] = clean_pending_requests(adapter, params["fqdn"], warnings=warnings)
     else:
-        if supplied:
-            # Checked already; imported without a self-signed root, which would land in My.
-            cert, pfx, password = user_pfx(params, supplied[1])
-        else:
-            cert, pfx, password = make_pfx(params, signing_ca())
+        cert, pfx, password = make_pfx(params, signing_ca())
         import_pfx(adapter, params, pfx, password)
         thumbprint = pki.thumbprint(cert)
     installed = {e.thumbprint: e for e in adapter.list_certificates("My")}.get(thumbprint)
@@ -312,3 +253,102 @@ def install(adapter, params: dict, *, signing_ca, supplied, accounts: Sequence[s
     after = summary(installed)
     out.update(thumbprint=thumbprint, not_after=after["not_after"], key_readers=list(accounts))
     return out, after
+
+
+# ---- bring your own certificate (pfx_path, or cert_path + key_path) ---------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BroughtCertificate:
+    """The user's certificate, checked for this host (``byo.check``), and whether its leaf is in My."""
+
+    material: byo.Material
+    verdict: byo.Verdict
+    in_place: bool
+
+
+def open_brought(args: dict) -> Optional[byo.Material]:
+    """Open ``pfx_path`` or ``cert_path``/``key_path`` on the controller, before the host is touched:
+    a missing, corrupt or wrongly protected file stops the task (PkiError naming the option)."""
+    option = byo.supplied_option(args)
+    if option is None:
+        return None
+    if args["key_source"] != "pfx":
+        raise validate.refuse(option, args[option], "it is only read with key_source: pfx; set that too")
+    material = byo.read_material(args)
+    problems = byo.file_problems(material)
+    if problems:  # what the file alone shows stops the task before the host is read
+        raise pki.PkiError(f"{option}: {material.path}: {'; '.join(problems)}. Nothing was imported.", option)
+    return material
+
+
+def assess_brought(adapter, params: dict, site_ca, material: byo.Material, *, mobile: bool, now=None):
+    """Read My, Root and the intermediate store once each, check the user's certificate against
+    them, and decide: ``(current entry, Decision, BroughtCertificate)``.
+
+    Refused (``byo.refusal``: the host, the option, every problem) before anything is written, in
+    check mode too. A certificate already in My with its key, whose chain the host already holds,
+    is kept: nothing is imported again.
+    """
+    now = pki.utcnow(now or _now())
+    names = pki.host_names(params["fqdn"], params.get("dns_names") or ()) + list(params.get("ip_addresses") or ())
+    entries = adapter.list_certificates("My")
+    roots = byo.load_entries(adapter.list_certificates("Root"))
+    intermediates = byo.load_entries(adapter.list_certificates(byo.INTERMEDIATE_STORE))
+    verdict = byo.check(
+        material,
+        names,
+        intermediates,
+        roots,
+        site_ca,
+        now,
+        params["renew_before"],
+        key_length=params["key_length"],
+        mobile=mobile,
+        client_trusted_roots=params.get("client_trusted_roots") or (),
+    )
+    if verdict.problems:
+        raise byo.refusal(params["fqdn"], material, verdict.problems)
+    current = byo.installed(entries, material.cert)
+    reasons = []
+    if current is None:
+        reasons.append(
+            f"the supplied certificate {pki.thumbprint(material.cert)} is not in LocalMachine\\My with its private key"
+        )
+    if verdict.to_import:
+        missing = ", ".join(c.subject.rfc4514_string() for c in verdict.to_import)
+        reasons.append(f"chain certificates missing from the host's intermediate store: {missing}")
+    action = reissue.ISSUE if reasons else reissue.KEEP
+    decision = reissue.Decision(action, tuple(reasons), pki.days_left(material.cert, now))
+    shown = current or reissue.pick_current(entries, names, site_ca)
+    return shown, decision, BroughtCertificate(material, verdict, current is not None)
+
+
+def install_brought(adapter, params: dict, brought: BroughtCertificate) -> str:
+    """Import what the host lacks: each missing intermediate into the intermediate store (one PEM
+    file each), then the leaf with its key into My, as a PFX written on the controller with the
+    leaf and key only (a CA certificate in My is no server certificate). Returns the thumbprint."""
+    fqdn = params["fqdn"]
+    for number, cert in enumerate(brought.verdict.to_import):
+        import_file(adapter, _tmp(params, f"{fqdn}-chain{number}", "crt"), pki.cert_pem(cert), byo.INTERMEDIATE_STORE)
+    material = brought.material
+    if not brought.in_place:
+        password = params.get("pfx_passphrase") or secrets.token_urlsafe(24)
+        pfx = pki.write_pfx(
+            material.key, material.cert, [], password.encode(), fqdn, params.get("pfx_encryption", "3des")
+        )
+        import_pfx(adapter, params, pfx, password)
+    return pki.thumbprint(material.cert)
+
+
+def brought_result(brought: Optional[BroughtCertificate]) -> dict:
+    """What the result says of a brought certificate's chain (``chain``), for phase 6's check."""
+    if brought is None:
+        return {}
+    return {"chain": byo.describe(brought.verdict), "supplied": True}
+
+
+def site_ca_chain(ca_cert) -> dict:
+    """The result's ``chain`` for a certificate of the site CA: the re-issue policy kept or issued
+    it only when the site CA's signature verifies, so its chain is the site CA."""
+    return {"chain": byo.describe(byo.Verdict((), (ca_cert,), byo.SITE_CA))}

@@ -53,11 +53,23 @@ def _argument_error(e: tls_probe.ProbeError, p: dict) -> validate.ArgumentError:
     return validate.ArgumentError(msg, option)
 
 
+def extra_anchors(pems: list) -> list:
+    """The anchors of ``extra_ca_certs`` (roots of brought certificates); an error names the entry."""
+    anchors = []
+    for number, pem in enumerate(pems):
+        try:
+            anchors += tls_probe.load_ca_certs(pem)
+        except tls_probe.ProbeError as e:
+            msg = str(e).replace("ca_cert:", f"extra_ca_certs[{number}]:", 1)
+            raise validate.ArgumentError(msg, "extra_ca_certs") from e
+    return anchors
+
+
 def run(p: dict, check_mode: bool) -> dict:
     """Probe every endpoint; ``failure`` is the task's failure message when a ``fail_on`` category is hit."""
     ca_text = read_ca(p)
     try:
-        cas = tls_probe.load_ca_certs(ca_text)
+        cas = tls_probe.load_ca_certs(ca_text) + extra_anchors(p.get("extra_ca_certs") or [])
         if "untrusted" in p["fail_on"] and not cas:
             raise tls_probe.ProbeError(
                 "fail_on: 'untrusted' needs the CA to verify against - set ca_cert or ca_cert_path."

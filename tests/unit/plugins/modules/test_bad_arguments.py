@@ -235,6 +235,19 @@ def _cases():
         ["wrong", ""],
         {"key_source": "pfx", "pfx_path": "{root}/good.pfx"},
     )
+    # Bring your own certificate as PEM: a file that is no certificate, a missing key file, a key
+    # that is no key, the two forms together, a thumbprint that is none.
+    pem = {"key_source": "pfx", "key_path": "{root}/ca.crt"}
+    add("server_certificate", "cert_path", ["{root}/text.pfx", "{root}/missing.pem", "{root}/folder"], pem)
+    add(
+        "server_certificate",
+        "key_path",
+        ["{root}/text.pfx", "{root}/missing.key"],
+        {**pem, "cert_path": "{root}/ca.crt"},
+    )
+    add("server_certificate", "cert_path", ["{root}/ca.crt"], {**pem, "pfx_path": "{root}/good.pfx"})
+    add("server_certificate", "key_path", [None], {"key_source": "pfx", "cert_path": "{root}/ca.crt"})
+    add("server_certificate", "client_trusted_roots", [["not a thumbprint"], ["AB" * 19]])
     add("server_certificate", "pfx_encryption", ["rc2"])
     add("server_certificate", "dns_names", [["bad name"], ["10.1.1.1"], ["*.example.com"], ["a..b"], [""]])
     add("server_certificate", "ip_addresses", [["rs01"], ["300.1.1.1"], ["1.2.3.4/24"]])

@@ -151,3 +151,15 @@ def test_the_servers_own_certificate_as_ca_cert_path_is_refused_and_named(site, 
 def test_endpoint_without_port_is_refused(capsys):
     out = run_module({"endpoints": [{"host": "rs001"}]}, capsys)
     assert out["failed"] is True and "port" in out["msg"]
+
+
+def test_an_extra_root_verifies_a_server_of_another_ca(site, capsys):
+    """The root of a brought certificate (extra_ca_certs) is an anchor beside the site CA."""
+    other = make_ca("Some Site CA")
+    alone = run_module({"endpoints": [good(site)], "ca_cert": other.pem.decode(), "fail_on": ["untrusted"]}, capsys)
+    assert alone["failed"] is True
+    args = {"endpoints": [good(site)], "ca_cert": other.pem.decode(), "extra_ca_certs": [site["ca_pem"]]}
+    out = run_module(dict(args, fail_on=["untrusted"]), capsys)
+    assert not out.get("failed") and out["endpoints"][0]["verified"] is True
+    bad = run_module(dict(args, extra_ca_certs=[site["ca_pem"], "garbage"]), capsys)
+    assert bad["failed"] is True and bad["msg"].startswith("extra_ca_certs[1]: no PEM certificate found")

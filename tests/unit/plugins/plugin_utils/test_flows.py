@@ -333,50 +333,6 @@ def test_certreq_flow_signs_the_hosts_own_request(ca):
     assert "MachineKeySet" in inf and "Exportable" in inf
 
 
-# -- a PFX the user supplies ------------------------------------------------------------------
-
-
-def _pfx(tmp_path, ca, names, name="host.pfx"):
-    key = pki.generate_key(2048)
-    cert = pki.issue_certificate(ca, key.public_key(), names[0], names)
-    path = tmp_path / name
-    path.write_bytes(pki.write_pfx(key, cert, [ca.cert], b"pfx-pass", names[0]))
-    return path, cert
-
-
-def _supplied(path, **extra):
-    return dict(PARAMS, pfx_path=str(path), pfx_passphrase="pfx-pass", renew_before=30, **extra)
-
-
-def test_a_supplied_pfx_for_the_host_is_accepted(tmp_path, ca):
-    path, cert = _pfx(tmp_path, ca, ["rs01.example.com", "rs01"])
-    got, data, password = certificate_flow.supplied_pfx(_supplied(path), ca.cert)
-    assert pki.thumbprint(got) == pki.thumbprint(cert) and data == path.read_bytes() and password == "pfx-pass"
-
-
-def test_a_supplied_pfx_for_another_host_is_refused_naming_file_host_and_names(tmp_path, ca):
-    path, _cert = _pfx(tmp_path, ca, ["mgmt.example.com", "mgmt"])
-    with pytest.raises(pki.PkiError) as info:
-        certificate_flow.supplied_pfx(_supplied(path), ca.cert)
-    assert info.value.option == "pfx_path"
-    assert str(info.value).startswith(
-        f"pfx_path: {path} cannot serve rs01.example.com: names missing: rs01.example.com, rs01 "
-        "(certificate has: mgmt.example.com, mgmt). Nothing was imported."
-    )
-
-
-def test_a_supplied_pfx_of_another_ca_or_expiring_soon_is_refused(tmp_path, ca):
-    other = pki.create_ca("Another CA", key_size=3072)
-    path, _cert = _pfx(tmp_path, other, ["rs01.example.com", "rs01"])
-    with pytest.raises(pki.PkiError, match="certificate is not issued by this CA"):
-        certificate_flow.supplied_pfx(_supplied(path), ca.cert)
-    path, _cert = _pfx(tmp_path, ca, ["rs01.example.com", "rs01"], "soon.pfx")
-    with pytest.raises(pki.PkiError, match=r"certificate expires in \d+ days \(renew_before 800\)"):
-        certificate_flow.supplied_pfx(dict(_supplied(path), renew_before=800), ca.cert)
-    with pytest.raises(pki.PkiError, match="pfx_path: /nonexistent.pfx does not exist"):
-        certificate_flow.supplied_pfx(_supplied("/nonexistent.pfx"), ca.cert)
-
-
 def test_override_mode_is_refused_before_anything_runs():
     from ansible_collections.xprotect.encryption.plugins.module_utils import _server_configurator
 
@@ -469,46 +425,6 @@ def test_the_controller_made_pfx_holds_the_leaf_and_key_only(ca):
     key, leaf, others = pki.read_pfx(pfx, password.encode())
     assert pki.thumbprint(leaf) == pki.thumbprint(cert) and pki.cert_has_private_key_match(leaf, key)
     assert others == []  # the CA goes to Root through the trust role, never into My
-
-
-def _intermediate(ca):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    from cryptography import x509
-
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(pki.cn_name("Site Issuing CA"))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=900))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca.key, hashes.SHA256())
-    )
-    return cert
-
-
-def test_a_user_pfx_with_its_root_is_written_again_without_it(ca):
-    intermediate = _intermediate(ca)
-    key = pki.generate_key(2048)
-    leaf = pki.issue_certificate(ca, key.public_key(), "rs01.example.com", ["rs01.example.com"], (), days=30)
-    pfx = pki.write_pfx(key, leaf, [intermediate, ca.cert], b"s3cret!", "rs01.example.com")
-    params = dict(PARAMS, pfx_path="/tmp/rs01.pfx", pfx_passphrase="s3cret!", pfx_encryption="3des")
-    cert, out, password = certificate_flow.user_pfx(params, pfx)
-    assert password == "s3cret!" and pki.thumbprint(cert) == pki.thumbprint(leaf)
-    out_key, out_leaf, others = pki.read_pfx(out, password.encode())
-    assert pki.cert_has_private_key_match(out_leaf, out_key)
-    assert [pki.thumbprint(c) for c in others] == [pki.thumbprint(intermediate)]  # the root is left out
-
-
-def test_a_user_pfx_without_a_root_is_imported_as_it_is(ca):
-    key = pki.generate_key(2048)
-    leaf = pki.issue_certificate(ca, key.public_key(), "rs01.example.com", ["rs01.example.com"], (), days=30)
-    pfx = pki.write_pfx(key, leaf, [], b"s3cret!", "rs01.example.com")
-    params = dict(PARAMS, pfx_path="/tmp/rs01.pfx", pfx_passphrase="s3cret!")
-    assert certificate_flow.user_pfx(params, pfx)[1] == pfx
 
 
 class Stores(Scripted):
