@@ -92,16 +92,18 @@ def inspect(files: Files) -> Pending:
         if os.path.exists(files.cert):
             # Create or import run only when there is no ca.crt: a staged certificate next to
             # one was not left by this protocol. Reported by the caller, nothing removed.
-            return Pending(cert=staged(files.cert), key=None, orphans=pending.orphans)
+            return Pending(cert=staged(files.cert), key=None, orphans=sorted(set(pending.orphans)))
         key = staged(files.key) if os.path.exists(staged(files.key)) else files.key
         pending.cert, pending.key = staged(files.cert), key if os.path.exists(key) else None
         if files.chain:
             pending.chain = staged(files.chain) if os.path.exists(staged(files.chain)) else None
+        pending.orphans = sorted(set(pending.orphans))
         return pending
     # Before the commit point: staged files never paired with a published certificate.
     for path in (files.key, files.chain):
         if path and os.path.exists(staged(path)):
             pending.orphans.append(staged(path))
+    pending.orphans = sorted(set(pending.orphans))
     return pending
 
 
