@@ -27,6 +27,10 @@ class ActionModule(action.XProtectAction):
 
     def check_arguments(self, args):
         self.ca_cert = action.ca_certificate(args)
+        if args["state"] == "present":
+            # An expired or not-yet-valid CA in Root validates nothing, and hides the real problem.
+            option = next(o for o in ("ca", "ca_cert_path", "ca_cert_content") if args.get(o))
+            pki.check_ca_validity(self.ca_cert, pki.utcnow(), option, "trust (LocalMachine\\Root)")
 
     def work(self, args, adapter, task_vars):
         thumbprint = pki.thumbprint(self.ca_cert)

@@ -77,3 +77,23 @@ def test_a_ca_folder_without_ca_crt_fails_naming_ca_before_the_host(run_action, 
     result = run_action("trusted_ca", {"ca": {"path": str(tmp_path), "cert_content": ""}}, host)
     assert result["failed"] is True and result["msg"].startswith(f"{'ms01.example.com'}: ca: ca_cert_path")
     assert host.call_log == []
+
+
+@pytest.mark.parametrize(
+    ("shift", "days", "said"),
+    [(-30, 10, "expired on"), (30, 365, "is not valid until")],
+    ids=["expired", "not-yet-valid"],
+)
+def test_a_ca_outside_its_validity_is_not_put_in_root(run_action, shift, days, said):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca = pki.create_ca("Out Of Time CA", key_size=3072, days=days, now=now + datetime.timedelta(days=shift))
+    host = Host(stores={"Root": []})
+    result = run_action("trusted_ca", {"ca_cert_content": ca.cert_pem}, host)
+    assert result["failed"] and result["option"] == "ca_cert_content" and said in result["msg"]
+    boundary = pki.not_after(ca.cert) if shift < 0 else pki.not_before(ca.cert)
+    assert pki.iso_z(boundary) in result["msg"]
+    assert host.call_log == [] and host.imported == []
+    # Taking it out of Root stays possible.
+    host = Host(stores={"Root": [entry(ca.cert)]})
+    removed = run_action("trusted_ca", {"ca_cert_content": ca.cert_pem, "state": "absent"}, host)
+    assert removed["changed"] and host.removed == [("Root", ca.thumbprint)]

@@ -477,3 +477,72 @@ def test_run_without_ansible(tmp_path, existing_ca):
     assert res["renewed"] and res["reasons"] == ["CA certificate expires in 10 days (renew_before 365)"]
     assert res["diff"]["after"]["not_after"] == pki.iso_z(late + datetime.timedelta(days=3650))
     assert existing_ca.cert.public_bytes(serialization.Encoding.PEM).decode() == res["certificate"]
+
+
+# ---- protecting the CA (issue 17, item 5) ------------------------------------------------------
+
+
+def test_a_folder_others_can_write_is_refused_with_the_chmod(tmp_path, capsys, existing_ca):
+    folder = tmp_path / "pki"
+    write_ca(str(folder), existing_ca)
+    os.chmod(folder, 0o775)  # noqa: S103 - the refused case
+    res = run(capsys, path=str(folder), passphrase=PASS)
+    assert res["failed"] and res["option"] == "path"
+    assert str(folder) in res["msg"] and "0775" in res["msg"] and f"chmod go-w '{folder}'" in res["msg"]
+    os.chmod(folder, 0o755)  # noqa: S103 - no group or other write: accepted
+    assert not run(capsys, path=str(folder), passphrase=PASS)["changed"]
+    # The folder of cert_path is checked too, named by its option.
+    other = tmp_path / "shared"
+    other.mkdir()
+    os.chmod(other, 0o777)  # noqa: S103 - the refused case
+    res = run(capsys, cert_path=str(other / "ca.crt"), key_path=str(folder / "ca.key"), passphrase=PASS)
+    assert res["failed"] and res["option"] == "cert_path" and "0777" in res["msg"]
+
+
+def test_a_short_passphrase_is_warned_about(tmp_path, fast_create):
+    short = backend.run(params(path=str(tmp_path / "a"), passphrase="fifteen chars!!"), check_mode=True)
+    assert any(w.startswith("passphrase: the CA passphrase has 15 characters; use 16") for w in short["warnings"])
+    long_enough = backend.run(params(path=str(tmp_path / "b"), passphrase="x" * 16), check_mode=True)
+    assert not any(w.startswith("passphrase:") for w in long_enough["warnings"])
+
+
+def test_an_older_key_loads_warns_and_is_rewrapped_on_request(tmp_path, existing_ca):
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _pkcs8
+
+    folder = tmp_path / "pki"
+    write_ca(str(folder), existing_ca)
+    old_pem = existing_ca.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASS.encode()),
+    )
+    (folder / "ca.key").write_bytes(old_pem)
+    plain = backend.run(params(path=str(folder), passphrase=PASS), check_mode=False)
+    assert not plain["changed"] and plain["thumbprint"] == existing_ca.thumbprint
+    assert any(w.startswith("rewrap_key:") and "2,048 iterations" in w for w in plain["warnings"])
+    assert (folder / "ca.key").read_bytes() == old_pem
+    audit = backend.run(params(path=str(folder), passphrase=PASS, rewrap_key=True), check_mode=True)
+    assert audit["changed"] and "re-encrypts the CA key" in audit["reasons"][-1]
+    assert (folder / "ca.key").read_bytes() == old_pem
+    done = backend.run(params(path=str(folder), passphrase=PASS, rewrap_key=True), check_mode=False)
+    assert done["changed"] and done["thumbprint"] == existing_ca.thumbprint and not done["warnings"]
+    new_pem = (folder / "ca.key").read_bytes()
+    assert _pkcs8.key_protection(new_pem)["iterations"] == _pkcs8.PBKDF2_ITERATIONS and mode(folder / "ca.key") == 0o600
+    assert pki.load_ca(existing_ca.cert_pem, new_pem, PASS.encode()).key.private_numbers() == (
+        existing_ca.key.private_numbers()
+    )
+    assert not backend.run(params(path=str(folder), passphrase=PASS, rewrap_key=True), check_mode=False)["changed"]
+
+
+@pytest.mark.parametrize(("shift", "days", "said"), [(-40, 30, "expired on"), (20, 365, "is not valid until")])
+def test_an_imported_ca_outside_its_validity_is_refused(tmp_path, capsys, shift, days, said):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca = pki.create_ca("Out Of Time", key_size=3072, days=days, now=now + datetime.timedelta(days=shift))
+    src = tmp_path / "src"
+    write_ca(str(src), ca)
+    args = {"import_cert_path": str(src / "ca.crt"), "import_key_path": str(src / "ca.key"), "import_passphrase": PASS}
+    res = run(capsys, path=str(tmp_path / "dest"), passphrase=PASS, **args)
+    assert res["failed"] and res["option"] == "import_cert_path" and said in res["msg"] and "import" in res["msg"]
+    boundary = pki.not_after(ca.cert) if shift < 0 else pki.not_before(ca.cert)
+    assert pki.iso_z(boundary) in res["msg"]
+    assert not (tmp_path / "dest").exists()
