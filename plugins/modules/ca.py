@@ -113,6 +113,17 @@ options:
       - Passphrase of O(import_key_path) or O(import_pfx_path). The imported key is written encrypted with
         O(passphrase).
     type: str
+  import_chain_path:
+    description:
+      - Import - a PEM file with the certificates above the imported CA, up to and including the self-signed
+        root (any order), when the CA is an intermediate signed by an enterprise root. The certificates a PFX
+        (O(import_pfx_path)) carries besides the CA are read as chain too.
+      - Each link is checked - its signature, CA:TRUE with keyCertSign, the path length, the dates. A CA that is
+        not self-signed is refused without its chain.
+      - Kept as C(ca-chain.crt) beside the CA certificate. Hosts then get the intermediates in
+        C(LocalMachine\CA) and the root in C(LocalMachine\Root) (RV(root_certificate)).
+      - In content mode, O(cert_content) may hold the chain after the CA certificate instead.
+    type: path
   rewrap_key:
     description:
       - Re-encrypt an existing CA key file whose protection is weaker than today's guidance (for example
@@ -224,6 +235,21 @@ trust_redistribution_required:
   description: True after a renewal - install the new certificate in every Trusted Root store.
   returned: always
   type: bool
+chain:
+  description:
+    - The CA certificates above the site CA (PEM, issuer first, root last). Empty for a self-signed root CA.
+  returned: always
+  type: list
+  elements: str
+root_certificate:
+  description:
+    - The certificate hosts trust (LocalMachine\Root) - the root of the chain, or the CA itself when it is a root.
+  returned: always
+  type: str
+root_thumbprint:
+  description: SHA-1 thumbprint of RV(root_certificate).
+  returned: always
+  type: str
 previous_thumbprint:
   description: Thumbprint of the certificate before the renewal.
   returned: when renewed
@@ -261,6 +287,7 @@ ARGUMENT_SPEC = {
     "import_pfx_path": {"type": "path"},
     "import_passphrase": {"type": "str", "no_log": True},
     "rewrap_key": {"type": "bool", "default": False},
+    "import_chain_path": {"type": "path"},
 }
 # Content mode (values, as an AWX credential injects them) writes nothing, so it takes no file or
 # import option. Each half of the CA needs one source: the folder, its own file name, or its value.

@@ -16,7 +16,7 @@ import os
 import stat
 from typing import Any, Optional
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_store, _pkcs8, fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_chain, _ca_store, _pkcs8, fileutil, pki
 
 # Shorter passphrases get a warning: a stolen CA key file can be attacked offline, and 16
 # characters (or four random words) keeps even a fast guesser at PBKDF2's cost out of reach.
@@ -24,7 +24,7 @@ MIN_PASSPHRASE_LENGTH = 16
 
 CONTENT_OPTIONS = ("cert_content", "key_content")
 FILE_OPTIONS = ("path", "cert_path", "key_path")
-IMPORT_OPTIONS = ("import_cert_path", "import_key_path", "import_pfx_path")
+IMPORT_OPTIONS = ("import_cert_path", "import_key_path", "import_pfx_path", "import_chain_path")
 
 
 # ---- the decision (pure) ------------------------------------------------------------------
@@ -110,7 +110,8 @@ def files(p: dict) -> tuple[str, str, str, str]:
 
 def store_files(p: dict) -> _ca_store.Files:
     cert_file, key_file, cert_opt, key_opt = files(p)
-    return _ca_store.Files(cert=cert_file, key=key_file, cert_option=cert_opt, key_option=key_opt)
+    chain = os.path.join(os.path.dirname(os.path.abspath(cert_file)), _ca_chain.CHAIN_FILE)
+    return _ca_store.Files(cert=cert_file, key=key_file, cert_option=cert_opt, key_option=key_opt, chain=chain)
 
 
 def ca_folder(p: dict) -> str:
@@ -118,13 +119,48 @@ def ca_folder(p: dict) -> str:
     return p["path"] or os.path.dirname(os.path.abspath(p["cert_path"]))
 
 
-def load_import(p: dict, now: Optional[datetime.datetime] = None) -> Optional[pki.CA]:
-    """The CA an ``import_*`` option names, checked to be valid today; None without one."""
+def load_import(p: dict, now: Optional[datetime.datetime] = None) -> tuple:
+    """``(CA, chain)`` an ``import_*`` option names, checked to be valid today; ``(None, [])`` without one.
+
+    The chain (issuer first, root last; empty for a root CA) comes from ``import_chain_path`` and
+    the other certificates of a PFX, and is checked link by link (``_ca_chain.build_chain``).
+    """
+    moment = pki.utcnow(now)
     imported = _load_import(p)
-    if imported is not None:
-        option = "import_pfx_path" if p["import_pfx_path"] else "import_cert_path"
-        pki.check_ca_validity(imported.cert, pki.utcnow(now), option, "import")
-    return imported
+    if imported is None:
+        if p.get("import_chain_path"):
+            raise pki.PkiError(
+                "import_chain_path: a chain is imported with its CA; give import_cert_path and import_key_path, "
+                "or import_pfx_path, too.",
+                "import_chain_path",
+            )
+        return None, []
+    option = "import_pfx_path" if p["import_pfx_path"] else "import_cert_path"
+    pki.check_ca_validity(imported.cert, moment, option, "import")
+    candidates = []
+    if p["import_pfx_path"]:
+        data = pki.read_input_file(p["import_pfx_path"], "import_pfx_path")
+        candidates.extend(pki.read_pfx(data, pki.to_bytes(p["import_passphrase"]), pfx_option="import_pfx_path")[2])
+    if p.get("import_chain_path"):
+        option = "import_chain_path"
+        data = pki.read_input_file(p["import_chain_path"], option)
+        candidates.extend(_ca_chain.load_bundle(data, option))
+    elif not pki.is_self_signed(imported.cert) and not candidates:
+        option = "import_chain_path"
+    return imported, _ca_chain.build_chain(imported.cert, candidates, moment, option)
+
+
+def read_chain(p: dict, ca: Optional[pki.CA], now: datetime.datetime, path: Optional[str] = None) -> list:
+    """The chain kept beside the CA certificate (``ca-chain.crt``), checked again: a root that
+    expired since the import is refused here, before anything is signed or trusted."""
+    if ca is None:
+        return []
+    store = store_files(p)
+    path = path or store.chain
+    if not os.path.exists(path):
+        return []
+    certs = _ca_chain.load_bundle(pki.read_input_file(path, store.cert_option), store.cert_option)
+    return _ca_chain.build_chain(ca.cert, certs, now, store.cert_option)
 
 
 def _load_import(p: dict) -> Optional[pki.CA]:
@@ -189,7 +225,8 @@ def apply(p: dict, decision: dict, now: datetime.datetime) -> pki.CA:
         for folder in {os.path.dirname(os.path.abspath(f)) for f in store.all()}:
             fileutil.ensure_dir(folder)
         key_pem = pki.serialize_ca_key(ca, pki.to_bytes(p["passphrase"]))
-        _ca_store.write_pair(store, key_pem, ca.cert_pem.encode())
+        chain = decision.get("chain") or []
+        _ca_store.write_pair(store, key_pem, ca.cert_pem.encode(), _ca_chain.bundle_pem(chain) if chain else None)
     elif decision["renew"]:
         fileutil.atomic_write(store.cert, ca.cert_pem.encode(), 0o644)
     if decision.get("rewrap"):
@@ -208,6 +245,9 @@ def _content_mode(p: dict, check_mode: bool, now: datetime.datetime, warnings: l
         phrase_option="passphrase",
     )
     decision = plan(p, existing, None, now)
+    # cert_content may be a bundle: the site CA first, then its chain up to the root.
+    extra = _ca_chain.load_bundle(pki.to_bytes(p["cert_content"]), "cert_content")[1:]
+    decision["chain"] = _ca_chain.build_chain(existing.cert, extra, now, "cert_content") if extra else []
     ca = pki.renew_ca(existing, p["validity_days"], now) if decision["renew"] and not check_mode else existing
     if decision["renew"]:
         warnings.append(
@@ -255,11 +295,12 @@ def _recover(p: dict, store: _ca_store.Files, check_mode: bool) -> list:
 
 def _files_mode(p: dict, check_mode: bool, now: datetime.datetime) -> tuple:
     check_files_mode(p)
-    imported = load_import(p, now)
+    imported, imported_chain = load_import(p, now)
     folder = ca_folder(p)
     if check_mode and not os.path.isdir(folder):
         existing = None
         decision = plan(p, existing, imported, now)
+        decision["chain"] = imported_chain
         return existing, decision, decision["ca"]
     fileutil.ensure_dir(folder)
     # Readers (check mode) take the lock too, shared: they never see a CA half-written by a writer.
@@ -267,9 +308,13 @@ def _files_mode(p: dict, check_mode: bool, now: datetime.datetime) -> tuple:
         recovered = _recover(p, store_files(p), check_mode)
         if recovered and check_mode:
             existing = _staged_view(p)
+            staged_chain = _ca_store.staged(store_files(p).chain)
+            chain = read_chain(p, existing, now, staged_chain if os.path.exists(staged_chain) else None)
         else:
             existing = read_existing(p)
+            chain = read_chain(p, existing, now)
         decision = plan(p, existing, imported, now)
+        decision["chain"] = imported_chain if decision["action"] == "import" else chain
         decision["reasons"] = recovered + decision["reasons"]
         decision["recover"] = bool(recovered)
         decision["rewrap"] = bool(p["rewrap_key"] and existing is not None and not _key_strong(p))
@@ -373,6 +418,13 @@ def run(p: dict, check_mode: bool, now: Optional[datetime.datetime] = None) -> d
     warnings.extend(key_warnings(p))
     changed = bool(changes(decision))
     cert = ca.cert if ca is not None else None
+    chain = decision.get("chain") or []
+    if cert is not None and not chain and not pki.is_self_signed(cert):
+        warnings.append(
+            f"The CA {cert.subject.rfc4514_string()} is not self-signed and no chain is kept with it, so hosts "
+            "would be given the CA itself to trust. Import it again with import_chain_path (or a PFX with its "
+            "chain) into a new folder."
+        )
     if cert is not None and cert.public_key().key_size < 3072:
         warnings.append(f"The CA key is {cert.public_key().key_size} bits; 3072 or more is recommended.")
     diff = _diff(p, existing, decision, ca, check_mode=check_mode, now=now)
@@ -389,6 +441,9 @@ def run(p: dict, check_mode: bool, now: Optional[datetime.datetime] = None) -> d
         "imported": decision["action"] == "import",
         "renewed": decision["renew"],
         "trust_redistribution_required": decision["renew"],
+        "chain": [pki.cert_pem(c) for c in chain],
+        "root_certificate": pki.cert_pem(_ca_chain.root_of(cert, chain)) if cert is not None else None,
+        "root_thumbprint": pki.thumbprint(_ca_chain.root_of(cert, chain)) if cert is not None else None,
         "diff": diff,
         "warnings": warnings,
     }

@@ -546,3 +546,134 @@ def test_an_imported_ca_outside_its_validity_is_refused(tmp_path, capsys, shift,
     boundary = pki.not_after(ca.cert) if shift < 0 else pki.not_before(ca.cert)
     assert pki.iso_z(boundary) in res["msg"]
     assert not (tmp_path / "dest").exists()
+
+
+# ---- an intermediate CA (issue 17, item 4) -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def enterprise():
+    """An enterprise root, and the site CA it signed (an intermediate), as a PKI team hands them over."""
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
+
+    now = pki.utcnow()
+    root = certs.enterprise_root("Enterprise Root", now)
+    key = pki.generate_key(3072)
+    site = pki.CA(cert=certs.issue_ca_certificate(root, key.public_key(), "XProtect Site CA", now), key=key)
+    return root, site
+
+
+def test_an_intermediate_is_imported_with_its_chain_and_trust_goes_to_the_root(tmp_path, capsys, enterprise):
+    root, site = enterprise
+    src = tmp_path / "src"
+    write_ca(str(src), site)
+    (src / "root.pem").write_text(root.cert_pem)
+    folder = tmp_path / "pki"
+    args = {
+        "path": str(folder),
+        "passphrase": PASS,
+        "import_cert_path": str(src / "ca.crt"),
+        "import_key_path": str(src / "ca.key"),
+        "import_passphrase": PASS,
+        "import_chain_path": str(src / "root.pem"),
+    }
+    res = run(capsys, **args)
+    assert res["imported"] and res["thumbprint"] == site.thumbprint
+    assert res["chain"] == [root.cert_pem] and res["root_thumbprint"] == root.thumbprint
+    assert res["root_certificate"] == root.cert_pem
+    assert listing(folder) == [".lock", "ca-chain.crt", "ca.crt", "ca.key"]
+    assert (folder / "ca-chain.crt").read_text() == root.cert_pem
+    # Again: nothing changes, the chain is read back from the folder (also without the import options).
+    again = run(capsys, path=str(folder), passphrase=PASS)
+    assert not again["changed"] and again["root_thumbprint"] == root.thumbprint and again["chain"] == [root.cert_pem]
+    # Years later the root has expired: refused before anything is signed or trusted.
+    late = pki.not_after(root.cert) + datetime.timedelta(days=1)
+    with pytest.raises(pki.PkiError) as e:
+        backend.run(params(path=str(folder), passphrase=PASS, renew_before=0), check_mode=True, now=late)
+    assert e.value.option == "path" and "expired on" in str(e.value)
+
+
+def test_an_intermediate_from_a_pfx_with_its_chain(tmp_path, capsys, enterprise):
+    root, site = enterprise
+    pfx = pki.write_pfx(site.key, site.cert, [root.cert], PFX_PHRASE.encode(), "site", "aes256")
+    (tmp_path / "site.pfx").write_bytes(pfx)
+    res = run(
+        capsys,
+        path=str(tmp_path / "pki"),
+        passphrase=PASS,
+        import_pfx_path=str(tmp_path / "site.pfx"),
+        import_passphrase=PFX_PHRASE,
+    )
+    assert res["imported"] and res["root_thumbprint"] == root.thumbprint
+
+
+def test_an_intermediate_in_content_mode_carries_its_chain_in_the_bundle(enterprise):
+    root, site = enterprise
+    key_pem = pki.serialize_ca_key(site, None).decode()
+    res = backend.run(params(cert_content=site.cert_pem + root.cert_pem, key_content=key_pem), check_mode=True)
+    assert res["thumbprint"] == site.thumbprint and res["root_thumbprint"] == root.thumbprint
+    alone = backend.run(params(cert_content=site.cert_pem, key_content=key_pem), check_mode=True)
+    assert alone["root_thumbprint"] == site.thumbprint
+    assert any("not self-signed and no chain" in w for w in alone["warnings"])
+
+
+def test_intermediate_bad_inputs(tmp_path, capsys, enterprise):
+    """Each refused with the option at fault, nothing written."""
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
+
+    root, site = enterprise
+    now = pki.utcnow()
+    src = tmp_path / "src"
+    write_ca(str(src), site)
+    other = certs.enterprise_root("Unrelated Root", now)
+    old_root = certs.enterprise_root("Old Root", now - datetime.timedelta(days=40), days=30)
+    key = pki.generate_key(3072)
+    under_old = certs.issue_ca_certificate(
+        old_root, key.public_key(), "Site CA", now, not_before=now - datetime.timedelta(days=39)
+    )
+    write_ca(str(tmp_path / "old"), pki.CA(cert=under_old, key=key))
+    (src / "old-root.pem").write_text(old_root.cert_pem)
+    future = certs.issue_ca_certificate(
+        root, key.public_key(), "Site CA", now, not_before=now + datetime.timedelta(days=5)
+    )
+    write_ca(str(tmp_path / "future"), pki.CA(cert=future, key=key))
+    not_ca = certs.issue_ca_certificate(root, key.public_key(), "Site CA", now, ca=False)
+    write_ca(str(tmp_path / "notca"), pki.CA(cert=not_ca, key=key))
+    no_sign = certs.issue_ca_certificate(root, key.public_key(), "Site CA", now, key_cert_sign=False)
+    write_ca(str(tmp_path / "nosign"), pki.CA(cert=no_sign, key=key))
+    (src / "root.pem").write_text(root.cert_pem)
+    (src / "other.pem").write_text(other.cert_pem)
+    (src / "garbage.pem").write_text("no certificate here")
+
+    def imp(folder="src", chain="root.pem"):
+        out = {
+            "path": str(tmp_path / "dest"),
+            "passphrase": PASS,
+            "import_cert_path": str(tmp_path / folder / "ca.crt"),
+            "import_key_path": str(tmp_path / folder / "ca.key"),
+            "import_passphrase": PASS,
+        }
+        if chain:
+            out["import_chain_path"] = str(src / chain)
+        return out
+
+    wrong_key = {**imp(), "import_key_path": str(tmp_path / "old" / "ca.key")}
+    cases = [
+        ("chain missing", imp(chain=None), "import_chain_path", "is not self-signed"),
+        ("chain not linking", imp(chain="other.pem"), "import_chain_path", "does not link"),
+        ("chain file without certificates", imp(chain="garbage.pem"), "import_chain_path", "no certificate found"),
+        ("chain file missing", imp(chain="nothing.pem"), "import_chain_path", "does not exist"),
+        ("root expired", imp("old", "old-root.pem"), "import_chain_path", "expired on"),
+        ("CA not yet valid", imp("future"), "import_cert_path", "is not valid until"),
+        ("CA without CA:TRUE", imp("notca"), "import_cert_path", "not a CA certificate"),
+        ("CA without keyCertSign", imp("nosign"), "import_cert_path", "keyCertSign"),
+        ("key not matching the CA", wrong_key, "import_key_path", "does not belong"),
+        ("chain without a CA to import", {"path": str(tmp_path / "dest"), "passphrase": PASS,
+                                          "import_chain_path": str(src / "root.pem")}, "import_chain_path", "give"),
+    ]  # fmt: skip
+    for name, args, option, said in cases:
+        res = run(capsys, **args)
+        assert res.get("failed"), name
+        assert res["option"] == option and said in res["msg"], (name, res)
+        assert "Traceback" not in res["msg"]
+        assert not os.path.exists(tmp_path / "dest"), name
