@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_chain, fileutil
 from ansible_collections.xprotect.encryption.plugins.module_utils.pki import (
     CA,
     PkiError,
@@ -81,6 +81,33 @@ def load_ca_certificate_from_options(params: Mapping[str, Any]) -> x509.Certific
     cert = load_certificate(data, option)
     check_ca_certificate(cert, option)
     return cert
+
+
+def load_ca_chain_from_options(params: Mapping[str, Any], ca_cert: x509.Certificate, now) -> list:
+    """The chain above an intermediate site CA (issuer first, root last; ``[]`` for a root CA).
+
+    Read from the certificates after the first in ``ca_cert_content`` / the ``ca_cert_path`` file,
+    and from ``ca-chain.crt`` beside that file (where the ca module keeps it); checked link by link
+    and in date (``_ca_chain.build_chain``), so an expired enterprise root is refused here.
+    """
+    if params.get("ca_cert_content"):
+        option = "ca_cert_content"
+        candidates = _ca_chain.load_bundle(to_bytes(params["ca_cert_content"]), option)[1:]
+    elif params.get("ca_cert_path"):
+        option = "ca_cert_path"
+        side = os.path.join(os.path.dirname(os.path.abspath(params["ca_cert_path"])), _ca_chain.CHAIN_FILE)
+        names = {"ca_cert_path": params["ca_cert_path"]}
+        if os.path.exists(side):
+            names["ca_chain_path"] = side
+        data = read_ca_files(names, tuple(names))
+        candidates = _ca_chain.load_bundle(data[0], option)[1:]
+        if len(data) > 1:
+            candidates += _ca_chain.load_bundle(data[1], option)
+    else:
+        return []
+    if not candidates:
+        return []
+    return _ca_chain.build_chain(ca_cert, candidates, now, option)
 
 
 def load_ca_from_options(params: Mapping[str, Any], trusted_key: bool = False) -> CA:

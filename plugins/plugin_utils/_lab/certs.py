@@ -106,6 +106,31 @@ def find_issuer(cert_pem: str, root_pems: Iterable[str]) -> Optional[str]:
     return None
 
 
+def chain_path(cert_pem: str, root_pems: Sequence[str], intermediate_pems: Sequence[str] = ()) -> List[str]:
+    """The PEMs from ``cert_pem`` up to a root of ``root_pems`` (both included), through
+    ``intermediate_pems``; ``[]`` when no root is reached. Signatures only, no dates."""
+    path, current = [cert_pem], cert_pem
+    for _ in range(8):
+        root = find_issuer(current, root_pems)
+        if root is not None:
+            return path + ([root] if root != current else [])
+        nxt = next(
+            (i for i in intermediate_pems if i not in path and is_ca(load_pem(i)) and _issued_by_pem(current, i)),
+            None,
+        )
+        if nxt is None:
+            return []
+        path.append(nxt)
+        current = nxt
+    return []
+
+
+def find_root(cert_pem: str, root_pems: Sequence[str], intermediate_pems: Sequence[str] = ()) -> Optional[str]:
+    """The root of ``root_pems`` that ``cert_pem`` chains to (through ``intermediate_pems``), or None."""
+    path = chain_path(cert_pem, root_pems, intermediate_pems)
+    return path[-1] if path else None
+
+
 def chain_trusted(
     cert_pem: str, root_pems: Sequence[str], now: datetime.datetime, intermediate_pems: Sequence[str] = ()
 ) -> bool:
@@ -114,22 +139,8 @@ def chain_trusted(
     ``intermediate_pems`` are the CA certificates the chain may pass through (the host's
     ``CA`` store, and what the TLS peer sent): each must be a CA and in date.
     """
-    if not valid_at(load_pem(cert_pem), now):
-        return False
-    current, seen = cert_pem, set()
-    for _ in range(8):
-        root = find_issuer(current, root_pems)
-        if root is not None:
-            return valid_at(load_pem(root), now)
-        nxt = next(
-            (i for i in intermediate_pems if i not in seen and is_ca(load_pem(i)) and _issued_by_pem(current, i)),
-            None,
-        )
-        if nxt is None or not valid_at(load_pem(nxt), now):
-            return False
-        seen.add(nxt)
-        current = nxt
-    return False
+    path = chain_path(cert_pem, root_pems, intermediate_pems)
+    return bool(path) and all(valid_at(load_pem(p), now) for p in path)
 
 
 def enterprise_root(
