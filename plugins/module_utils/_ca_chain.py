@@ -22,7 +22,6 @@ except ImportError:  # pragma: no cover - exercised by ansible-test sanity's imp
     pass
 
 MAX_DEPTH = 6
-CHAIN_FILE = "ca-chain.crt"
 
 
 def load_bundle(data: bytes, option: str) -> list:

@@ -86,25 +86,17 @@ def load_ca_certificate_from_options(params: Mapping[str, Any]) -> x509.Certific
 def load_ca_chain_from_options(params: Mapping[str, Any], ca_cert: x509.Certificate, now) -> list:
     """The chain above an intermediate site CA (issuer first, root last; ``[]`` for a root CA).
 
-    Read from the certificates after the first in ``ca_cert_content`` / the ``ca_cert_path`` file,
-    and from ``ca-chain.crt`` beside that file (where the ca module keeps it); checked link by link
-    and in date (``_ca_chain.build_chain``), so an expired enterprise root is refused here.
+    Read from the certificates after the first in ``ca_cert_content`` or the ``ca_cert_path`` file
+    (the ca module keeps an intermediate CA's ``ca.crt`` so); checked link by link and in date
+    (``_ca_chain.build_chain``), so an expired enterprise root is refused here.
     """
     if params.get("ca_cert_content"):
-        option = "ca_cert_content"
-        candidates = _ca_chain.load_bundle(to_bytes(params["ca_cert_content"]), option)[1:]
+        option, data = "ca_cert_content", to_bytes(params["ca_cert_content"])
     elif params.get("ca_cert_path"):
-        option = "ca_cert_path"
-        side = os.path.join(os.path.dirname(os.path.abspath(params["ca_cert_path"])), _ca_chain.CHAIN_FILE)
-        names = {"ca_cert_path": params["ca_cert_path"]}
-        if os.path.exists(side):
-            names["ca_chain_path"] = side
-        data = read_ca_files(names, tuple(names))
-        candidates = _ca_chain.load_bundle(data[0], option)[1:]
-        if len(data) > 1:
-            candidates += _ca_chain.load_bundle(data[1], option)
+        option, data = "ca_cert_path", read_ca_files(params, ("ca_cert_path",))[0]
     else:
         return []
+    candidates = _ca_chain.load_bundle(data, option)[1:]
     if not candidates:
         return []
     return _ca_chain.build_chain(ca_cert, candidates, now, option)

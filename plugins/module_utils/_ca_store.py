@@ -4,9 +4,9 @@
 
 A new CA (created or imported) is written in four steps, each one atomic:
 
-1. ``ca.key.new`` (and ``ca-chain.crt.new`` for an intermediate CA) is staged;
+1. ``ca.key.new`` is staged;
 2. ``ca.crt.new`` is staged: **the commit point**. From here the pair is complete on disk;
-3. ``ca.key.new`` is renamed to ``ca.key`` (then the chain);
+3. ``ca.key.new`` is renamed to ``ca.key``;
 4. ``ca.crt.new`` is renamed to ``ca.crt``.
 
 What a kill leaves, and what the next run does (:func:`inspect`):
@@ -48,10 +48,9 @@ class Files:
     key: str
     cert_option: str
     key_option: str
-    chain: Optional[str] = None
 
     def all(self) -> list:
-        return [p for p in (self.key, self.chain, self.cert) if p]
+        return [self.key, self.cert]
 
 
 @dataclasses.dataclass
@@ -60,7 +59,6 @@ class Pending:
 
     cert: Optional[str] = None  # the staged certificate to publish (roll forward)
     key: Optional[str] = None  # the key that goes with it (staged, or already published)
-    chain: Optional[str] = None
     orphans: list = dataclasses.field(default_factory=list)
 
     @property
@@ -95,14 +93,11 @@ def inspect(files: Files) -> Pending:
             return Pending(cert=staged(files.cert), key=None, orphans=sorted(set(pending.orphans)))
         key = staged(files.key) if os.path.exists(staged(files.key)) else files.key
         pending.cert, pending.key = staged(files.cert), key if os.path.exists(key) else None
-        if files.chain:
-            pending.chain = staged(files.chain) if os.path.exists(staged(files.chain)) else None
         pending.orphans = sorted(set(pending.orphans))
         return pending
     # Before the commit point: staged files never paired with a published certificate.
-    for path in (files.key, files.chain):
-        if path and os.path.exists(staged(path)):
-            pending.orphans.append(staged(path))
+    if os.path.exists(staged(files.key)):
+        pending.orphans.append(staged(files.key))
     pending.orphans = sorted(set(pending.orphans))
     return pending
 
@@ -118,11 +113,9 @@ def remove_orphans(pending: Pending) -> list:
 
 
 def complete(files: Files, pending: Pending) -> None:
-    """Roll forward: publish the staged key (if not yet), chain, then certificate."""
+    """Roll forward: publish the staged key (if not yet), then the certificate."""
     if pending.key == staged(files.key):
         os.replace(pending.key, files.key)
-    if files.chain and pending.chain:
-        os.replace(pending.chain, files.chain)
     os.replace(pending.cert, files.cert)
     _sync_folders(files)
 
@@ -132,29 +125,21 @@ def _sync_folders(files: Files) -> None:
         fileutil.fsync_dir(folder)
 
 
-def write_pair(files: Files, key_pem: bytes, cert_pem: bytes, chain_pem: Optional[bytes] = None) -> None:
+def write_pair(files: Files, key_pem: bytes, cert_pem: bytes) -> None:
     """Write a new CA: both files or neither (see the module docstring for the steps)."""
     _step("start")
     try:
         fileutil.atomic_write(staged(files.key), key_pem, 0o600)
         _step("key_staged")
-        if files.chain and chain_pem:
-            fileutil.atomic_write(staged(files.chain), chain_pem, 0o644)
-            _step("chain_staged")
         fileutil.atomic_write(staged(files.cert), cert_pem, 0o644)
     except BaseException:
         # Before the commit point nothing is kept: the next run starts from nothing.
-        for path in (files.key, files.chain):
-            if path:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(staged(path))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged(files.key))
         raise
     _step("cert_staged")
     os.replace(staged(files.key), files.key)
     _step("key_published")
-    if files.chain and chain_pem:
-        os.replace(staged(files.chain), files.chain)
-        _step("chain_published")
     os.replace(staged(files.cert), files.cert)
     _sync_folders(files)
     _step("cert_published")

@@ -120,8 +120,9 @@ options:
         (O(import_pfx_path)) carries besides the CA are read as chain too.
       - Each link is checked - its signature, CA:TRUE with keyCertSign, the path length, the dates. A CA that is
         not self-signed is refused without its chain.
-      - Kept as C(ca-chain.crt) beside the CA certificate. Hosts then get the intermediates in
-        C(LocalMachine\CA) and the root in C(LocalMachine\Root) (RV(root_certificate)).
+      - Kept in C(ca.crt) after the CA certificate (the CA first, the root last), so that any TLS client given
+        C(ca.crt) verifies to the root. Hosts get the intermediates in C(LocalMachine\CA) and the root in
+        C(LocalMachine\Root) (RV(root_certificate)).
       - In content mode, O(cert_content) may hold the chain after the CA certificate instead.
     type: path
   rewrap_key:

@@ -110,8 +110,7 @@ def files(p: dict) -> tuple[str, str, str, str]:
 
 def store_files(p: dict) -> _ca_store.Files:
     cert_file, key_file, cert_opt, key_opt = files(p)
-    chain = os.path.join(os.path.dirname(os.path.abspath(cert_file)), _ca_chain.CHAIN_FILE)
-    return _ca_store.Files(cert=cert_file, key=key_file, cert_option=cert_opt, key_option=key_opt, chain=chain)
+    return _ca_store.Files(cert=cert_file, key=key_file, cert_option=cert_opt, key_option=key_opt)
 
 
 def ca_folder(p: dict) -> str:
@@ -138,6 +137,10 @@ def load_import(p: dict, now: Optional[datetime.datetime] = None) -> tuple:
     option = "import_pfx_path" if p["import_pfx_path"] else "import_cert_path"
     pki.check_ca_validity(imported.cert, moment, option, "import")
     candidates = []
+    if p["import_cert_path"]:
+        # A bundle (the CA, then its chain) in import_cert_path is read as chain too.
+        data = pki.read_input_file(p["import_cert_path"], "import_cert_path")
+        candidates.extend(_ca_chain.load_bundle(data, "import_cert_path")[1:])
     if p["import_pfx_path"]:
         data = pki.read_input_file(p["import_pfx_path"], "import_pfx_path")
         candidates.extend(pki.read_pfx(data, pki.to_bytes(p["import_passphrase"]), pfx_option="import_pfx_path")[2])
@@ -151,16 +154,14 @@ def load_import(p: dict, now: Optional[datetime.datetime] = None) -> tuple:
 
 
 def read_chain(p: dict, ca: Optional[pki.CA], now: datetime.datetime, path: Optional[str] = None) -> list:
-    """The chain kept beside the CA certificate (``ca-chain.crt``), checked again: a root that
-    expired since the import is refused here, before anything is signed or trusted."""
+    """The chain kept after the CA certificate in ``ca.crt`` (an intermediate CA), checked again: a
+    root that expired since the import is refused here, before anything is signed or trusted."""
     if ca is None:
         return []
     store = store_files(p)
-    path = path or store.chain
-    if not os.path.exists(path):
-        return []
-    certs = _ca_chain.load_bundle(pki.read_input_file(path, store.cert_option), store.cert_option)
-    return _ca_chain.build_chain(ca.cert, certs, now, store.cert_option)
+    data = pki.read_input_file(path or store.cert, store.cert_option)
+    extra = _ca_chain.load_bundle(data, store.cert_option)[1:]
+    return _ca_chain.build_chain(ca.cert, extra, now, store.cert_option) if extra else []
 
 
 def _load_import(p: dict) -> Optional[pki.CA]:
@@ -225,8 +226,9 @@ def apply(p: dict, decision: dict, now: datetime.datetime) -> pki.CA:
         for folder in {os.path.dirname(os.path.abspath(f)) for f in store.all()}:
             fileutil.ensure_dir(folder)
         key_pem = pki.serialize_ca_key(ca, pki.to_bytes(p["passphrase"]))
-        chain = decision.get("chain") or []
-        _ca_store.write_pair(store, key_pem, ca.cert_pem.encode(), _ca_chain.bundle_pem(chain) if chain else None)
+        # ca.crt: the CA, then (an intermediate CA) its chain up to the root, so that any TLS client
+        # given ca.crt (tls_probe, the inventory plugin's ca_path) verifies to the root.
+        _ca_store.write_pair(store, key_pem, ca.cert_pem.encode() + _ca_chain.bundle_pem(decision.get("chain") or []))
     elif decision["renew"]:
         fileutil.atomic_write(store.cert, ca.cert_pem.encode(), 0o644)
     if decision.get("rewrap"):
@@ -308,8 +310,8 @@ def _files_mode(p: dict, check_mode: bool, now: datetime.datetime) -> tuple:
         recovered = _recover(p, store_files(p), check_mode)
         if recovered and check_mode:
             existing = _staged_view(p)
-            staged_chain = _ca_store.staged(store_files(p).chain)
-            chain = read_chain(p, existing, now, staged_chain if os.path.exists(staged_chain) else None)
+            staged_cert = _ca_store.staged(store_files(p).cert)
+            chain = read_chain(p, existing, now, staged_cert if os.path.exists(staged_cert) else None)
         else:
             existing = read_existing(p)
             chain = read_chain(p, existing, now)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Optional, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_chain, tls_probe, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe, validate
 
 # The options a ProbeError's message starts with.
 _OPTIONS = ("ca_cert", "endpoints", "fail_on")
@@ -34,13 +34,7 @@ def read_ca(p: dict) -> Optional[str]:
         return (p.get("ca") or {}).get("cert_content") or p["ca_cert"]
     try:
         with open(path, encoding="utf-8") as f:
-            text = f.read()
-        # An intermediate site CA: the ca module keeps its chain beside it; the probe verifies to the root.
-        side = os.path.join(os.path.dirname(os.path.abspath(path)), _ca_chain.CHAIN_FILE)
-        if os.path.exists(side):
-            with open(side, encoding="utf-8") as f:
-                text += f.read()
-        return text
+            return f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise validate.ArgumentError(
             f"{option}: cannot read {path} ({e}). Give the path of the CA certificate (PEM).", option

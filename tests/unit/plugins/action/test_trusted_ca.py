@@ -113,8 +113,7 @@ def intermediate_site():
 
 def test_an_intermediate_ca_puts_the_root_in_root_and_itself_in_ca(run_action, intermediate_site, tmp_path):
     root, site = intermediate_site
-    (tmp_path / "ca.crt").write_text(site.cert_pem)
-    (tmp_path / "ca-chain.crt").write_text(root.cert_pem)
+    (tmp_path / "ca.crt").write_text(site.cert_pem + root.cert_pem)  # as the ca module keeps it
     host = Host(stores={"Root": [], "CA": []})
     result = run_action("trusted_ca", {"ca": {"path": str(tmp_path)}}, host, diff=True)
     assert result["changed"] and result["thumbprint"] == root.thumbprint

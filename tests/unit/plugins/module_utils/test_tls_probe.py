@@ -276,7 +276,7 @@ def test_chain_with_intermediate(servers, pki):
 
 
 def test_an_intermediate_site_ca_is_verified_to_its_root(pki, tmp_path):
-    """The bundle the ca module keeps for an intermediate site CA (ca.crt + ca-chain.crt): the root
+    """The ca.crt the ca module keeps for an intermediate site CA (the CA, then its chain): the root
     is the only anchor, the site CA helps build the path, whether or not the server sends it."""
     site = make_ca("XProtect Site CA", issuer=pki["root"])
     leaf = make_leaf(site)

@@ -581,8 +581,9 @@ def test_an_intermediate_is_imported_with_its_chain_and_trust_goes_to_the_root(t
     assert res["imported"] and res["thumbprint"] == site.thumbprint
     assert res["chain"] == [root.cert_pem] and res["root_thumbprint"] == root.thumbprint
     assert res["root_certificate"] == root.cert_pem
-    assert listing(folder) == [".lock", "ca-chain.crt", "ca.crt", "ca.key"]
-    assert (folder / "ca-chain.crt").read_text() == root.cert_pem
+    assert listing(folder) == [".lock", "ca.crt", "ca.key"]
+    # ca.crt: the CA, then its chain, so that a TLS client given ca.crt verifies to the root.
+    assert (folder / "ca.crt").read_text() == site.cert_pem + root.cert_pem
     # Again: nothing changes, the chain is read back from the folder (also without the import options).
     again = run(capsys, path=str(folder), passphrase=PASS)
     assert not again["changed"] and again["root_thumbprint"] == root.thumbprint and again["chain"] == [root.cert_pem]

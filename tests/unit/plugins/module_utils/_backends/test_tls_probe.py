@@ -89,13 +89,3 @@ def test_bad_ca_content_names_ca_cert_content():
     with pytest.raises(validate.ArgumentError) as e:
         backend.run(params(ca={"path": "/unused", "cert_content": "garbage"}), check_mode=True)
     assert e.value.option == "ca.cert_content" and str(e.value).startswith("ca.cert_content: no PEM")
-
-
-def test_the_chain_kept_beside_an_intermediate_ca_is_read_too(tmp_path):
-    from ansible_collections.xprotect.encryption.plugins.module_utils._backends import tls_probe as tls_backend
-
-    (tmp_path / "ca.crt").write_text("SITE CA PEM\n")
-    p = {"ca": {"path": str(tmp_path), "cert_content": ""}, "ca_cert_path": None, "ca_cert": None}
-    assert tls_backend.read_ca(p) == "SITE CA PEM\n"
-    (tmp_path / "ca-chain.crt").write_text("ROOT PEM\n")
-    assert tls_backend.read_ca(p) == "SITE CA PEM\nROOT PEM\n"
