@@ -30,7 +30,7 @@ PHRASE = b"a long enough CA passphrase"
 
 def median_ms(fn, repeat: int) -> float:
     times = []
-    for _ in range(repeat):
+    for _round in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)

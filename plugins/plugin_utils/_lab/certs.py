@@ -110,7 +110,7 @@ def chain_path(cert_pem: str, root_pems: Sequence[str], intermediate_pems: Seque
     """The PEMs from ``cert_pem`` up to a root of ``root_pems`` (both included), through
     ``intermediate_pems``; ``[]`` when no root is reached. Signatures only, no dates."""
     path, current = [cert_pem], cert_pem
-    for _ in range(8):
+    for _depth in range(8):
         root = find_issuer(current, root_pems)
         if root is not None:
             return path + ([root] if root != current else [])
