@@ -10,6 +10,10 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import pki, tr
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.certificate_flow import import_file
 
+# LocalMachine\CA, the intermediate certification authorities (win_certificate_store maps its
+# CertificateAuthority to this name; win_certificate_info opens the store by this name).
+INTERMEDIATE_STORE = "CA"
+
 
 class ActionModule(action.XProtectAction):
     argument_spec = dict(
@@ -27,25 +31,46 @@ class ActionModule(action.XProtectAction):
 
     def check_arguments(self, args):
         self.ca_cert = action.ca_certificate(args)
+        # An intermediate site CA: its chain (checked, in date) goes to CA, and trust to the root.
+        self.chain = action.ca_chain(args, self.ca_cert, pki.utcnow())
+        if args["state"] == "present":
+            # An expired or not-yet-valid CA in Root validates nothing, and hides the real problem.
+            option = next(o for o in ("ca", "ca_cert_path", "ca_cert_content") if args.get(o))
+            pki.check_ca_validity(self.ca_cert, pki.utcnow(), option, "trust (LocalMachine\\Root)")
 
     def work(self, args, adapter, task_vars):
-        thumbprint = pki.thumbprint(self.ca_cert)
+        present = args["state"] == "present"
+        anchor = self.chain[-1] if self.chain else self.ca_cert
+        thumbprint = pki.thumbprint(anchor)
         root = [e.thumbprint for e in adapter.list_certificates("Root")]
-        plan = trust.decide(root, thumbprint, args["state"] == "present", args["retired_thumbprints"])
+        # state absent with an intermediate CA takes out our intermediates, never the enterprise root.
+        plan = trust.decide(root, thumbprint if present or not self.chain else "", present, args["retired_thumbprints"])
+        middle = {pki.thumbprint(c): c for c in ([self.ca_cert, *self.chain[:-1]] if self.chain else [])}
+        store = [e.thumbprint for e in adapter.list_certificates(INTERMEDIATE_STORE)] if middle else []
+        steps = trust.decide_intermediates(store, list(middle), present)
         result = {
             "fqdn": self.host_fqdn(args, task_vars),
             "thumbprint": thumbprint,
-            "subject": self.ca_cert.subject.rfc4514_string(),
-            "changed": plan.changed,
-            "reasons": plan.reasons,
-            "removed": plan.remove,
+            "subject": anchor.subject.rfc4514_string(),
+            "intermediates": list(middle),
+            "changed": plan.changed or bool(steps.reasons),
+            "reasons": plan.reasons + steps.reasons,
+            "removed": plan.remove + steps.remove,
         }
-        self.diff(result, plan.before, plan.after)
-        if self.check_mode or not plan.changed:
+        before, after = dict(plan.before), dict(plan.after)
+        if middle:
+            before["intermediates_missing"] = [t for t in middle if t not in store]
+            after["intermediates_missing"] = [] if present else list(middle)
+        self.diff(result, before, after)
+        if self.check_mode or not result["changed"]:
             return result
+        temp = args["temp_dir"].rstrip("\\")
         if plan.add:
-            path = "{}\\xprotect-ca-{}.crt".format(args["temp_dir"].rstrip("\\"), thumbprint)
-            import_file(adapter, path, pki.cert_pem(self.ca_cert), "Root")
+            import_file(adapter, f"{temp}\\xprotect-ca-{thumbprint}.crt", pki.cert_pem(anchor), "Root")
         for t in plan.remove:
             adapter.remove_certificate(t, "Root")
+        for t in steps.add:
+            import_file(adapter, f"{temp}\\xprotect-ca-{t}.crt", pki.cert_pem(middle[t]), INTERMEDIATE_STORE)
+        for t in steps.remove:
+            adapter.remove_certificate(t, INTERMEDIATE_STORE)
         return result

@@ -6,6 +6,7 @@ The reading is plugin_utils/info_flow.py; this file is the options and their che
 
 from __future__ import annotations
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import action, info_flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow as flow
 
@@ -32,9 +33,14 @@ class ActionModule(action.XProtectAction):
     def check_arguments(self, args):
         given = args.get("ca") or args.get("ca_cert_path") or args.get("ca_cert_content")
         self.ca_cert = action.ca_certificate(args) if given else None
+        # An intermediate site CA is trusted through its root (Root), not itself.
+        chain = action.ca_chain(args, self.ca_cert, pki.utcnow()) if given else []
+        self.anchor = chain[-1] if chain else self.ca_cert
 
     def work(self, args, adapter, task_vars):
         ctx = self.host_context(args, task_vars)
         roles = self.host_roles(args, task_vars)
-        info, changed = info_flow.gather(adapter, ctx, roles, args, ca_cert=self.ca_cert, check_mode=self.check_mode)
+        info, changed = info_flow.gather(
+            adapter, ctx, roles, args, ca_cert=self.ca_cert, check_mode=self.check_mode, anchor=self.anchor
+        )
         return {"ansible_facts": {"xprotect": info}, "xprotect": info, "changed": changed}

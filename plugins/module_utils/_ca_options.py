@@ -10,8 +10,10 @@ backends have one place to take the options from.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_chain, fileutil
 from ansible_collections.xprotect.encryption.plugins.module_utils.pki import (
     CA,
     PkiError,
@@ -39,12 +41,37 @@ def ca_argument_spec() -> dict:
     }
 
 
+def read_ca_files(params: Mapping[str, Any], options: tuple) -> list:
+    """The files named by ``options`` (``ca_cert_path``, ``ca_key_path``), read under the CA folder's
+    shared lock: a CA the ca module is writing at the same moment is read whole or not at all.
+
+    A file that an interrupted ca run left staged (``ca.crt.new``) is named in the error, with
+    the way to complete it.
+    """
+    folder = os.path.dirname(os.path.abspath(params[options[0]]))
+    if not os.path.isdir(folder):
+        return [read_input_file(params[o], o) for o in options]
+    try:
+        with fileutil.locked(folder, shared=True):
+            for o in options:
+                path = params[o]
+                if not os.path.exists(path) and os.path.exists(path + ".new"):
+                    raise PkiError(
+                        f"{o}: {path} does not exist, but {path}.new does: a run of the ca module was interrupted "
+                        "while it wrote the CA. Run the ca module (the ca role, or site.yml) once to complete it.",
+                        o,
+                    )
+            return [read_input_file(params[o], o) for o in options]
+    except fileutil.LockError as e:
+        raise PkiError(f"{options[0]}: {e}", options[0]) from None
+
+
 def load_ca_certificate_from_options(params: Mapping[str, Any]) -> x509.Certificate:
     """The CA certificate only (enough to check what is issued); checked to be a CA."""
     if params.get("ca_cert_content"):
         option, data = "ca_cert_content", to_bytes(params["ca_cert_content"])
     elif params.get("ca_cert_path"):
-        option, data = "ca_cert_path", read_input_file(params["ca_cert_path"], "ca_cert_path")
+        option, data = "ca_cert_path", read_ca_files(params, ("ca_cert_path",))[0]
     else:
         raise PkiError(
             "ca_cert_path: give the CA as ca_cert_path and ca_key_path (files on the controller), or as "
@@ -54,6 +81,25 @@ def load_ca_certificate_from_options(params: Mapping[str, Any]) -> x509.Certific
     cert = load_certificate(data, option)
     check_ca_certificate(cert, option)
     return cert
+
+
+def load_ca_chain_from_options(params: Mapping[str, Any], ca_cert: x509.Certificate, now) -> list:
+    """The chain above an intermediate site CA (issuer first, root last; ``[]`` for a root CA).
+
+    Read from the certificates after the first in ``ca_cert_content`` or the ``ca_cert_path`` file
+    (the ca module keeps an intermediate CA's ``ca.crt`` so); checked link by link and in date
+    (``_ca_chain.build_chain``), so an expired enterprise root is refused here.
+    """
+    if params.get("ca_cert_content"):
+        option, data = "ca_cert_content", to_bytes(params["ca_cert_content"])
+    elif params.get("ca_cert_path"):
+        option, data = "ca_cert_path", read_ca_files(params, ("ca_cert_path",))[0]
+    else:
+        return []
+    candidates = _ca_chain.load_bundle(data, option)[1:]
+    if not candidates:
+        return []
+    return _ca_chain.build_chain(ca_cert, candidates, now, option)
 
 
 def load_ca_from_options(params: Mapping[str, Any], trusted_key: bool = False) -> CA:
@@ -85,8 +131,7 @@ def load_ca_from_options(params: Mapping[str, Any], trusted_key: bool = False) -
                     "ca_cert_content and ca_key_content.",
                     opt,
                 )
-        cert_data = read_input_file(params["ca_cert_path"], "ca_cert_path")
-        key_data = read_input_file(params["ca_key_path"], "ca_key_path")
+        cert_data, key_data = read_ca_files(params, ("ca_cert_path", "ca_key_path"))
         cert_opt, key_opt = "ca_cert_path", "ca_key_path"
     return load_ca(
         cert_data,

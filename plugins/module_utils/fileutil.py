@@ -61,10 +61,10 @@ def atomic_write(path: str, data: bytes, mode: int, *, durable: bool = True) -> 
             os.unlink(tmp)
         raise
     if durable:
-        _fsync_dir(folder)
+        fsync_dir(folder)
 
 
-def _fsync_dir(folder: str) -> None:
+def fsync_dir(folder: str) -> None:
     # The rename itself is durable only once the folder is synced.
     with contextlib.suppress(OSError):
         dfd = os.open(folder, os.O_RDONLY)
@@ -82,8 +82,11 @@ def ensure_dir(path: str, mode: int = 0o700) -> bool:
     return True
 
 
-def wait_for_lock(fd: int, timeout: float, poll: float = 0.1, first_poll: Optional[float] = None) -> bool:
-    """Take an exclusive ``flock`` on ``fd``, retrying until ``timeout``; False when the time ran out.
+def wait_for_lock(
+    fd: int, timeout: float, poll: float = 0.1, first_poll: Optional[float] = None, *, shared: bool = False
+) -> bool:
+    """Take an exclusive (``shared``: a shared) ``flock`` on ``fd``, retrying until ``timeout``; False
+    when the time ran out.
 
     The wait between tries starts at ``first_poll`` (default ``poll``) and doubles up to ``poll``.
     An OSError other than "held by someone else" is raised as it is.
@@ -93,7 +96,7 @@ def wait_for_lock(fd: int, timeout: float, poll: float = 0.1, first_poll: Option
     while True:
         try:
             if HAS_FCNTL:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             return True
         except OSError as e:
             if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
@@ -105,20 +108,35 @@ def wait_for_lock(fd: int, timeout: float, poll: float = 0.1, first_poll: Option
 
 
 @contextlib.contextmanager
-def locked(path: str, timeout: float = 60.0, poll: float = 0.1) -> Iterator[str]:
+def locked(path: str, timeout: float = 60.0, poll: float = 0.1, *, shared: bool = False) -> Iterator[Optional[str]]:
     """Hold an exclusive lock on folder ``path`` (file ``<path>/.lock``) for the block.
 
     Two runs on the same folder (two playbooks, or forks of one) then never interleave their
     writes. The lock is released when the block ends or the process dies.
+
+    ``shared`` is for readers (check mode): they exclude writers, not each other, so they never
+    see a half-written state. A reader that may not create the lock file (a read-only audit
+    account) opens it read-only; when it does not exist either, no writer has ever run there
+    and the block runs without a lock (yields None).
     """
     lock_path = os.path.join(path, LOCK_NAME)
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
-        raise LockError(f"cannot create the lock file {lock_path} ({e.strerror}). Check that {path} is writable.")
+        fd = -1
+        if shared and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            with contextlib.suppress(OSError):
+                fd = os.open(lock_path, os.O_RDONLY)
+            if fd < 0 and not os.path.exists(lock_path):
+                yield None
+                return
+        if fd < 0:
+            raise LockError(
+                f"cannot create the lock file {lock_path} ({e.strerror}). Check that {path} is writable."
+            ) from None
     try:
         try:
-            got = wait_for_lock(fd, timeout, poll)
+            got = wait_for_lock(fd, timeout, poll, shared=shared)
         except OSError as e:
             raise LockError(f"cannot lock {path} ({e.strerror}).")
         if not got:

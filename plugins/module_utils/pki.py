@@ -26,6 +26,7 @@ import os
 import re
 from typing import Any, Optional, Sequence
 
+from ansible_collections.xprotect.encryption.plugins.module_utils import _pkcs8
 from ansible_collections.xprotect.encryption.plugins.module_utils._text import is_ip
 from ansible_collections.xprotect.encryption.plugins.module_utils.validate import ArgumentError
 
@@ -377,6 +378,29 @@ def check_ca_certificate(cert: x509.Certificate, option: str = "ca_cert_path") -
         )
 
 
+def check_ca_validity(cert: x509.Certificate, now: datetime.datetime, option: str, purpose: str) -> None:
+    """Refuse a CA certificate outside its validity for ``purpose`` (import, signing, trust).
+
+    A not-yet-valid CA would sign certificates every client refuses until that date; an expired
+    one in Root makes hosts trust a chain nothing can renew.
+    """
+    subject = cert.subject.rfc4514_string()
+    start, end = not_before(cert), not_after(cert)
+    if now < start:
+        raise PkiError(
+            f"{option}: the CA certificate {subject} is not valid until {iso_z(start)} (now {iso_z(now)}), so it "
+            f"is refused for {purpose}. Check the controller's clock, or use a CA whose validity has begun.",
+            option,
+        )
+    if now >= end:
+        raise PkiError(
+            f"{option}: the CA certificate {subject} expired on {iso_z(end)} (now {iso_z(now)}), so it is refused "
+            f"for {purpose}. Renew it (xprotect.encryption.ca renews a self-signed CA with renew_before) or give "
+            "the current one.",
+            option,
+        )
+
+
 def public_key_der(public_key: Any) -> bytes:
     """The SubjectPublicKeyInfo DER of a public key: what ties a certificate to its key."""
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -455,8 +479,12 @@ def private_key_pem(key: Any, passphrase: Optional[bytes] = None) -> bytes:
 
 
 def serialize_ca_key(ca: CA, passphrase: Optional[bytes]) -> bytes:
-    """The CA key as PKCS#8 PEM, encrypted with the best available algorithm unless None."""
-    return private_key_pem(ca.key, passphrase)
+    """The CA key as PKCS#8 PEM: PBES2 with PBKDF2-HMAC-SHA256 at 600,000 iterations and AES-256-CBC
+    (``_pkcs8``), or unencrypted when ``passphrase`` is None."""
+    passphrase = to_bytes(passphrase) or None
+    if passphrase is None:
+        return private_key_pem(ca.key, None)
+    return _pkcs8.encrypt_private_key(ca.key, passphrase)
 
 
 def _ski(public_key: Any) -> x509.SubjectKeyIdentifier:
@@ -725,6 +753,13 @@ def _validity(
     if days < 1:
         raise PkiError(f"validity_days: {days} is not a validity; give a number of days >= 1.", "validity_days")
     ca_end = issuer.ca_not_after
+    if now < issuer.ca_not_before:
+        raise PkiError(
+            f"ca_cert_path: the CA certificate is not valid until {iso_z(issuer.ca_not_before)} (now {iso_z(now)}); "
+            "it cannot sign yet: every host would refuse what it signs. Check the controller's clock, or use a CA "
+            "whose validity has begun.",
+            "ca_cert_path",
+        )
     if now >= ca_end:
         raise PkiError(
             f"ca_cert_path: the CA certificate expired on {iso_z(ca_end)}; it cannot sign. Renew it with "

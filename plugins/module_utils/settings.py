@@ -123,6 +123,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_ca_import_cert_path": _s("str", None, _CERT),
     "xprotect_ca_import_key_path": _s("str", None, _CERT),
     "xprotect_ca_import_pfx_path": _s("str", None, _CERT),
+    "xprotect_ca_import_chain_path": _s("str", None, _CERT),
     "xprotect_ca_import_passphrase": _s("str", None, _CERT, no_log=True),
     # Where the controller reaches a host's XProtect ports: added to every port probed on this
     # host (a host reached through port translation, and the lab)

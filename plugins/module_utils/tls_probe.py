@@ -380,7 +380,8 @@ def _judge(result: dict, ders: List[bytes], cas: list, name: str, now: datetime.
         at = _not_before(leaf) + datetime.timedelta(seconds=1)
     # The chain is judged at a time inside the leaf's validity, so that an expired certificate
     # from a foreign CA is reported as both.
-    chain_error = _chain_error(leaf, certs[1:], cas, at)
+    anchors, extra = split_anchors(cas)
+    chain_error = _chain_error(leaf, certs[1:] + extra, anchors, at)
     if chain_error:
         problems.append(chain_error)
     if not name_matches(leaf, name):
@@ -420,6 +421,17 @@ def _policies():
     ca_policy = ext.permit_all().require_present(x509.BasicConstraints, crit.AGNOSTIC, _ca_bc)
     ee_policy = ext.permit_all().may_be_present(x509.ExtendedKeyUsage, crit.AGNOSTIC, _ee_eku)
     return ca_policy, ee_policy
+
+
+def split_anchors(cas: list) -> tuple:
+    """``(trust anchors, intermediates)`` of a CA bundle: an intermediate site CA comes with its
+    chain, and trust goes to the root. When the bundle holds a self-signed root and CA certificates
+    that are not, only the roots are anchors; the others help build the path (a server that sends
+    no chain is still verified to the root). Otherwise every certificate is an anchor."""
+    roots = [c for c in cas if c.issuer == c.subject and _signed_by(c, c)]
+    if not roots or len(roots) == len(cas):
+        return list(cas), []
+    return roots, [c for c in cas if c not in roots]
 
 
 def _given(cas: list) -> str:

@@ -47,3 +47,25 @@ def decide(root: Iterable[str], ca: str, present: bool = True, retired: Sequence
         before={"root_contains_ca": has_ca, "retired_present": sorted(set(retired) & root)},
         after={"root_contains_ca": ca in after, "retired_present": sorted(set(retired) & after)},
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class IntermediatePlan:
+    add: List[str]  # thumbprints to import into LocalMachine\CA
+    remove: List[str]  # thumbprints to take out of it
+    reasons: List[str]
+
+
+def decide_intermediates(ca_store: Iterable[str], wanted: Sequence[str], present: bool = True) -> IntermediatePlan:
+    """What to change in ``LocalMachine\\CA`` for an intermediate site CA: its certificate and the
+    issuing CAs between it and the root (``wanted``, thumbprints) are there (``present``) or not.
+
+    Windows builds a server's chain from that store, and sends it in the TLS handshake; clients
+    need only the root in Root. Nothing else in the store is touched.
+    """
+    have = set(ca_store)
+    if present:
+        add = [t for t in dict.fromkeys(wanted) if t not in have]
+        return IntermediatePlan(add, [], [f"intermediate CA {t} missing from CA" for t in add])
+    remove = [t for t in dict.fromkeys(wanted) if t in have]
+    return IntermediatePlan([], remove, [f"intermediate CA {t} to be removed from CA" for t in remove])

@@ -21,7 +21,8 @@ description:
     (RV(trust_redistribution_required)).
   - Runs on the controller, where the CA lives. Run it against C(localhost).
   - Files are written through a temporary file and an atomic rename (key 0600, certificate 0644) under a lock file
-    C(.lock) in the CA folder, so two runs never corrupt the CA. A failed run leaves nothing half-written.
+    C(.lock) in the CA folder, so two runs never corrupt the CA. A failed or killed run leaves nothing half-made
+    that the next run does not complete or remove.
 author:
   - xprotect.encryption maintainers (@xprotect)
 requirements:
@@ -112,8 +113,37 @@ options:
       - Passphrase of O(import_key_path) or O(import_pfx_path). The imported key is written encrypted with
         O(passphrase).
     type: str
+  import_chain_path:
+    description:
+      - Import - a PEM file with the certificates above the imported CA, up to and including the self-signed
+        root (any order), when the CA is an intermediate signed by an enterprise root. The certificates a PFX
+        (O(import_pfx_path)) carries besides the CA are read as chain too.
+      - Each link is checked - its signature, CA:TRUE with keyCertSign, the path length, the dates. A CA that is
+        not self-signed is refused without its chain.
+      - Kept in C(ca.crt) after the CA certificate (the CA first, the root last), so that any TLS client given
+        C(ca.crt) verifies to the root. Hosts get the intermediates in C(LocalMachine\CA) and the root in
+        C(LocalMachine\Root) (RV(root_certificate)).
+      - In content mode, O(cert_content) may hold the chain after the CA certificate instead.
+    type: path
+  rewrap_key:
+    description:
+      - Re-encrypt an existing CA key file whose protection is weaker than today's guidance (for example
+        PBKDF2 at 2,048 iterations, written by an earlier version) with PBKDF2-HMAC-SHA256 at 600,000
+        iterations and AES-256. Same key, same O(passphrase); one atomic replace. Nothing happens to a key
+        already protected that well.
+      - Without it, such a key still loads, and the module warns.
+    type: bool
+    default: false
 notes:
-  - The key of an existing CA is never rewritten, except when a CA is imported into an empty folder.
+  - The key of an existing CA is never rewritten, except when a CA is imported into an empty folder, or
+    re-encrypted with O(rewrap_key).
+  - A new key is written encrypted as PKCS#8 PBES2 (PBKDF2-HMAC-SHA256, 600,000 iterations, AES-256-CBC), which
+    C(openssl pkey) reads. A O(passphrase) shorter than 16 characters gets a warning.
+  - A CA folder that group or others can write is refused (C(chmod go-w) fixes it).
+  - A new CA is written crash-safe - both files staged (C(ca.key.new), then C(ca.crt.new)) and then renamed. A run
+    killed half-way leaves staged files that the next run completes (or removes, when no certificate was made yet).
+  - Check mode takes the folder lock too (shared), so an audit never reads a CA half-written by another run.
+  - An imported CA that is not yet valid or has expired is refused.
   - O(common_name), O(key_size) apply only when a CA is created.
   - Content mode (O(cert_content) with O(key_content)) takes neither O(path), O(cert_path), O(key_path) nor an
     import option. File mode takes O(path), or O(cert_path) with O(key_path). O(import_pfx_path) takes neither
@@ -206,6 +236,21 @@ trust_redistribution_required:
   description: True after a renewal - install the new certificate in every Trusted Root store.
   returned: always
   type: bool
+chain:
+  description:
+    - The CA certificates above the site CA (PEM, issuer first, root last). Empty for a self-signed root CA.
+  returned: always
+  type: list
+  elements: str
+root_certificate:
+  description:
+    - The certificate hosts trust (LocalMachine\Root) - the root of the chain, or the CA itself when it is a root.
+  returned: always
+  type: str
+root_thumbprint:
+  description: SHA-1 thumbprint of RV(root_certificate).
+  returned: always
+  type: str
 previous_thumbprint:
   description: Thumbprint of the certificate before the renewal.
   returned: when renewed
@@ -242,6 +287,8 @@ ARGUMENT_SPEC = {
     "import_key_path": {"type": "path", "no_log": False},
     "import_pfx_path": {"type": "path"},
     "import_passphrase": {"type": "str", "no_log": True},
+    "rewrap_key": {"type": "bool", "default": False},
+    "import_chain_path": {"type": "path"},
 }
 # Content mode (values, as an AWX credential injects them) writes nothing, so it takes no file or
 # import option. Each half of the CA needs one source: the folder, its own file name, or its value.

@@ -81,6 +81,12 @@ def ca_certificate(args: dict):
     return _named_by_ca(_ca_options.load_ca_certificate_from_options, args)
 
 
+def ca_chain(args: dict, ca_cert, now):
+    """The chain above an intermediate site CA, up to the enterprise root (``[]`` for a root CA)."""
+
+    return _named_by_ca(_ca_options.load_ca_chain_from_options, args, ca_cert=ca_cert, now=now)
+
+
 def signing_ca(args: dict):
     """Certificate and key, to sign; read on the controller only, the key never goes to a host.
     OpenSSL's slow consistency check of a large key is skipped: its public half is still

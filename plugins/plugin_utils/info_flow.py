@@ -82,10 +82,11 @@ def _certificates(adapter, now, ca_cert) -> Tuple[list, list]:
 
 
 def gather(
-    adapter, ctx: dict, roles, args: dict, *, ca_cert=None, check_mode: bool = False, now=None
+    adapter, ctx: dict, roles, args: dict, *, ca_cert=None, check_mode: bool = False, now=None, anchor=None
 ) -> Tuple[dict, bool]:
     """``(facts, changed)`` for one host; ``changed`` only when a stale Server Configurator was
-    ended on request. ``ctx`` is ``encryption_flow.context``; ``args`` xprotect_info's options."""
+    ended on request. ``ctx`` is ``encryption_flow.context``; ``args`` xprotect_info's options.
+    ``anchor``: what Root must hold (the root of an intermediate site CA); default ``ca_cert``."""
     now: Optional[datetime.datetime] = now or datetime.datetime.now(datetime.timezone.utc)
     services = adapter.list_services("Milestone*")
     components = _components(adapter, services)
@@ -112,6 +113,6 @@ def gather(
             info["encryption_error"] = e.message
     info["certificates"], info["other_certificates"] = _certificates(adapter, now, ca_cert)
     if ca_cert is not None:
-        tp = pki.thumbprint(ca_cert)
+        tp = pki.thumbprint(anchor if anchor is not None else ca_cert)
         info["ca"] = {"thumbprint": tp, "trusted": any(e.thumbprint == tp for e in adapter.list_certificates("Root"))}
     return info, changed

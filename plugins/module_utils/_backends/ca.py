@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import datetime
 import os
+import stat
 from typing import Any, Optional
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_chain, _ca_store, _pkcs8, fileutil, pki
+
+# Shorter passphrases get a warning: a stolen CA key file can be attacked offline, and 16
+# characters (or four random words) keeps even a fast guesser at PBKDF2's cost out of reach.
+MIN_PASSPHRASE_LENGTH = 16
 
 CONTENT_OPTIONS = ("cert_content", "key_content")
 FILE_OPTIONS = ("path", "cert_path", "key_path")
-IMPORT_OPTIONS = ("import_cert_path", "import_key_path", "import_pfx_path")
+IMPORT_OPTIONS = ("import_cert_path", "import_key_path", "import_pfx_path", "import_chain_path")
 
 
 # ---- the decision (pure) ------------------------------------------------------------------
@@ -56,7 +61,7 @@ def plan(p: dict, existing: Optional[pki.CA], imported: Optional[pki.CA], now: d
 
 
 def changes(decision: dict) -> bool:
-    return decision["action"] != "keep" or decision["renew"]
+    return decision["action"] != "keep" or decision["renew"] or decision.get("recover") or decision.get("rewrap")
 
 
 # ---- reading and writing the CA on the controller -----------------------------------------
@@ -72,6 +77,28 @@ def check_files_mode(p: dict) -> None:
             "allow_unencrypted_key: true to accept a key file anyone with read access could use.",
             "passphrase",
         )
+    store = store_files(p)
+    for folder, option in {(os.path.dirname(os.path.abspath(f)), o) for f, o in _file_options(p, store)}:
+        check_folder_mode(folder, option)
+
+
+def _file_options(p: dict, store: _ca_store.Files) -> list:
+    return [(store.cert, store.cert_option), (store.key, store.key_option)]
+
+
+def check_folder_mode(folder: str, option: str) -> None:
+    """Refuse a CA folder that group or others can write: they could swap ca.crt or ca.key."""
+    try:
+        mode = stat.S_IMODE(os.stat(folder).st_mode)
+    except FileNotFoundError:
+        return  # created 0700
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise pki.PkiError(
+            f"{option}: the CA folder {folder} can be written by group or others (mode {mode:04o}), so anyone with "
+            "access could replace the CA certificate or key. Remove their write access with: chmod go-w "
+            f"'{folder}' (or chmod 0700 '{folder}'), then run again.",
+            option,
+        )
 
 
 def files(p: dict) -> tuple[str, str, str, str]:
@@ -81,7 +108,63 @@ def files(p: dict) -> tuple[str, str, str, str]:
     return cert_file, key_file, "cert_path" if p["cert_path"] else "path", "key_path" if p["key_path"] else "path"
 
 
-def load_import(p: dict) -> Optional[pki.CA]:
+def store_files(p: dict) -> _ca_store.Files:
+    cert_file, key_file, cert_opt, key_opt = files(p)
+    return _ca_store.Files(cert=cert_file, key=key_file, cert_option=cert_opt, key_option=key_opt)
+
+
+def ca_folder(p: dict) -> str:
+    """The folder whose lock file guards the CA."""
+    return p["path"] or os.path.dirname(os.path.abspath(p["cert_path"]))
+
+
+def load_import(p: dict, now: Optional[datetime.datetime] = None) -> tuple:
+    """``(CA, chain)`` an ``import_*`` option names, checked to be valid today; ``(None, [])`` without one.
+
+    The chain (issuer first, root last; empty for a root CA) comes from ``import_chain_path`` and
+    the other certificates of a PFX, and is checked link by link (``_ca_chain.build_chain``).
+    """
+    moment = pki.utcnow(now)
+    imported = _load_import(p)
+    if imported is None:
+        if p.get("import_chain_path"):
+            raise pki.PkiError(
+                "import_chain_path: a chain is imported with its CA; give import_cert_path and import_key_path, "
+                "or import_pfx_path, too.",
+                "import_chain_path",
+            )
+        return None, []
+    option = "import_pfx_path" if p["import_pfx_path"] else "import_cert_path"
+    pki.check_ca_validity(imported.cert, moment, option, "import")
+    candidates = []
+    if p["import_cert_path"]:
+        # A bundle (the CA, then its chain) in import_cert_path is read as chain too.
+        data = pki.read_input_file(p["import_cert_path"], "import_cert_path")
+        candidates.extend(_ca_chain.load_bundle(data, "import_cert_path")[1:])
+    if p["import_pfx_path"]:
+        data = pki.read_input_file(p["import_pfx_path"], "import_pfx_path")
+        candidates.extend(pki.read_pfx(data, pki.to_bytes(p["import_passphrase"]), pfx_option="import_pfx_path")[2])
+    if p.get("import_chain_path"):
+        option = "import_chain_path"
+        data = pki.read_input_file(p["import_chain_path"], option)
+        candidates.extend(_ca_chain.load_bundle(data, option))
+    elif not pki.is_self_signed(imported.cert) and not candidates:
+        option = "import_chain_path"
+    return imported, _ca_chain.build_chain(imported.cert, candidates, moment, option)
+
+
+def read_chain(p: dict, ca: Optional[pki.CA], now: datetime.datetime, path: Optional[str] = None) -> list:
+    """The chain kept after the CA certificate in ``ca.crt`` (an intermediate CA), checked again: a
+    root that expired since the import is refused here, before anything is signed or trusted."""
+    if ca is None:
+        return []
+    store = store_files(p)
+    data = pki.read_input_file(path or store.cert, store.cert_option)
+    extra = _ca_chain.load_bundle(data, store.cert_option)[1:]
+    return _ca_chain.build_chain(ca.cert, extra, now, store.cert_option) if extra else []
+
+
+def _load_import(p: dict) -> Optional[pki.CA]:
     secret = pki.to_bytes(p["import_passphrase"])
     if p["import_pfx_path"]:
         return pki.load_ca_pfx(pki.read_input_file(p["import_pfx_path"], "import_pfx_path"), secret)
@@ -105,9 +188,13 @@ def read_existing(p: dict) -> Optional[pki.CA]:
         return None
     if have_cert != have_key:
         there, missing = (cert_file, key_file) if have_cert else (key_file, cert_file)
+        # Not a state this module leaves (it stages both files, see _ca_store): an older version's
+        # crash, or a file removed by hand. The key may belong to a certificate trusted somewhere.
         raise pki.PkiError(
-            f"{key_opt if have_cert else cert_opt}: {there} exists but {missing} does not. Restore the missing file, "
-            "or remove the other to create a new CA.",
+            f"{key_opt if have_cert else cert_opt}: {there} exists but {missing} does not, and no interrupted run "
+            f"left {os.path.basename(missing)}{_ca_store.STAGED} to complete it. Restore the missing file from "
+            "your backup. Only if this CA was never distributed (no host trusts it), remove the other file to "
+            "create a new CA.",
             key_opt if have_cert else cert_opt,
         )
     key_data = pki.read_input_file(key_file, key_opt)
@@ -128,25 +215,25 @@ def read_existing(p: dict) -> Optional[pki.CA]:
 
 
 def apply(p: dict, decision: dict, now: datetime.datetime) -> pki.CA:
-    """Write what the decision says; on failure remove what this run wrote."""
-    cert_file, key_file = files(p)[:2]
+    """Write what the decision says: a new CA both files or neither (``_ca_store``)."""
+    store = store_files(p)
     ca = decision["ca"]
     if decision["action"] == "create":
         ca = pki.create_ca(p["common_name"], p["key_size"], p["validity_days"], now)
     if decision["renew"]:
         ca = pki.renew_ca(ca, p["validity_days"], now)
     if decision["action"] in ("create", "import"):
-        for folder in {os.path.dirname(os.path.abspath(f)) for f in (cert_file, key_file)}:
+        for folder in {os.path.dirname(os.path.abspath(f)) for f in store.all()}:
             fileutil.ensure_dir(folder)
-        fileutil.atomic_write(key_file, pki.serialize_ca_key(ca, pki.to_bytes(p["passphrase"])), 0o600)
-        try:
-            fileutil.atomic_write(cert_file, ca.cert_pem.encode(), 0o644)
-        except BaseException:
-            # A key without its certificate would make the next run refuse "half a CA".
-            os.unlink(key_file)
-            raise
+        key_pem = pki.serialize_ca_key(ca, pki.to_bytes(p["passphrase"]))
+        # ca.crt: the CA, then (an intermediate CA) its chain up to the root, so that any TLS client
+        # given ca.crt (tls_probe, the inventory plugin's ca_path) verifies to the root.
+        _ca_store.write_pair(store, key_pem, ca.cert_pem.encode() + _ca_chain.bundle_pem(decision.get("chain") or []))
     elif decision["renew"]:
-        fileutil.atomic_write(cert_file, ca.cert_pem.encode(), 0o644)
+        fileutil.atomic_write(store.cert, ca.cert_pem.encode(), 0o644)
+    if decision.get("rewrap"):
+        # Same key, same passphrase, a stronger KDF: one atomic replace, old or new, both valid.
+        fileutil.atomic_write(store.key, pki.serialize_ca_key(ca, pki.to_bytes(p["passphrase"])), 0o600)
     return ca
 
 
@@ -160,6 +247,9 @@ def _content_mode(p: dict, check_mode: bool, now: datetime.datetime, warnings: l
         phrase_option="passphrase",
     )
     decision = plan(p, existing, None, now)
+    # cert_content may be a bundle: the site CA first, then its chain up to the root.
+    extra = _ca_chain.load_bundle(pki.to_bytes(p["cert_content"]), "cert_content")[1:]
+    decision["chain"] = _ca_chain.build_chain(existing.cert, extra, now, "cert_content") if extra else []
     ca = pki.renew_ca(existing, p["validity_days"], now) if decision["renew"] and not check_mode else existing
     if decision["renew"]:
         warnings.append(
@@ -169,21 +259,128 @@ def _content_mode(p: dict, check_mode: bool, now: datetime.datetime, warnings: l
     return existing, decision, ca
 
 
+def _recover(p: dict, store: _ca_store.Files, check_mode: bool) -> list:
+    """Finish or undo what an interrupted run left (under the lock); the reasons to report."""
+    pending = _ca_store.inspect(store)
+    reasons = []
+    if pending.roll_forward:
+        if pending.key is None or os.path.exists(store.cert):
+            there = ", ".join(f for f in (pending.cert, store.cert, store.key) if os.path.exists(f))
+            why = "ca.crt already exists" if os.path.exists(store.cert) else "its key is missing"
+            raise pki.PkiError(
+                f"{store.cert_option}: {pending.cert} is a CA certificate staged by an interrupted run, but {why} "
+                f"({there}). "
+                "Nothing was changed. Compare the files; keep the pair whose certificate your hosts trust and move "
+                "the others away.",
+                store.cert_option,
+            )
+        # Checked before anything moves: the staged certificate must belong to the staged key.
+        pki.load_ca(
+            pki.read_input_file(pending.cert, store.cert_option),
+            pki.read_input_file(pending.key, store.key_option),
+            pki.to_bytes(p["passphrase"]),
+            cert_option=store.cert_option,
+            key_option=store.key_option,
+            phrase_option="passphrase",
+            trusted_key=True,
+        )
+        reasons.append(f"completes the CA an interrupted run left staged ({pending.cert})")
+        if not check_mode:
+            _ca_store.complete(store, pending)
+    if pending.orphans:
+        names = ", ".join(os.path.basename(o) for o in pending.orphans)
+        reasons.append(f"removes files an interrupted run left unpaired ({names}); no certificate was made for them")
+        if not check_mode:
+            _ca_store.remove_orphans(pending)
+    return reasons
+
+
 def _files_mode(p: dict, check_mode: bool, now: datetime.datetime) -> tuple:
     check_files_mode(p)
-    imported = load_import(p)
-    existing = read_existing(p)
-    decision = plan(p, existing, imported, now)
-    ca = decision["ca"]
-    if changes(decision) and not check_mode:
-        folder = p["path"] or os.path.dirname(os.path.abspath(p["cert_path"]))
-        fileutil.ensure_dir(folder)
-        with fileutil.locked(folder):
-            # Again under the lock: another run may have written meanwhile.
+    imported, imported_chain = load_import(p, now)
+    folder = ca_folder(p)
+    if check_mode and not os.path.isdir(folder):
+        existing = None
+        decision = plan(p, existing, imported, now)
+        decision["chain"] = imported_chain
+        return existing, decision, decision["ca"]
+    fileutil.ensure_dir(folder)
+    # Readers (check mode) take the lock too, shared: they never see a CA half-written by a writer.
+    with fileutil.locked(folder, shared=check_mode):
+        recovered = _recover(p, store_files(p), check_mode)
+        if recovered and check_mode:
+            existing = _staged_view(p)
+            staged_cert = _ca_store.staged(store_files(p).cert)
+            chain = read_chain(p, existing, now, staged_cert if os.path.exists(staged_cert) else None)
+        else:
             existing = read_existing(p)
-            decision = plan(p, existing, imported, now)
-            ca = apply(p, decision, now) if changes(decision) else decision["ca"]
+            chain = read_chain(p, existing, now)
+        decision = plan(p, existing, imported, now)
+        decision["chain"] = imported_chain if decision["action"] == "import" else chain
+        decision["reasons"] = recovered + decision["reasons"]
+        decision["recover"] = bool(recovered)
+        decision["rewrap"] = bool(p["rewrap_key"] and existing is not None and not _key_strong(p))
+        if decision["rewrap"]:
+            decision["reasons"].append(
+                f"re-encrypts the CA key with PBKDF2-HMAC-SHA256 at {_pkcs8.PBKDF2_ITERATIONS:,} iterations"
+            )
+        ca = decision["ca"]
+        if changes(decision) and not check_mode:
+            ca = apply(p, decision, now)
     return existing, decision, ca
+
+
+def _staged_view(p: dict) -> Optional[pki.CA]:
+    """Check mode after a crash: the CA as the next run will complete it (or None)."""
+    store = store_files(p)
+    pending = _ca_store.inspect(store)
+    if not pending.roll_forward:
+        return read_existing(p)
+    return pki.load_ca(
+        pki.read_input_file(pending.cert, store.cert_option),
+        pki.read_input_file(pending.key, store.key_option),
+        pki.to_bytes(p["passphrase"]),
+        cert_option=store.cert_option,
+        key_option=store.key_option,
+        phrase_option="passphrase",
+        trusted_key=True,
+    )
+
+
+def _key_strong(p: dict) -> bool:
+    store = store_files(p)
+    try:
+        with open(store.key, "rb") as f:
+            protection = _pkcs8.key_protection(f.read())
+    except OSError:
+        return True
+    return protection is None or protection["strong"]
+
+
+def key_warnings(p: dict) -> list:
+    """A short passphrase, and a CA key on disk whose KDF is weaker than today's guidance."""
+    out = []
+    phrase = p.get("passphrase") or ""
+    if phrase and len(phrase) < MIN_PASSPHRASE_LENGTH:
+        out.append(
+            f"passphrase: the CA passphrase has {len(phrase)} characters; use {MIN_PASSPHRASE_LENGTH} or more (for "
+            "example four random words). Anyone who copies the key file can try passphrases offline."
+        )
+    if p.get("cert_content") or not phrase:
+        return out
+    store = store_files(p)
+    try:
+        with open(store.key, "rb") as f:
+            protection = _pkcs8.key_protection(f.read())
+    except OSError:
+        return out
+    if protection is not None and not protection["strong"] and not p["rewrap_key"]:
+        out.append(
+            f"rewrap_key: the CA key {store.key} is encrypted with {protection['kdf']} at {protection['iterations']:,} "
+            f"iterations, below today's guidance. Set rewrap_key: true once to re-encrypt it (same key, same "
+            f"passphrase) with PBKDF2-HMAC-SHA256 at {_pkcs8.PBKDF2_ITERATIONS:,} iterations."
+        )
+    return out
 
 
 # ---- the result ---------------------------------------------------------------------------
@@ -220,8 +417,16 @@ def run(p: dict, check_mode: bool, now: Optional[datetime.datetime] = None) -> d
         existing, decision, ca = _content_mode(p, check_mode, now, warnings)
     else:
         existing, decision, ca = _files_mode(p, check_mode, now)
-    changed = changes(decision)
+    warnings.extend(key_warnings(p))
+    changed = bool(changes(decision))
     cert = ca.cert if ca is not None else None
+    chain = decision.get("chain") or []
+    if cert is not None and not chain and not pki.is_self_signed(cert):
+        warnings.append(
+            f"The CA {cert.subject.rfc4514_string()} is not self-signed and no chain is kept with it, so hosts "
+            "would be given the CA itself to trust. Import it again with import_chain_path (or a PFX with its "
+            "chain) into a new folder."
+        )
     if cert is not None and cert.public_key().key_size < 3072:
         warnings.append(f"The CA key is {cert.public_key().key_size} bits; 3072 or more is recommended.")
     diff = _diff(p, existing, decision, ca, check_mode=check_mode, now=now)
@@ -238,6 +443,9 @@ def run(p: dict, check_mode: bool, now: Optional[datetime.datetime] = None) -> d
         "imported": decision["action"] == "import",
         "renewed": decision["renew"],
         "trust_redistribution_required": decision["renew"],
+        "chain": [pki.cert_pem(c) for c in chain],
+        "root_certificate": pki.cert_pem(_ca_chain.root_of(cert, chain)) if cert is not None else None,
+        "root_thumbprint": pki.thumbprint(_ca_chain.root_of(cert, chain)) if cert is not None else None,
         "diff": diff,
         "warnings": warnings,
     }

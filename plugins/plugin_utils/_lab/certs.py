@@ -106,12 +106,89 @@ def find_issuer(cert_pem: str, root_pems: Iterable[str]) -> Optional[str]:
     return None
 
 
-def chain_trusted(cert_pem: str, root_pems: Sequence[str], now: datetime.datetime) -> bool:
-    """Windows chain trust, for a one-level chain: a valid root in Root signed it, both in date."""
-    root = find_issuer(cert_pem, root_pems)
-    if root is None:
-        return False
-    return valid_at(load_pem(cert_pem), now) and valid_at(load_pem(root), now)
+def chain_path(cert_pem: str, root_pems: Sequence[str], intermediate_pems: Sequence[str] = ()) -> List[str]:
+    """The PEMs from ``cert_pem`` up to a root of ``root_pems`` (both included), through
+    ``intermediate_pems``; ``[]`` when no root is reached. Signatures only, no dates."""
+    path, current = [cert_pem], cert_pem
+    for _depth in range(8):
+        root = find_issuer(current, root_pems)
+        if root is not None:
+            return path + ([root] if root != current else [])
+        nxt = next(
+            (i for i in intermediate_pems if i not in path and is_ca(load_pem(i)) and _issued_by_pem(current, i)),
+            None,
+        )
+        if nxt is None:
+            return []
+        path.append(nxt)
+        current = nxt
+    return []
+
+
+def find_root(cert_pem: str, root_pems: Sequence[str], intermediate_pems: Sequence[str] = ()) -> Optional[str]:
+    """The root of ``root_pems`` that ``cert_pem`` chains to (through ``intermediate_pems``), or None."""
+    path = chain_path(cert_pem, root_pems, intermediate_pems)
+    return path[-1] if path else None
+
+
+def chain_trusted(
+    cert_pem: str, root_pems: Sequence[str], now: datetime.datetime, intermediate_pems: Sequence[str] = ()
+) -> bool:
+    """Windows chain trust: a valid root in Root is reached from the certificate, every link in date.
+
+    ``intermediate_pems`` are the CA certificates the chain may pass through (the host's
+    ``CA`` store, and what the TLS peer sent): each must be a CA and in date.
+    """
+    path = chain_path(cert_pem, root_pems, intermediate_pems)
+    return bool(path) and all(valid_at(load_pem(p), now) for p in path)
+
+
+def enterprise_root(
+    common_name: str, now: datetime.datetime, days: int = 3650, path_length: Optional[int] = None
+) -> pki.CA:
+    """A self-signed enterprise root (no path length limit by default): the top of an intermediate lab."""
+    key = pki.generate_key(3072)
+    name = pki.cn_name(common_name)
+    cert = (
+        pki.self_signed_builder(key.public_key(), name, now, days)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(pki.key_usage(key_cert_sign=True, crl_sign=True, digital_signature=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return pki.CA(cert=cert, key=key)
+
+
+def issue_ca_certificate(  # noqa: PLR0917 - lab helper, positional by design
+    issuer: pki.CA,
+    public_key,
+    common_name: str,
+    now: datetime.datetime,
+    days: int = 1825,
+    path_length: Optional[int] = 0,
+    *,
+    ca: bool = True,
+    key_cert_sign: bool = True,
+    not_before: Optional[datetime.datetime] = None,
+) -> x509.Certificate:
+    """A CA certificate signed by ``issuer``: what an enterprise root gives the site CA (an
+    intermediate). ``ca`` / ``key_cert_sign`` / ``path_length`` / ``not_before`` make the broken ones
+    the tests need."""
+    start = not_before or now - pki.CLOCK_SKEW
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(pki.cn_name(common_name))
+        .issuer_name(issuer.cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
+        .add_extension(pki.key_usage(key_cert_sign=key_cert_sign, crl_sign=True, digital_signature=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.cert.public_key()), critical=False)
+    )
+    return builder.sign(issuer.key, hashes.SHA256())
 
 
 def spki_sha256(public_key) -> str:

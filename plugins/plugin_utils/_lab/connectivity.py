@@ -57,6 +57,8 @@ class HostView:
     roots: Tuple[str, ...]
     accounts: Mapping[str, str]  # role -> service account
     cold_standby: bool = False  # a failover server on cold standby: no image server until it takes over
+    # LocalMachine\CA: Windows builds (and a server sends in its handshake) the chain through these.
+    intermediates: Tuple[str, ...] = ()
 
     def is_on(self, group: str) -> bool:
         return bool(self.enabled.get(group))
@@ -89,14 +91,20 @@ def view(state: Mapping[str, Any]) -> HostView:
         roots=tuple(e["pem"] for e in state.get("stores", {}).get("Root", [])),
         accounts={s["role"]: s["username"] for s in state.get("services") or ()},
         cold_standby=(state.get("options") or {}).get("standby") == "cold",
+        intermediates=tuple(e["pem"] for e in state.get("stores", {}).get("CA", [])),
     )
 
 
-def accepts(roots: Sequence[str], cert_pem: Optional[str], name: str, now: datetime.datetime) -> bool:
-    """Would a Windows TLS client with these roots accept this certificate for ``name``?"""
+def accepts(
+    roots: Sequence[str], cert_pem: Optional[str], name: str, now: datetime.datetime, intermediates: Sequence[str] = ()
+) -> bool:
+    """Would a Windows TLS client with these roots accept this certificate for ``name``?
+
+    ``intermediates``: what the server sends with its certificate and the client's own CA store.
+    """
     if not cert_pem:
         return False
-    return certs.chain_trusted(cert_pem, roots, now) and certs.covers(certs.load_pem(cert_pem), name)
+    return certs.chain_trusted(cert_pem, roots, now, intermediates) and certs.covers(certs.load_pem(cert_pem), name)
 
 
 def link_up(ms: Optional[HostView], rs: HostView, now: datetime.datetime) -> bool:
@@ -112,7 +120,9 @@ def link_up(ms: Optional[HostView], rs: HostView, now: datetime.datetime) -> boo
         return False
     # Each side verifies the other: the recording server checks the management server's
     # certificate against its Root, and the other way round (seed page [H]).
-    return accepts(rs.roots, ms_cert.pem, ms.name, now) and accepts(ms.roots, rs_cert.pem, rs.name, now)
+    return accepts(rs.roots, ms_cert.pem, ms.name, now, ms.intermediates + rs.intermediates) and accepts(
+        ms.roots, rs_cert.pem, rs.name, now, rs.intermediates + ms.intermediates
+    )
 
 
 def key_account(hv: HostView, group: str) -> Optional[str]:
@@ -143,7 +153,7 @@ def gets_video(client: HostView, rs: HostView, now: datetime.datetime, require_k
         return True
     if not serves_tls(rs, "streaming", require_key_read):
         return False
-    return accepts(client.roots, rs.bound["streaming"].pem, rs.name, now)
+    return accepts(client.roots, rs.bound["streaming"].pem, rs.name, now, rs.intermediates + client.intermediates)
 
 
 # ---- endpoints -------------------------------------------------------------------------------

@@ -290,7 +290,8 @@ def _configure(site: model.Site, tx: model.Txn, parsed: ConfiguratorArgs, run_as
                 ["Certificate not valid"],
             )
         roots = [e["pem"] for e in model.store(st, "Root")]
-        if not certs.chain_trusted(entry["pem"], roots, now):
+        intermediates = [e["pem"] for e in model.store(st, "CA")]
+        if not certs.chain_trusted(entry["pem"], roots, now, intermediates):
             return (
                 int(settings["untrusted_chain_exit_code"]),
                 _lines(
@@ -699,7 +700,10 @@ def _certreq_accept(site: model.Site, host: str, cer_path: str) -> Output:
         if pending is None:
             return _certreq_error("not_found")
         roots = [e["pem"] for e in model.store(tx.state, "Root")]
-        if site.settings.get("accept_requires_trusted_root") and not certs.find_issuer(pki.cert_pem(leaf), roots):
+        intermediates = [e["pem"] for e in model.store(tx.state, "CA")]
+        if site.settings.get("accept_requires_trusted_root") and not certs.find_root(
+            pki.cert_pem(leaf), roots, intermediates
+        ):
             return _certreq_error("untrusted_root")
         key_id = pending["key"]
         acl = list(pending.get("acl") or [])

@@ -279,8 +279,9 @@ class SiteServer:
         if ctx is not None:
             return ctx
         roots = [e["pem"] for e in model.store(state, "Root")]
-        issuer = certs.find_issuer(entry["pem"], roots)
-        chain = entry["pem"] + (issuer if issuer and issuer != entry["pem"] else "")
+        # As SChannel: the certificate, the intermediates from LocalMachine\CA, and the root.
+        path = certs.chain_path(entry["pem"], roots, [e["pem"] for e in model.store(state, "CA")])
+        chain = "".join(path) if path else entry["pem"]
         folder = os.path.join(self.site.host_dir(name), "tls")
         os.makedirs(folder, mode=0o700, exist_ok=True)
         chain_path = os.path.join(folder, entry["thumbprint"] + ".pem")

@@ -77,3 +77,71 @@ def test_a_ca_folder_without_ca_crt_fails_naming_ca_before_the_host(run_action, 
     result = run_action("trusted_ca", {"ca": {"path": str(tmp_path), "cert_content": ""}}, host)
     assert result["failed"] is True and result["msg"].startswith(f"{'ms01.example.com'}: ca: ca_cert_path")
     assert host.call_log == []
+
+
+@pytest.mark.parametrize(
+    ("shift", "days", "said"),
+    [(-30, 10, "expired on"), (30, 365, "is not valid until")],
+    ids=["expired", "not-yet-valid"],
+)
+def test_a_ca_outside_its_validity_is_not_put_in_root(run_action, shift, days, said):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca = pki.create_ca("Out Of Time CA", key_size=3072, days=days, now=now + datetime.timedelta(days=shift))
+    host = Host(stores={"Root": []})
+    result = run_action("trusted_ca", {"ca_cert_content": ca.cert_pem}, host)
+    assert result["failed"] and result["option"] == "ca_cert_content" and said in result["msg"]
+    boundary = pki.not_after(ca.cert) if shift < 0 else pki.not_before(ca.cert)
+    assert pki.iso_z(boundary) in result["msg"]
+    assert host.call_log == [] and host.imported == []
+    # Taking it out of Root stays possible.
+    host = Host(stores={"Root": [entry(ca.cert)]})
+    removed = run_action("trusted_ca", {"ca_cert_content": ca.cert_pem, "state": "absent"}, host)
+    assert removed["changed"] and host.removed == [("Root", ca.thumbprint)]
+
+
+@pytest.fixture(scope="module")
+def intermediate_site():
+    """An enterprise root and the site CA it signed, kept as the ca module keeps them."""
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    root = certs.enterprise_root("Enterprise Root", now)
+    key = pki.generate_key(3072)
+    site = pki.CA(cert=certs.issue_ca_certificate(root, key.public_key(), "XProtect Site CA", now), key=key)
+    return root, site
+
+
+def test_an_intermediate_ca_puts_the_root_in_root_and_itself_in_ca(run_action, intermediate_site, tmp_path):
+    root, site = intermediate_site
+    (tmp_path / "ca.crt").write_text(site.cert_pem + root.cert_pem)  # as the ca module keeps it
+    host = Host(stores={"Root": [], "CA": []})
+    result = run_action("trusted_ca", {"ca": {"path": str(tmp_path)}}, host, diff=True)
+    assert result["changed"] and result["thumbprint"] == root.thumbprint
+    assert result["intermediates"] == [site.thumbprint]
+    assert result["reasons"] == ["CA missing from Root", f"intermediate CA {site.thumbprint} missing from CA"]
+    assert [store for _path, store in host.imported] == ["Root", "CA"]
+    assert {e.thumbprint for e in host.stores["Root"]} == {root.thumbprint}
+    assert {e.thumbprint for e in host.stores["CA"]} == {site.thumbprint}
+    assert result["diff"]["before"]["intermediates_missing"] == [site.thumbprint]
+    # Idempotent; the bundle as a value (an AWX credential) says the same.
+    again = run_action("trusted_ca", {"ca_cert_content": site.cert_pem + root.cert_pem}, host)
+    assert not again["changed"] and again["thumbprint"] == root.thumbprint
+    # state absent takes out the intermediate, never the enterprise root (Group Policy's to manage).
+    gone = run_action("trusted_ca", {"ca": {"path": str(tmp_path)}, "state": "absent"}, host)
+    assert gone["changed"] and host.removed == [("CA", site.thumbprint)]
+    assert {e.thumbprint for e in host.stores["Root"]} == {root.thumbprint}
+
+
+def test_an_intermediate_ca_whose_root_expired_is_refused(run_action, tmp_path):
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    old = certs.enterprise_root("Old Root", now - datetime.timedelta(days=40), days=30)
+    key = pki.generate_key(3072)
+    site = certs.issue_ca_certificate(
+        old, key.public_key(), "Site CA", now, not_before=now - datetime.timedelta(days=39)
+    )
+    host = Host(stores={"Root": [], "CA": []})
+    result = run_action("trusted_ca", {"ca_cert_content": pki.cert_pem(site) + old.cert_pem}, host)
+    assert result["failed"] and result["option"] == "ca_cert_content" and "expired on" in result["msg"]
+    assert host.call_log == []

@@ -71,3 +71,36 @@ def test_load_ca_from_options_wrong_passphrase(site_ca, tmp_path):
     with pytest.raises(pki.PkiError) as e:
         _ca_options.load_ca_from_options({**opts, "ca_passphrase": "wrong"})
     assert e.value.option == "ca_passphrase"
+
+
+def test_signing_readers_wait_for_a_writer_and_name_a_staged_ca(site_ca, tmp_path):
+    """The action plugins and server_certificates read the CA under the folder's shared lock."""
+    import threading
+    import time
+
+    from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil
+
+    opts = {**_files(tmp_path, site_ca), "ca_passphrase": PASS.decode()}
+    held, release, done = threading.Event(), threading.Event(), []
+
+    def writer():
+        with fileutil.locked(str(tmp_path)):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(10)
+    reader = threading.Thread(target=lambda: done.append(_ca_options.load_ca_from_options(opts).thumbprint))
+    reader.start()
+    time.sleep(0.3)
+    assert done == []  # still waiting for the writer
+    release.set()
+    reader.join(10)
+    thread.join(10)
+    assert done == [site_ca.thumbprint]
+    # A CA left staged by an interrupted ca run: the message says how to complete it.
+    (tmp_path / "ca.crt").rename(tmp_path / "ca.crt.new")
+    with pytest.raises(pki.PkiError) as e:
+        _ca_options.load_ca_certificate_from_options(opts)
+    assert e.value.option == "ca_cert_path" and "ca.crt.new" in str(e.value) and "Run the ca module" in str(e.value)

@@ -367,3 +367,16 @@ def test_cert_has_private_key_match(server_cert, server_key, second_key):
     assert pki.cert_has_private_key_match(server_cert, server_key)
     assert not pki.cert_has_private_key_match(server_cert, second_key)
     assert not pki.cert_has_private_key_match(server_cert, None)
+
+
+def test_a_ca_not_valid_yet_does_not_sign():
+    now = datetime.datetime.now(datetime.timezone.utc)
+    early = pki.create_ca("Early CA", key_size=3072, now=now + datetime.timedelta(days=2))
+    key = pki.generate_key()
+    with pytest.raises(pki.PkiError) as e:
+        pki.issue_certificate(early, key.public_key(), "rs01.example.com", [], now=now)
+    assert e.value.option == "ca_cert_path" and "not valid until" in str(e.value)
+    assert pki.iso_z(pki.not_before(early.cert)) in str(e.value)
+    # From its first day it signs.
+    later = pki.not_before(early.cert) + datetime.timedelta(minutes=1)
+    assert pki.issue_certificate(early, key.public_key(), "rs01.example.com", [], now=later)

@@ -275,6 +275,33 @@ def test_chain_with_intermediate(servers, pki):
     assert [c["subject"] for c in res["chain"]] == [f"CN={HOST}", "CN=Test Issuing CA"]
 
 
+def test_an_intermediate_site_ca_is_verified_to_its_root(pki, tmp_path):
+    """The ca.crt the ca module keeps for an intermediate site CA (the CA, then its chain): the root
+    is the only anchor, the site CA helps build the path, whether or not the server sends it."""
+    site = make_ca("XProtect Site CA", issuer=pki["root"])
+    leaf = make_leaf(site)
+    sends_chain = Server("tls", *write_chain(tmp_path, "chain", leaf, site))
+    leaf_only = Server("tls", *write_chain(tmp_path, "leaf", leaf))
+    bundle = (site.pem + pki["root"].pem).decode()
+    anchors, extra = tls_probe.split_anchors(tls_probe.load_ca_certs(bundle))
+    assert anchors == [pki["root"].cert] and extra == [site.cert]
+    try:
+        for server in (sends_chain, leaf_only):
+            res = run(server, pki, ca=bundle)
+            assert res["verified"] is True, res["verify_error"]
+        # The site CA with another root: its chain does not reach that root, so nothing verifies;
+        # before, an intermediate given as the CA was an anchor by itself.
+        other = (site.pem + pki["other"].pem).decode()
+        res = run(sends_chain, pki, ca=other)
+        assert res["verified"] is False and "CN=Other Root CA" in res["verify_error"]
+        # The root alone verifies a server that sends its chain, not one that sends its leaf only.
+        assert run(sends_chain, pki)["verified"] is True
+        assert run(leaf_only, pki)["verified"] is False
+    finally:
+        sends_chain.stop()
+        leaf_only.stop()
+
+
 def test_loose_ca_and_leaf_without_aki_verify_like_windows(servers, pki):
     res = run(servers["loose"], pki, ca=pki["loose_ca"].pem.decode())
     if tls_probe.RELAXED_POLICY:

@@ -351,15 +351,20 @@ def test_bad_input_cases(tmp_path, capsys, existing_ca, server, monkeypatch):
     cases = _bad_cases(tmp_path, existing_ca, server)
     assert len(cases) >= 10
     monkeypatch.chdir(tmp_path)
+
+    def content(folder):
+        # Reading takes the folder lock too (its .lock file): that is no change to the CA.
+        return [n for n in listing(folder) if n != fileutil.LOCK_NAME]
+
     for name, args, option in cases:
-        before = {d: listing(tmp_path / d) for d in ("src", "other", "dest")}
-        top = listing(tmp_path)
+        before = {d: content(tmp_path / d) for d in ("src", "other", "dest")}
+        top = content(tmp_path)
         res = run(capsys, **args)
         assert res.get("failed"), name
         assert res["option"] == option, (name, res)
         assert option in res["msg"], (name, res["msg"])
-        assert listing(tmp_path) == top, name
-        assert {d: listing(tmp_path / d) for d in before} == before, name
+        assert content(tmp_path) == top, name
+        assert {d: content(tmp_path / d) for d in before} == before, name
         assert not os.path.exists(tmp_path / "dest"), name
 
 
@@ -419,7 +424,7 @@ def test_unencrypted_key_on_disk_refused(tmp_path, capsys, existing_ca):
     write_ca(str(folder), existing_ca, passphrase=None)
     res = run(capsys, path=str(folder), passphrase=PASS)
     assert res["failed"] and res["option"] == "allow_unencrypted_key" and "not encrypted" in res["msg"]
-    assert listing(folder) == ["ca.crt", "ca.key"]
+    assert listing(folder) == [".lock", "ca.crt", "ca.key"]
     assert not run(capsys, path=str(folder), passphrase=PASS, allow_unencrypted_key=True)["changed"]
 
 
@@ -430,14 +435,15 @@ def test_half_a_ca_is_refused(tmp_path, capsys, existing_ca, missing):
     os.unlink(folder / missing)
     res = run(capsys, path=str(folder), passphrase=PASS)
     assert res["failed"] and res["option"] == "path" and missing in res["msg"] and "Restore" in res["msg"]
-    assert len(listing(folder)) == 1
+    # The remaining half is never removed: its certificate may be trusted somewhere.
+    assert listing(folder) == sorted([".lock", {"ca.key": "ca.crt", "ca.crt": "ca.key"}[missing]])
 
 
 def test_failed_certificate_write_removes_the_new_key(tmp_path, capsys, fast_create, monkeypatch):
     real = fileutil.atomic_write
 
     def flaky(path, data, file_mode):
-        if path.endswith(".crt"):
+        if ".crt" in os.path.basename(path):
             raise OSError(28, "No space left on device")
         real(path, data, file_mode)
 
@@ -449,7 +455,7 @@ def test_failed_certificate_write_removes_the_new_key(tmp_path, capsys, fast_cre
 
 
 def test_lock_error_is_reported(tmp_path, capsys, fast_create, monkeypatch):
-    def busy(path, timeout=60.0, poll=0.1):
+    def busy(path, timeout=60.0, poll=0.1, shared=False):
         raise fileutil.LockError(f"{path} is locked by another run")
 
     monkeypatch.setattr(fileutil, "locked", busy)
@@ -471,3 +477,204 @@ def test_run_without_ansible(tmp_path, existing_ca):
     assert res["renewed"] and res["reasons"] == ["CA certificate expires in 10 days (renew_before 365)"]
     assert res["diff"]["after"]["not_after"] == pki.iso_z(late + datetime.timedelta(days=3650))
     assert existing_ca.cert.public_bytes(serialization.Encoding.PEM).decode() == res["certificate"]
+
+
+# ---- protecting the CA (issue 17, item 5) ------------------------------------------------------
+
+
+def test_a_folder_others_can_write_is_refused_with_the_chmod(tmp_path, capsys, existing_ca):
+    folder = tmp_path / "pki"
+    write_ca(str(folder), existing_ca)
+    os.chmod(folder, 0o775)  # noqa: S103 - the refused case
+    res = run(capsys, path=str(folder), passphrase=PASS)
+    assert res["failed"] and res["option"] == "path"
+    assert str(folder) in res["msg"] and "0775" in res["msg"] and f"chmod go-w '{folder}'" in res["msg"]
+    os.chmod(folder, 0o755)  # noqa: S103 - no group or other write: accepted
+    assert not run(capsys, path=str(folder), passphrase=PASS)["changed"]
+    # The folder of cert_path is checked too, named by its option.
+    other = tmp_path / "shared"
+    other.mkdir()
+    os.chmod(other, 0o777)  # noqa: S103 - the refused case
+    res = run(capsys, cert_path=str(other / "ca.crt"), key_path=str(folder / "ca.key"), passphrase=PASS)
+    assert res["failed"] and res["option"] == "cert_path" and "0777" in res["msg"]
+
+
+def test_a_short_passphrase_is_warned_about(tmp_path, fast_create):
+    short = backend.run(params(path=str(tmp_path / "a"), passphrase="fifteen chars!!"), check_mode=True)
+    assert any(w.startswith("passphrase: the CA passphrase has 15 characters; use 16") for w in short["warnings"])
+    long_enough = backend.run(params(path=str(tmp_path / "b"), passphrase="x" * 16), check_mode=True)
+    assert not any(w.startswith("passphrase:") for w in long_enough["warnings"])
+
+
+def test_an_older_key_loads_warns_and_is_rewrapped_on_request(tmp_path, existing_ca):
+    from ansible_collections.xprotect.encryption.plugins.module_utils import _pkcs8
+
+    folder = tmp_path / "pki"
+    write_ca(str(folder), existing_ca)
+    old_pem = existing_ca.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASS.encode()),
+    )
+    (folder / "ca.key").write_bytes(old_pem)
+    plain = backend.run(params(path=str(folder), passphrase=PASS), check_mode=False)
+    assert not plain["changed"] and plain["thumbprint"] == existing_ca.thumbprint
+    assert any(w.startswith("rewrap_key:") and "2,048 iterations" in w for w in plain["warnings"])
+    assert (folder / "ca.key").read_bytes() == old_pem
+    audit = backend.run(params(path=str(folder), passphrase=PASS, rewrap_key=True), check_mode=True)
+    assert audit["changed"] and "re-encrypts the CA key" in audit["reasons"][-1]
+    assert (folder / "ca.key").read_bytes() == old_pem
+    done = backend.run(params(path=str(folder), passphrase=PASS, rewrap_key=True), check_mode=False)
+    assert done["changed"] and done["thumbprint"] == existing_ca.thumbprint and not done["warnings"]
+    new_pem = (folder / "ca.key").read_bytes()
+    assert _pkcs8.key_protection(new_pem)["iterations"] == _pkcs8.PBKDF2_ITERATIONS and mode(folder / "ca.key") == 0o600
+    assert pki.load_ca(existing_ca.cert_pem, new_pem, PASS.encode()).key.private_numbers() == (
+        existing_ca.key.private_numbers()
+    )
+    assert not backend.run(params(path=str(folder), passphrase=PASS, rewrap_key=True), check_mode=False)["changed"]
+
+
+@pytest.mark.parametrize(("shift", "days", "said"), [(-40, 30, "expired on"), (20, 365, "is not valid until")])
+def test_an_imported_ca_outside_its_validity_is_refused(tmp_path, capsys, shift, days, said):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca = pki.create_ca("Out Of Time", key_size=3072, days=days, now=now + datetime.timedelta(days=shift))
+    src = tmp_path / "src"
+    write_ca(str(src), ca)
+    args = {"import_cert_path": str(src / "ca.crt"), "import_key_path": str(src / "ca.key"), "import_passphrase": PASS}
+    res = run(capsys, path=str(tmp_path / "dest"), passphrase=PASS, **args)
+    assert res["failed"] and res["option"] == "import_cert_path" and said in res["msg"] and "import" in res["msg"]
+    boundary = pki.not_after(ca.cert) if shift < 0 else pki.not_before(ca.cert)
+    assert pki.iso_z(boundary) in res["msg"]
+    assert not (tmp_path / "dest").exists()
+
+
+# ---- an intermediate CA (issue 17, item 4) -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def enterprise():
+    """An enterprise root, and the site CA it signed (an intermediate), as a PKI team hands them over."""
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
+
+    now = pki.utcnow()
+    root = certs.enterprise_root("Enterprise Root", now)
+    key = pki.generate_key(3072)
+    site = pki.CA(cert=certs.issue_ca_certificate(root, key.public_key(), "XProtect Site CA", now), key=key)
+    return root, site
+
+
+def test_an_intermediate_is_imported_with_its_chain_and_trust_goes_to_the_root(tmp_path, capsys, enterprise):
+    root, site = enterprise
+    src = tmp_path / "src"
+    write_ca(str(src), site)
+    (src / "root.pem").write_text(root.cert_pem)
+    folder = tmp_path / "pki"
+    args = {
+        "path": str(folder),
+        "passphrase": PASS,
+        "import_cert_path": str(src / "ca.crt"),
+        "import_key_path": str(src / "ca.key"),
+        "import_passphrase": PASS,
+        "import_chain_path": str(src / "root.pem"),
+    }
+    res = run(capsys, **args)
+    assert res["imported"] and res["thumbprint"] == site.thumbprint
+    assert res["chain"] == [root.cert_pem] and res["root_thumbprint"] == root.thumbprint
+    assert res["root_certificate"] == root.cert_pem
+    assert listing(folder) == [".lock", "ca.crt", "ca.key"]
+    # ca.crt: the CA, then its chain, so that a TLS client given ca.crt verifies to the root.
+    assert (folder / "ca.crt").read_text() == site.cert_pem + root.cert_pem
+    # Again: nothing changes, the chain is read back from the folder (also without the import options).
+    again = run(capsys, path=str(folder), passphrase=PASS)
+    assert not again["changed"] and again["root_thumbprint"] == root.thumbprint and again["chain"] == [root.cert_pem]
+    # Years later the root has expired: refused before anything is signed or trusted.
+    late = pki.not_after(root.cert) + datetime.timedelta(days=1)
+    with pytest.raises(pki.PkiError) as e:
+        backend.run(params(path=str(folder), passphrase=PASS, renew_before=0), check_mode=True, now=late)
+    assert e.value.option == "path" and "expired on" in str(e.value)
+
+
+def test_an_intermediate_from_a_pfx_with_its_chain(tmp_path, capsys, enterprise):
+    root, site = enterprise
+    pfx = pki.write_pfx(site.key, site.cert, [root.cert], PFX_PHRASE.encode(), "site", "aes256")
+    (tmp_path / "site.pfx").write_bytes(pfx)
+    res = run(
+        capsys,
+        path=str(tmp_path / "pki"),
+        passphrase=PASS,
+        import_pfx_path=str(tmp_path / "site.pfx"),
+        import_passphrase=PFX_PHRASE,
+    )
+    assert res["imported"] and res["root_thumbprint"] == root.thumbprint
+
+
+def test_an_intermediate_in_content_mode_carries_its_chain_in_the_bundle(enterprise):
+    root, site = enterprise
+    key_pem = pki.serialize_ca_key(site, None).decode()
+    res = backend.run(params(cert_content=site.cert_pem + root.cert_pem, key_content=key_pem), check_mode=True)
+    assert res["thumbprint"] == site.thumbprint and res["root_thumbprint"] == root.thumbprint
+    alone = backend.run(params(cert_content=site.cert_pem, key_content=key_pem), check_mode=True)
+    assert alone["root_thumbprint"] == site.thumbprint
+    assert any("not self-signed and no chain" in w for w in alone["warnings"])
+
+
+def test_intermediate_bad_inputs(tmp_path, capsys, enterprise):
+    """Each refused with the option at fault, nothing written."""
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
+
+    root, site = enterprise
+    now = pki.utcnow()
+    src = tmp_path / "src"
+    write_ca(str(src), site)
+    other = certs.enterprise_root("Unrelated Root", now)
+    old_root = certs.enterprise_root("Old Root", now - datetime.timedelta(days=40), days=30)
+    key = pki.generate_key(3072)
+    under_old = certs.issue_ca_certificate(
+        old_root, key.public_key(), "Site CA", now, not_before=now - datetime.timedelta(days=39)
+    )
+    write_ca(str(tmp_path / "old"), pki.CA(cert=under_old, key=key))
+    (src / "old-root.pem").write_text(old_root.cert_pem)
+    future = certs.issue_ca_certificate(
+        root, key.public_key(), "Site CA", now, not_before=now + datetime.timedelta(days=5)
+    )
+    write_ca(str(tmp_path / "future"), pki.CA(cert=future, key=key))
+    not_ca = certs.issue_ca_certificate(root, key.public_key(), "Site CA", now, ca=False)
+    write_ca(str(tmp_path / "notca"), pki.CA(cert=not_ca, key=key))
+    no_sign = certs.issue_ca_certificate(root, key.public_key(), "Site CA", now, key_cert_sign=False)
+    write_ca(str(tmp_path / "nosign"), pki.CA(cert=no_sign, key=key))
+    (src / "root.pem").write_text(root.cert_pem)
+    (src / "other.pem").write_text(other.cert_pem)
+    (src / "garbage.pem").write_text("no certificate here")
+
+    def imp(folder="src", chain="root.pem"):
+        out = {
+            "path": str(tmp_path / "dest"),
+            "passphrase": PASS,
+            "import_cert_path": str(tmp_path / folder / "ca.crt"),
+            "import_key_path": str(tmp_path / folder / "ca.key"),
+            "import_passphrase": PASS,
+        }
+        if chain:
+            out["import_chain_path"] = str(src / chain)
+        return out
+
+    wrong_key = {**imp(), "import_key_path": str(tmp_path / "old" / "ca.key")}
+    cases = [
+        ("chain missing", imp(chain=None), "import_chain_path", "is not self-signed"),
+        ("chain not linking", imp(chain="other.pem"), "import_chain_path", "does not link"),
+        ("chain file without certificates", imp(chain="garbage.pem"), "import_chain_path", "no certificate found"),
+        ("chain file missing", imp(chain="nothing.pem"), "import_chain_path", "does not exist"),
+        ("root expired", imp("old", "old-root.pem"), "import_chain_path", "expired on"),
+        ("CA not yet valid", imp("future"), "import_cert_path", "is not valid until"),
+        ("CA without CA:TRUE", imp("notca"), "import_cert_path", "not a CA certificate"),
+        ("CA without keyCertSign", imp("nosign"), "import_cert_path", "keyCertSign"),
+        ("key not matching the CA", wrong_key, "import_key_path", "does not belong"),
+        ("chain without a CA to import", {"path": str(tmp_path / "dest"), "passphrase": PASS,
+                                          "import_chain_path": str(src / "root.pem")}, "import_chain_path", "give"),
+    ]  # fmt: skip
+    for name, args, option, said in cases:
+        res = run(capsys, **args)
+        assert res.get("failed"), name
+        assert res["option"] == option and said in res["msg"], (name, res)
+        assert "Traceback" not in res["msg"]
+        assert not os.path.exists(tmp_path / "dest"), name

@@ -176,7 +176,15 @@ def test_renew_before_and_names_and_key_size(capsys, args, ca_dir):
     # rs02: a certificate 10 days from expiry (written as the module would: PFX first).
     key = pki.generate_key()
     an_hour_ago = pki.utcnow() - datetime.timedelta(hours=1)
-    short = pki.issue_certificate(ca, key.public_key(), "rs02.vms.example.com", ["rs02"], days=10, now=an_hour_ago)
+    # Explicit dates: signing "an hour ago" would be refused, the CA was made a minute ago.
+    short = pki.issue_certificate(
+        ca,
+        key.public_key(),
+        "rs02.vms.example.com",
+        ["rs02"],
+        not_before=an_hour_ago,
+        not_after=an_hour_ago + datetime.timedelta(days=10),
+    )
     base = os.path.join(args["path"], "rs02.vms.example.com")
     fileutil.atomic_write(base + ".pfx", pki.write_pfx(key, short, [ca.cert], PFX_PASS.encode(), "x"), 0o600)
     fileutil.atomic_write(base + ".crt", pki.cert_pem(short).encode(), 0o644)
@@ -286,14 +294,15 @@ def test_bad_input_cases(capsys, args, tmp_path, ca_dir):
     cases = _bad(args, tmp_path, ca_dir)
     assert len(cases) >= 15
     for name, change, option in cases:
-        top = listing(tmp_path)
+        # Reading a CA takes its folder's lock (a .lock file there): no change to the folder's content.
+        top = [n for n in listing(tmp_path) if n != fileutil.LOCK_NAME]
         merged = {k: v for k, v in {**args, **change}.items() if v is not None}  # None: option not given
         res = run(capsys, **merged)
         assert res.get("failed"), name
         assert res.get("option") == option, (name, res)
         assert option in res["msg"], (name, res["msg"])
         assert not os.path.exists(args["path"]), name
-        assert listing(tmp_path) == top, name
+        assert [n for n in listing(tmp_path) if n != fileutil.LOCK_NAME] == top, name
 
 
 def test_missing_cryptography(capsys, args, monkeypatch):
@@ -303,7 +312,11 @@ def test_missing_cryptography(capsys, args, monkeypatch):
 
 
 def test_lock_error(capsys, args, monkeypatch):
-    def busy(path, timeout=60.0, poll=0.1):
+    real = fileutil.locked
+
+    def busy(path, timeout=60.0, poll=0.1, shared=False):
+        if shared:  # reading the CA
+            return real(path, timeout, poll, shared=True)
         raise fileutil.LockError(f"{path} is locked by another run")
 
     monkeypatch.setattr(fileutil, "locked", busy)
