@@ -8,7 +8,7 @@ re-issue decision plugins/module_utils/reissue.py."""
 from __future__ import annotations
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, pki, validate
-from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import action, adcs_flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow as flow
 
 DEFAULT_VALIDITY = 730
@@ -19,7 +19,7 @@ class ActionModule(action.XProtectAction):
         fqdn=dict(type="str"),
         dns_names=dict(type="list", elements="str", default=[]),
         ip_addresses=dict(type="list", elements="str", default=[]),
-        key_source=dict(type="str", choices=["host", "pfx"], default="host"),
+        key_source=dict(type="str", choices=["host", "pfx", "adcs"], default="host"),
         key_length=dict(type="int", default=2048),
         provider=dict(type="str", default="Microsoft RSA SChannel Cryptographic Provider"),
         renew_before=dict(type="int", default=30),
@@ -30,6 +30,8 @@ class ActionModule(action.XProtectAction):
         pfx_passphrase=dict(type="str", no_log=True),
         pfx_encryption=dict(type="str", choices=["3des", "aes256"], default="3des"),
         temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
+        adcs_config=dict(type="str"),
+        adcs_template=dict(type="str"),
         **_ca_options.ca_argument_spec(),
         **action.CA_OPTION,
     )
@@ -49,6 +51,7 @@ class ActionModule(action.XProtectAction):
     def check_arguments(self, args):
         self.ca_cert = action.ca_certificate(args)
         flow.open_pfx_option(args)
+        adcs_flow.check_options(args)
 
     def work(self, args, adapter, task_vars):
         params = dict(args)
@@ -83,6 +86,8 @@ class ActionModule(action.XProtectAction):
         supplied = (
             flow.supplied_pfx(params, self.ca_cert) if params["key_source"] == "pfx" and params["pfx_path"] else None
         )
+        if params["key_source"] == "adcs":
+            return adcs_flow.run(self, adapter, params, result, before)
         if self.check_mode:
             result["msg"] = "Would issue a new certificate: " + "; ".join(decision.reasons)
             self.diff(result, before or {}, {"reissue": True, "names": result["names"]})

@@ -15,6 +15,7 @@ class ActionModule(action.XProtectAction):
     argument_spec = dict(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         retired_thumbprints=dict(type="list", elements="str", default=[]),
+        install=dict(type="bool", default=True),
         temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
         ca_cert_path=dict(type="path"),
         ca_cert_content=dict(type="str"),
@@ -41,6 +42,13 @@ class ActionModule(action.XProtectAction):
             "removed": plan.remove,
         }
         self.diff(result, plan.before, plan.after)
+        if plan.add and not args["install"]:
+            return dict(
+                result,
+                failed=True,
+                changed=False,
+                msg=trust.not_trusted_message(result["fqdn"], result["subject"], thumbprint),
+            )
         if self.check_mode or not plan.changed:
             return result
         if plan.add:

@@ -47,3 +47,13 @@ def decide(root: Iterable[str], ca: str, present: bool = True, retired: Sequence
         before={"root_contains_ca": has_ca, "retired_present": sorted(set(retired) & root)},
         after={"root_contains_ca": ca in after, "retired_present": sorted(set(retired) & after)},
     )
+
+
+def not_trusted_message(host: str, subject: str, thumbprint: str) -> str:
+    """The error when the CA must already be trusted (``install: false``, an enterprise root) and is not."""
+    return (
+        f"{host}: the CA {subject} ({thumbprint}) is not in LocalMachine\\Root, "
+        "and this run installs no CA (install: false; the trust role's xprotect_trust_install). An enterprise root "
+        "usually comes by Group Policy: check that the host is in the domain and gets the policy (gpupdate /force, "
+        "certutil -viewstore -enterprise Root), or set xprotect_trust_install: true to install it. Nothing was changed."
+    )
