@@ -149,11 +149,11 @@ def parse_answer(text: str, rc: int = 0) -> Disposition:
         message = re.sub(r"\s*,\s*", ": ", re.sub(r"\s+", " ", message).strip(" ,"), count=1) or None
         name = (CA_ERRORS.get(hresult, ("", ""))[0] or None) if hresult else None
         return Disposition("denied", request_id, message, hresult, name)
+    shown = " ".join(text.split())[:300] or None
     err = parse_certreq_error(text, rc) if (rc not in (None, 0) or _HRESULT_RE.search(text)) else None
     if err:
         name = err["name"] or CA_ERRORS.get(err["hresult"], (None,))[0]
-        return Disposition("failed", request_id, err["message"], err["hresult"], name)
-    shown = " ".join(text.split())[:300] or None
+        return Disposition("failed", request_id, err["message"] or shown, err["hresult"], name)
     return Disposition("failed", request_id, shown, None, None)
 
 

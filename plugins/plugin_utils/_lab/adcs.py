@@ -102,11 +102,13 @@ def ensure_ca(site: model.Site) -> pki.CA:
 
 
 def group_policy_roots(site: model.Site) -> List[Tuple[str, str]]:
-    """``[(thumbprint, pem)]`` of the enterprise root a new host gets by Group Policy (or nothing)."""
-    if not enabled(site) or not site.settings.get("adcs_root_by_group_policy"):
+    """``[(thumbprint, pem)]`` of the enterprise root a new host gets by Group Policy (or nothing).
+
+    The CA itself is made with the site when ``adcs_enterprise_ca`` is on."""
+    if not enabled(site):
         return []
     ca = ensure_ca(site)
-    return [(pki.thumbprint(ca.cert), ca.cert_pem)]
+    return [(pki.thumbprint(ca.cert), ca.cert_pem)] if site.settings.get("adcs_root_by_group_policy") else []
 
 
 def _db_path(site: model.Site) -> str:
