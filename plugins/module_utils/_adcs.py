@@ -163,11 +163,11 @@ def explain(dispo: Disposition, host: str, config: str, template: str, step: str
     advice = CA_ERRORS.get(dispo.hresult or "", ("", ""))[1] or (
         "Run the same certreq command by hand on the host to see the CA's full message."
     )
-    what = "denied" if dispo.kind == "denied" else "failed"
+    what = "was denied" if dispo.kind == "denied" else "failed"
     req = f" {dispo.request_id}" if dispo.request_id is not None else ""
     msg = f": {dispo.message}" if dispo.message else ""
     return (
-        f"{host}: the certificate request{req} to the enterprise CA {config} (template {template}) was {what} "
+        f"{host}: the certificate request{req} to the enterprise CA {config} (template {template}) {what} "
         f"(certreq {step}){msg}{f' ({code})' if code else ''}. {advice}"
     )
 

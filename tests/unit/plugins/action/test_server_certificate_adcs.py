@@ -108,8 +108,9 @@ def test_a_request_the_ca_manager_denies_fails_the_next_run_and_leaves_no_key(ru
     faults.inject(lab, RS, "adcs_deny")
     result = issue(run_action, lab)
     assert result["failed"] is True and "traceback" not in str(result).lower()
-    assert f"{RS}: the certificate request {request_id} to the enterprise CA {CONFIG} (template {GOOD}) was denied" in (
-        result["msg"]
+    assert (
+        f"{RS}: the certificate request {request_id} to the enterprise CA {CONFIG} (template {GOOD}) was denied"
+        in (result["msg"])
     )
     assert "0x80094014 CERTSRV_E_ADMIN_DENIED_REQUEST" in result["msg"] and "was removed" in result["msg"]
     assert store(lab, "REQUEST") == [] and store(lab, "My") == [] and not os.path.exists(state_file(lab))
