@@ -180,6 +180,11 @@ def waiting_message(host: str, request_id: int, config: str, template: str) -> s
     )
 
 
+def waiting_finding(request_id: int, config: str, template: str) -> str:
+    """The short line the preflight gate's table shows for a server whose request waits."""
+    return f"request {request_id} waits for a CA manager's approval at {config} (template {template})"
+
+
 def state_record(request_id: int, config: str, template: str, pending_thumbprint: str, submitted: str) -> str:
     """The file the host keeps while a request waits: JSON, no secret (the key stays in the REQUEST store)."""
     return json.dumps(

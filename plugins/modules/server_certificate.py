@@ -204,6 +204,12 @@ pending:
     - With O(key_source=adcs), true when the request waits for a CA manager's approval; nothing was installed then.
   returned: when a certificate was requested with O(key_source=adcs)
   type: bool
+waiting:
+  description:
+    - With O(key_source=adcs), when the request waits for approval, a short line naming the RequestId, the CA and the
+      template (the preflight gate's table shows it).
+  returned: when RV(pending) is true
+  type: str
 adcs:
   description:
     - With O(key_source=adcs), the request - C(config), C(template), C(state) (C(issued) or C(pending)) and

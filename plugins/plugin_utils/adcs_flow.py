@@ -190,6 +190,7 @@ def run(action, adapter, params: dict, result: dict, before: Optional[dict]) -> 
         if waiting:
             result["adcs"].update(state="pending", request_id=waiting["request_id"])
             result.update(pending=True, msg=_adcs.waiting_message(fqdn, waiting["request_id"], config, template))
+            result["waiting"] = _adcs.waiting_finding(waiting["request_id"], config, template)
         else:
             result["msg"] = f"Would request a certificate from {config} (template {template}): " + "; ".join(
                 result["reasons"]
@@ -204,6 +205,7 @@ def run(action, adapter, params: dict, result: dict, before: Optional[dict]) -> 
         message = _adcs.waiting_message(fqdn, got["request_id"], config, template)
         # A new request changed the host (a key, a request at the CA); waiting again changes nothing.
         result.update(pending=True, changed=got["submitted"], msg=message, warnings=warnings + [message])
+        result["waiting"] = _adcs.waiting_finding(got["request_id"], config, template)
         return result
     want = pki.public_key_der(got["public_key"]) if got["public_key"] is not None else None
     installed = None

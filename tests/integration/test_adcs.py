@@ -19,7 +19,7 @@ from .rollout_helpers import changed_hosts, events, fault, hosts_in, lab, playbo
 pytestmark = pytest.mark.integration
 
 CONFIG = "ca01.lab.xprotect.test\\LAB Enterprise Root CA"
-SIZE = dict(recording_servers=1, failover_servers=0, mobile_servers=0, event_servers=0, clients=1)
+SIZE = dict(recording_servers=1, failover_servers=0, mobile_servers=0, event_servers=0, clients=0)
 SWITCHES = {"encryption_enabled", "encryption_disabled"}
 
 
@@ -53,6 +53,7 @@ def test_a_pending_approval_stops_before_any_switch_then_converges_once_approved
     out = first.stdout
     assert first.returncode != 0 and "Traceback" not in out + first.stderr
     assert f"Waiting for a CA manager's approval: {', '.join(servers)}" in out
+    assert out.count("certificate: request ") == len(servers), "the gate's table says why each server waits"
     # The certificate task's warning (stderr) names the request and the CA of each server.
     assert first.stderr.count("waits for a CA manager's approval at ca01.lab.xprotect.test") == len(servers)
     assert not [e for e in events(site) if e["event"] in SWITCHES], "nothing is switched while a server waits"

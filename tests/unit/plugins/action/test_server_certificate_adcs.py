@@ -85,6 +85,7 @@ def test_a_request_that_waits_is_recorded_never_sent_twice_and_fetched_once_appr
     request_id = first["adcs"]["request_id"]
     assert f"certificate request {request_id} waits for a CA manager's approval at {CONFIG}" in first["msg"]
     assert any(RS in w and "approval" in w for w in first["warnings"])
+    assert first["waiting"] == f"request {request_id} waits for a CA manager's approval at {CONFIG} (template {GOOD})"
     assert store(lab, "My") == [] and len(store(lab, "REQUEST")) == 1
     with open(state_file(lab), encoding="utf-8") as fh:
         record = _adcs.read_state(fh.read())
