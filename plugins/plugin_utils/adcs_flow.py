@@ -99,7 +99,13 @@ def _new_request(adapter, params: dict, files) -> tuple:
     res = adapter.run(_certreq.certreq_new_argv(inf, csr))
     if res.rc != 0:
         raise AdapterError(_certreq.explain_certreq("-new", fqdn, res.rc, res.stdout, res.stderr))
-    request = pki.check_csr(adapter.read_file(csr).encode(), names, min_bits=2048, host=fqdn)
+    try:
+        request = pki.check_csr(adapter.read_file(csr).encode(), names, min_bits=2048, host=fqdn)
+    except pki.PkiError as e:
+        # Refused before anything went to the CA: the key certreq just made goes too.
+        flow.clean_pending_requests(adapter, fqdn)
+        msg = f"{e} Nothing was sent to the CA; the pending request and its key were removed."
+        raise pki.PkiError(msg, e.option) from e
     pending = flow.pending_request(adapter, fqdn, request.public_key())
     return pending, request.public_key()
 

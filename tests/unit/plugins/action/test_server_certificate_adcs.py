@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import _adcs, pki
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import adcs, faults, model, site
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import adcs, certs, faults, model, site
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter import LabAdapter
+
+from .conftest import Host, entry, ok
 
 MS = "mgmt01.lab.xprotect.test"
 RS = "rs001.lab.xprotect.test"
@@ -172,3 +175,26 @@ def test_the_trust_step_with_the_root_already_there_by_group_policy_changes_noth
     trust_args = {"ca_cert_content": args(lab)["ca_cert_content"], "install": False}
     result = run_action("trusted_ca", trust_args, LabAdapter(lab.path, RS), inventory_hostname=RS)
     assert result.get("failed") is not True and result["changed"] is False
+
+
+def test_a_csr_the_controller_refuses_is_never_sent_and_its_key_is_removed(run_action, lab):
+    """A host whose certreq -new asks for another name (a compromised or misconfigured host)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    placeholder = certs.self_signed(key, RS, days=365)
+    host = Host()
+
+    def certreq_new(argv):
+        host.files[argv[-1]] = certs.make_csr(key, "evil.example.com", ["evil.example.com"])
+        host.stores["REQUEST"] = [entry(placeholder, has_key=True)]
+        return ok("CertReq: Request Created")
+
+    def remove_with_key(argv):
+        host.stores["REQUEST"] = []
+        return ok()
+
+    host.runs = [certreq_new, remove_with_key]
+    result = run_action("server_certificate", args(lab), host)
+    assert result["failed"] is True and "evil.example.com" in result["msg"]
+    assert "Nothing was sent to the CA; the pending request and its key were removed." in result["msg"]
+    assert not any("-submit" in argv for argv in host.argvs) and host.stores["REQUEST"] == []
+    assert "-DeleteKey" in " ".join(host.argvs[-1])
