@@ -122,6 +122,7 @@ NOT_SETTINGS = {
     "xprotect_verify_left_out",
     "xprotect_switch_needs_preflight",
     "xprotect_preflight_encryption",  # the preflight's reading, passed to the switch as one of its readings
+    "xprotect_certificate",  # the stage's registered result; the preflight reads its 'waiting' (AD CS)
     "xprotect_port_offset",  # an endpoint variable the lab inventory sets; the modules check port_offset
     # Set by the playbooks that import playbooks/report.yml, for it.
     "xprotect_report_drift",
