@@ -129,6 +129,8 @@ def obtain(adapter, params: dict, accounts, warnings: List[str], now=None) -> di
     state = _read_state(adapter, requests)
     step = _adcs.next_step(state, config, template, [e.thumbprint for e in requests])
     pending = None
+    # Only the files this run may write are deleted afterwards (certreq writes <cer>.rsp beside the answer).
+    written = ["cer", "rsp"] if step == "retrieve" else ["inf", "csr", "cer", "rsp"]
     try:
         if step == "retrieve":
             pending, submitted = state["pending_thumbprint"].upper(), False
@@ -141,7 +143,7 @@ def obtain(adapter, params: dict, accounts, warnings: List[str], now=None) -> di
                     f"{fqdn}: request {state['request_id']} (to {state['config']}, template {state['template']}) is "
                     "abandoned: its key is gone or the CA or template changed. A new request is sent."
                 )
-            _forget(adapter)
+                _forget(adapter)
             # No second request while one exists: leftovers of this host go first, keys included.
             flow.clean_pending_requests(adapter, fqdn, warnings=warnings)
             pending, public_key = _new_request(adapter, params, files)
@@ -170,7 +172,7 @@ def obtain(adapter, params: dict, accounts, warnings: List[str], now=None) -> di
         _forget(adapter)
         return {"state": "issued", "public_key": public_key, "request_id": request_id}
     finally:
-        for path in files.values():
+        for path in (files[ext] for ext in written):
             try:
                 adapter.delete_file(path)
             except HostUnreachable:
