@@ -8,7 +8,7 @@ re-issue decision plugins/module_utils/reissue.py."""
 from __future__ import annotations
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_options, pki, validate
-from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
+from ansible_collections.xprotect.encryption.plugins.plugin_utils import action, adcs_flow
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import certificate_flow as flow
 
 DEFAULT_VALIDITY = 730
@@ -19,7 +19,7 @@ class ActionModule(action.XProtectAction):
         fqdn=dict(type="str"),
         dns_names=dict(type="list", elements="str", default=[]),
         ip_addresses=dict(type="list", elements="str", default=[]),
-        key_source=dict(type="str", choices=["host", "pfx"], default="host"),
+        key_source=dict(type="str", choices=["host", "pfx", "adcs"], default="host"),
         key_length=dict(type="int", default=2048),
         provider=dict(type="str", default="Microsoft RSA SChannel Cryptographic Provider"),
         renew_before=dict(type="int", default=30),
@@ -34,6 +34,8 @@ class ActionModule(action.XProtectAction):
         client_trusted_roots=dict(type="list", elements="str", default=[]),
         pfx_encryption=dict(type="str", choices=["3des", "aes256"], default="3des"),
         temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
+        adcs_config=dict(type="str"),
+        adcs_template=dict(type="str"),
         **_ca_options.ca_argument_spec(),
         **action.CA_OPTION,
     )
@@ -55,6 +57,7 @@ class ActionModule(action.XProtectAction):
     def check_arguments(self, args):
         self.ca_cert = action.ca_certificate(args)
         self.material = flow.open_brought(args)
+        adcs_flow.check_options(args)
 
     def work(self, args, adapter, task_vars):
         params = dict(args)
@@ -92,8 +95,8 @@ class ActionModule(action.XProtectAction):
                 result["key_readers"] = accounts
             return result
         result["changed"] = True
-        # A brought certificate was checked in assess_brought, in check mode too: one for the wrong
-        # host, bound by the switch, would cut every recording server off.
+        if params["key_source"] == "adcs":  # a brought certificate was checked in assess_brought
+            return adcs_flow.run(self, adapter, params, result, before)
         if self.check_mode:
             what = "import the supplied certificate" if brought else "issue a new certificate"
             result["msg"] = f"Would {what}: " + "; ".join(decision.reasons)

@@ -19,6 +19,7 @@ class ActionModule(action.XProtectAction):
     argument_spec = dict(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         retired_thumbprints=dict(type="list", elements="str", default=[]),
+        install=dict(type="bool", default=True),
         temp_dir=dict(type="str", default="C:\\Windows\\Temp"),
         ca_cert_path=dict(type="path"),
         ca_cert_content=dict(type="str"),
@@ -62,6 +63,13 @@ class ActionModule(action.XProtectAction):
             before["intermediates_missing"] = [t for t in middle if t not in store]
             after["intermediates_missing"] = [] if present else list(middle)
         self.diff(result, before, after)
+        if plan.add and not args["install"]:
+            return dict(
+                result,
+                failed=True,
+                changed=False,
+                msg=trust.not_trusted_message(result["fqdn"], result["subject"], thumbprint),
+            )
         if self.check_mode or not result["changed"]:
             return result
         temp = args["temp_dir"].rstrip("\\")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _roles, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _adcs, _roles, validate
 
 try:
     from ansible_collections.xprotect.encryption.plugins.module_utils.pki import validate_hostname, validate_ip
@@ -48,6 +48,20 @@ _BROUGHT = "site audit renew"  # a brought certificate: phase 1, the preflight a
 
 def _hostname(value, option):
     return validate_hostname(value, option) if validate_hostname else _TEXT(value, option)
+
+
+def _adcs_or_empty(check):
+    """An AD CS value, checked when set (empty: not the AD CS mode), its error naming the variable."""
+
+    def checked(value, option):
+        if value in (None, ""):
+            return value
+        try:
+            return check(value, option)
+        except _adcs.XProtectError as e:
+            raise validate.ArgumentError(str(e), option) from e
+
+    return checked
 
 
 def _ip(value, option):
@@ -133,7 +147,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_dns_names": _s("list", validate.list_of(_hostname), _ALL, elements="str"),
     "xprotect_ip_addresses": _s("list", validate.list_of(_ip), _CERT, elements="str"),
     "xprotect_renew_before": _s("int", _DAYS, _ALL),
-    "xprotect_certificates_key_source": _s("str", None, _BROUGHT, choices=["host", "pfx"]),
+    "xprotect_certificates_key_source": _s("str", None, _BROUGHT, choices=["host", "pfx", "adcs"]),
     "xprotect_certificates_key_length": _s("int", validate.bounded(validate.whole_number, 2048, 16384, "bits"), _CERT),
     "xprotect_certificates_provider": _s("str", _TEXT, _CERT),
     "xprotect_certificates_pfx_path": _s("str", None, _BROUGHT),
@@ -148,8 +162,13 @@ SETTINGS: Dict[str, Setting] = {
     ),
     "xprotect_certificates_key_readers": _s("list", _TEXTS, _CERT, elements="str"),
     "xprotect_certificates_verify_key_access": _s("bool", None, _CERT),
+    # An enterprise CA (key_source adcs, docs/certificates.md "An enterprise CA (AD CS)")
+    "xprotect_certificates_adcs_config": _s("str", _adcs_or_empty(_adcs.check_config), _CERT),
+    "xprotect_certificates_adcs_template": _s("str", _adcs_or_empty(_adcs.check_template), _CERT),
     # Trust (roles/trust)
     "xprotect_trust_retired_thumbprints": _s("list", validate.list_of(validate.thumbprint), elements="str"),
+    # Put the site CA into Root when missing; false with an enterprise root that Group Policy distributes
+    "xprotect_trust_install": _s("bool"),
     # The switch (roles/encryption)
     "xprotect_encryption_state": _s("str", None, "site rollback", choices=["enabled", "disabled"]),
     "xprotect_encryption_groups": _s(

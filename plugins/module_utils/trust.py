@@ -69,3 +69,13 @@ def decide_intermediates(ca_store: Iterable[str], wanted: Sequence[str], present
         return IntermediatePlan(add, [], [f"intermediate CA {t} missing from CA" for t in add])
     remove = [t for t in dict.fromkeys(wanted) if t in have]
     return IntermediatePlan([], remove, [f"intermediate CA {t} to be removed from CA" for t in remove])
+
+
+def not_trusted_message(host: str, subject: str, thumbprint: str) -> str:
+    """The error when the CA must already be trusted (``install: false``, an enterprise root) and is not."""
+    return (
+        f"{host}: the CA {subject} ({thumbprint}) is not in LocalMachine\\Root, "
+        "and this run installs no CA (install: false; the trust role's xprotect_trust_install). An enterprise root "
+        "usually comes by Group Policy: check that the host is in the domain and gets the policy (gpupdate /force, "
+        "certutil -viewstore -enterprise Root), or set xprotect_trust_install: true to install it. Nothing was changed."
+    )

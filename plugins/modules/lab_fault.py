@@ -51,11 +51,13 @@ options:
       - C(wrong_name_certificate) - replace it with a valid one for another name (O(value), default
         C(wrong-name.<domain>)).
       - C(remove_key_acl) - remove the service accounts (or the account in O(value)) from the key's read ACL.
+      - C(adcs_approve) / C(adcs_deny) - a CA manager of the site's enterprise CA (lab setting C(adcs_enterprise_ca))
+        issues / denies every request of the host that waits for approval (lab setting C(adcs_pending_approval)).
       - C(clear) - remove every condition from the host.
     type: str
     required: true
     choices: [configurator_exit, stale_configurator, unreachable, slow_restart, remove_trusted_ca, disable_encryption,
-              expire_certificate, wrong_name_certificate, remove_key_acl, clear]
+              expire_certificate, wrong_name_certificate, remove_key_acl, adcs_approve, adcs_deny, clear]
   value:
     description: The fault's parameter, where it takes one (see O(fault)).
     type: raw

@@ -32,6 +32,16 @@ description:
   - "A brought certificate already in C(LocalMachine\\My) with its key, whose intermediates the host holds, is kept
     (C(changed=false)); otherwise the intermediates the host lacks go to C(CertificateAuthority) and the certificate
     with its key to C(My) (as a PFX made on the controller holding only those two)."
+  - "With O(key_source=adcs): an enterprise CA (Active Directory Certificate Services) issues the certificate.
+    C(certreq -new) makes the key on the host as with O(key_source=host); C(certreq -submit -config <adcs_config>
+    -attrib CertificateTemplate:<adcs_template>) sends the request from the host to the CA; C(certreq -accept) installs
+    what the CA issued. The controller signs nothing; the CA given as O(ca_cert_content) (or the C(ca) option) is the
+    enterprise root, which the installed certificate must chain to."
+  - "A request that waits for a CA manager's approval (C(Taken Under Submission)) is not an error: the task returns
+    RV(pending)=true with the RequestId, keeps the request's key in C(LocalMachine\\REQUEST) and the RequestId in
+    C(C:\\ProgramData\\xprotect.encryption-adcs-request.json) on the host, and the next run fetches the certificate with
+    C(certreq -retrieve) instead of sending a second request. A denied or failed request fails the task with the host,
+    the CA config, the template and the CA's message; its pending key and record are removed first."
   - The controller refuses to sign a CSR whose key is weaker than RSA 2048 or that asks for a name that is not the
     host's own.
   - This is an action plugin. It reaches the host through the collection's host adapter, which uses
@@ -55,9 +65,11 @@ options:
     elements: str
     default: []
   key_source:
-    description: Where the private key is made.
+    description:
+      - Where the private key is made and who issues the certificate. C(host) and C(adcs) make the key on the host;
+        C(host) has it signed by the site CA on the controller, C(adcs) by an enterprise CA (O(adcs_config)).
     type: str
-    choices: [host, pfx]
+    choices: [host, pfx, adcs]
     default: host
   key_length:
     description: RSA key length for a new key, from 2048 to 16384.
@@ -133,6 +145,16 @@ options:
     description: A folder on the host for the INF, CSR, certificate and PFX files; they are deleted afterwards.
     type: str
     default: C:\Windows\Temp
+  adcs_config:
+    description:
+      - The enterprise CA's configuration string, C(<CA host>\<CA name>) (as C(certutil -dump) lists it), for
+        O(key_source=adcs). Required with it, refused without it.
+    type: str
+  adcs_template:
+    description:
+      - The certificate template's name (not its display name), for O(key_source=adcs). Its subject must come from the
+        request, and it must give Server Authentication.
+    type: str
 extends_documentation_fragment:
   - xprotect.encryption.ca
   - xprotect.encryption.site_ca
@@ -148,6 +170,14 @@ EXAMPLES = r"""
     ca_key_path: /etc/xprotect/pki/ca.key
     ca_passphrase: "{{ vault_ca_passphrase }}"
     dns_names: [rs01-alias.example.com]
+  register: cert
+
+- name: Certificate from the enterprise CA (AD CS), key born on the server
+  xprotect.encryption.server_certificate:
+    key_source: adcs
+    adcs_config: ca01.corp.example.com\Corp Issuing CA
+    adcs_template: XProtectServer
+    ca_cert_content: "{{ lookup('ansible.builtin.file', 'files/corp-root.crt') }}"
   register: cert
 
 - name: Import a PFX issued by your own CA (its root already trusted on the host, e.g. by Group Policy)
@@ -223,6 +253,25 @@ supplied:
   description: True when the certificate is the user's own (O(pfx_path) or O(cert_path)).
   returned: when a certificate was brought
   type: bool
+pending:
+  description:
+    - With O(key_source=adcs), true when the request waits for a CA manager's approval; nothing was installed then.
+  returned: when a certificate was requested with O(key_source=adcs)
+  type: bool
+waiting:
+  description:
+    - With O(key_source=adcs), when the request waits for approval, a short line naming the RequestId, the CA and the
+      template (the preflight gate's table shows it).
+  returned: when RV(pending) is true
+  type: str
+adcs:
+  description:
+    - With O(key_source=adcs), the request - C(config), C(template), C(state) (C(issued) or C(pending)) and
+      C(request_id).
+  returned: when a certificate was requested with O(key_source=adcs)
+  type: dict
+  sample: {"config": "ca01.corp.example.com\\Corp Issuing CA", "template": "XProtectServer", "state": "pending",
+           "request_id": 4711}
 round_trips:
   description: Module round-trips to the host this task took.
   returned: always

@@ -36,6 +36,13 @@ options:
     type: list
     elements: str
     default: []
+  install:
+    description:
+      - Whether to put the CA into Root when it is missing. With V(false) the CA must be trusted already - an
+        enterprise root that Group Policy distributes, in the AD CS mode - and the task fails naming the host when it
+        is not; nothing is installed. Check mode reports the missing CA either way.
+    type: bool
+    default: true
   temp_dir:
     description: A folder on the host for the certificate file while it is imported.
     type: str

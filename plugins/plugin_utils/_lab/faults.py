@@ -20,7 +20,7 @@ import os
 from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, model
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import adcs, certs, model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.spec import FAULTS
 
@@ -316,3 +316,14 @@ def _remove_key_acl(site, tx, value):
             entry["acl"] = keep
             removed.append(entry["thumbprint"])
     return {"changed": bool(removed), "detail": f"removed {', '.join(accounts)} from {len(removed)} key(s)"}
+
+
+# ---- the enterprise CA (_lab/adcs.py): a CA manager acts on this host's waiting requests ------
+
+
+def _adcs_approve(site, tx, value):
+    return adcs.resolve(site, tx.name, approve=True)
+
+
+def _adcs_deny(site, tx, value):
+    return adcs.resolve(site, tx.name, approve=False)

@@ -91,6 +91,12 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
     # refused the way win_acl refuses one it cannot translate to a SID.
     "accounts": [],
     "connectivity_poll_seconds": 30.0,
+    # The enterprise CA (AD CS) of _lab/adcs.py: off unless a site asks for it.
+    "adcs_enterprise_ca": False,
+    "adcs_config": "ca01.lab.xprotect.test\\LAB Enterprise Root CA",
+    "adcs_templates": {"XProtectServer": "issue", "XProtectDenied": "deny"},
+    "adcs_pending_approval": False,
+    "adcs_root_by_group_policy": True,
 }
 
 # Exit codes of a ``configurator_exit`` fault that still apply the change (they report a

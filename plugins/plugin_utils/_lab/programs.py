@@ -25,7 +25,13 @@ import uuid
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import _roles, pki
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, configfiles, model, winformats
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import (
+    adcs,
+    certs,
+    configfiles,
+    model,
+    winformats,
+)
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 
 CRLF = "\r\n"
@@ -593,6 +599,8 @@ def _read_host_file(site: model.Site, host: str, winpath: str) -> Optional[bytes
 
 
 def certreq(site: model.Site, host: str, argv: List[str]) -> Output:
+    if any(a.lower() in ("-submit", "/submit", "-retrieve", "/retrieve") for a in argv[1:]):
+        return Output(*adcs.certreq(site, host, argv))  # the enterprise CA (_lab/adcs.py)
     verb = None
     force = False
     files: List[str] = []

@@ -27,7 +27,7 @@ import uuid
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import _roles, fileutil, pki
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, model
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import adcs, certs, model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 
 ROLE_COUNTS = (
@@ -346,7 +346,7 @@ def ensure_site(
     # 0600: it holds the REST API password and the token secret.
     model.write_json(os.path.join(path, "site.json"), spec, mode=SECRET_MODE, indent=1)
     site = model.Site(path)
-    roots = _stand_in_roots(path)
+    roots = _stand_in_roots(path) + adcs.group_policy_roots(site)
     for h in spec_hosts:
         if h["name"] in added or old is None:
             _create_host(site, h, roots)

@@ -21,6 +21,8 @@ FAULTS = (
     "expire_certificate",
     "wrong_name_certificate",
     "remove_key_acl",
+    "adcs_approve",
+    "adcs_deny",
     "clear",
 )
 

@@ -23,3 +23,20 @@ def test_a_bad_value_fails_naming_the_variable_or_is_only_reported(run_action):
     assert "nothing was changed" in failed["msg"]
     quiet = run_action("settings", {"playbook": "site", "fail_on_problems": False}, Host(), **bad)
     assert not quiet.get("failed") and quiet["problems"] == failed["problems"]
+
+
+def test_the_ad_cs_mode_and_its_settings_are_checked_naming_the_variable(run_action):
+    ok = {
+        "xprotect_certificates_key_source": "adcs",
+        "xprotect_certificates_adcs_config": "ca01.example.com\\Example CA",
+        "xprotect_certificates_adcs_template": "XProtectServer",
+        "xprotect_trust_install": False,
+    }
+    assert not run_action("settings", {"playbook": "site"}, Host(), **ok).get("failed")
+    for name, value in (
+        ("xprotect_certificates_key_source", "enterprise"),
+        ("xprotect_certificates_adcs_config", "ca01.example.com/Example CA"),
+        ("xprotect_certificates_adcs_template", "   "),
+    ):
+        bad = run_action("settings", {"playbook": "site"}, Host(), **dict(ok, **{name: value}))
+        assert bad["failed"] is True and name in bad["msg"] and "Traceback" not in bad["msg"], (name, bad["msg"])

@@ -122,6 +122,7 @@ NOT_SETTINGS = {
     "xprotect_verify_left_out",
     "xprotect_switch_needs_preflight",
     "xprotect_preflight_encryption",  # the preflight's reading, passed to the switch as one of its readings
+    "xprotect_certificate",  # the stage's registered result; the preflight reads its 'waiting' (AD CS)
     "xprotect_port_offset",  # an endpoint variable the lab inventory sets; the modules check port_offset
     # Set by the playbooks that import playbooks/report.yml, for it.
     "xprotect_report_drift",
@@ -157,11 +158,32 @@ def test_every_setting_belongs_to_a_playbook_and_has_a_valid_spec():
         ("rollback", {"xprotect_rollback_retries": -1}, "xprotect_rollback_retries"),
         ("renew", {"xprotect_verify_probe_timeout": 0}, "xprotect_verify_probe_timeout"),
         ("audit", {"xprotect_override_markers": ["("]}, "xprotect_override_markers[0]"),
+        ("site", {"xprotect_certificates_adcs_config": "ca01.example.com"}, "xprotect_certificates_adcs_config"),
+        (
+            "renew",
+            {"xprotect_certificates_adcs_template": "CertificateTemplate:X"},
+            "xprotect_certificates_adcs_template",
+        ),
     ],
 )
 def test_problems_name_the_variable(playbook, values, named):
     found = settings.problems(playbook, values)
     assert len(found) == 1 and found[0].startswith(named), found
+
+
+def test_the_ad_cs_settings_may_be_empty_outside_that_mode_and_take_good_values():
+    assert (
+        settings.problems("site", {"xprotect_certificates_adcs_config": "", "xprotect_certificates_adcs_template": ""})
+        == []
+    )
+    good = {
+        "xprotect_certificates_adcs_config": "ca01.example.com\\Example CA",
+        "xprotect_certificates_adcs_template": "Web",
+    }
+    assert (
+        settings.problems("site", dict(good, xprotect_certificates_key_source="adcs", xprotect_trust_install=False))
+        == []
+    )
 
 
 def test_a_playbook_checks_only_what_it_reads():

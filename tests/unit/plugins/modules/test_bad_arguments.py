@@ -256,6 +256,11 @@ def _cases():
     add("server_certificate", "temp_dir", ["", "C:\\Temp\r"])
     add("server_certificate", "fqdn", ["10.0.0.5", "bad_name", "a..example.com", "x" * 254])
     add("server_certificate", "verify_key_access", ["maybe"])
+    adcs = {"key_source": "adcs", "adcs_config": "ca01.example.com\\Example CA", "adcs_template": "WebServer"}
+    add("server_certificate", "adcs_config", ["", "ca01.example.com", "\\CA", "ca01\\a\\b", "ca 01\\CA"], adcs)
+    add("server_certificate", "adcs_template", ["", "  ", "CertificateTemplate:WebServer", 'Web"Server'], adcs)
+    add("server_certificate", "adcs_config", ["ca01.example.com\\Example CA"], {"key_source": "host"})
+    add("server_certificate", "adcs_template", ["WebServer"], {"key_source": "pfx"})
     # trusted_ca (action)
     add(
         "trusted_ca",
@@ -272,6 +277,7 @@ def _cases():
         ],
     )
     add("trusted_ca", "state", ["gone", "Present"])
+    add("trusted_ca", "install", ["perhaps"])
     add("trusted_ca", "temp_dir", ["", "C:\\x\ny"])
     add("trusted_ca", "ca_cert_path", ["{root}/missing.crt", "{root}/text.pfx", "{root}/folder"])
     add("trusted_ca", "ca_cert_content", ["not a certificate"], {"ca_cert_path": None})
