@@ -27,7 +27,7 @@ from .rollout_helpers import changed_hosts, events, fault, hosts_in, lab, playbo
 
 pytestmark = pytest.mark.integration
 
-SIZE = dict(recording_servers=2, failover_servers=0, mobile_servers=1, event_servers=0, clients=2)
+SIZE = dict(recording_servers=1, failover_servers=0, mobile_servers=1, event_servers=0, clients=2)
 
 
 class Sampler:
@@ -90,10 +90,20 @@ def site(tmp_path_factory):
     path = tmp_path_factory.mktemp("rotate") / "site"
     lab(path, **SIZE)
     try:
+        # Before the rollout: a CA in the folder, the site not encrypted yet. rotate_ca.yml must
+        # refuse and send the operator to site.yml (kept for the test below), then site.yml
+        # encrypts the site with that CA.
+        passphrase = (_pki(path) / "passphrase").read_text().strip()
+        _write_ca(_pki(path), pki.create_ca("XProtect VMS Root CA", 3072, 3650), passphrase.encode())
+        NOT_ENCRYPTED.append(playbook("rotate_ca.yml", path, check=False))
+        NOT_ENCRYPTED.append((path.parent / "pki-new").exists())
         playbook("site.yml", path)
         yield path
     finally:
         lab(path, state="absent")
+
+
+NOT_ENCRYPTED: list = []
 
 
 def _pki(site: pathlib.Path) -> pathlib.Path:
@@ -112,9 +122,7 @@ def _write_ca(folder: pathlib.Path, ca, passphrase: bytes = b"new-pass-1234"):
 def _bad_inputs(site: pathlib.Path, tmp: pathlib.Path):
     now = datetime.datetime.now(datetime.timezone.utc)
     expired = pki.create_ca("Rotation Expired CA", 3072, 30, now - datetime.timedelta(days=60))
-    future = pki.create_ca("Rotation Future CA", 3072, 3650, now + datetime.timedelta(days=10))
     _write_ca(tmp / "expired", expired)
-    _write_ca(tmp / "future", future)
     _write_ca(tmp / "good", pki.create_ca("Rotation Good CA", 3072, 3650))
     old = _pki(site)
     passphrase = (old / "passphrase").read_text().strip()
@@ -132,15 +140,10 @@ def _bad_inputs(site: pathlib.Path, tmp: pathlib.Path):
             {"xprotect_ca_new_path": str(tmp / "expired"), "xprotect_ca_new_passphrase": "new-pass-1234"},
             "expired on",
         ),
-        "not yet valid": (
-            {"xprotect_ca_new_path": str(tmp / "future"), "xprotect_ca_new_passphrase": "new-pass-1234"},
-            "is not valid before",
-        ),
         "wrong passphrase": (
             {"xprotect_ca_new_path": str(tmp / "good"), "xprotect_ca_new_passphrase": "wrong-pass-99"},
             "passphrase",
         ),
-        "old CA folder missing": ({"xprotect_ca_path": str(tmp / "nowhere")}, "holds no CA"),
     }
 
 
@@ -157,16 +160,10 @@ def test_bad_inputs_stop_with_a_clear_error_and_change_nothing(site, tmp_path):
     assert sorted(p.name for p in site.parent.iterdir()) == before_files
 
 
-def test_a_site_that_is_not_encrypted_is_sent_to_site_yml(tmp_path):
-    path = tmp_path / "plain" / "site"
-    lab(path, recording_servers=1, failover_servers=0, mobile_servers=0, event_servers=0, clients=0)
-    try:
-        _write_ca(_pki(path), pki.create_ca("Plain Site CA", 3072, 3650), b"plain-pass-123")
-        proc = playbook("rotate_ca.yml", path, check=False, extra={"xprotect_ca_passphrase": "plain-pass-123"})
-        assert proc.returncode != 0 and "the site is not encrypted" in proc.stdout and "site.yml" in proc.stdout
-        assert not (_pki(path).parent / "pki-new").exists()
-    finally:
-        lab(path, state="absent")
+def test_a_site_that_is_not_encrypted_is_sent_to_site_yml(site):
+    proc, new_folder_made = NOT_ENCRYPTED
+    assert proc.returncode != 0 and "the site is not encrypted" in proc.stdout and "site.yml" in proc.stdout
+    assert not new_folder_made
 
 
 # ---- the rotation ------------------------------------------------------------------------
@@ -196,7 +193,9 @@ def rotated(site):
     seen["roots_interrupted"] = {h: _roots(site, h) for h in seen["servers"] + seen["online"]}
     # 2. Resumed, the offline client left for later: it completes.
     with Sampler(site, offline=[offline]) as second:
-        playbook("rotate_ca.yml", site, extra={"xprotect_clients_must_trust": "reachable"})
+        seen["resumed"] = playbook(
+            "rotate_ca.yml", site, check=False, extra={"xprotect_clients_must_trust": "reachable"}
+        )
     seen["samplers"] = [first, second]
     seen["record"] = json.loads((old_pki / "rotation.json").read_text())
     seen["roots"] = {h: _roots(site, h) for h in seen["servers"] + clients}
@@ -217,6 +216,13 @@ def test_an_interrupted_rotation_stopped_before_any_certificate_with_both_cas_tr
     assert rotated["record_interrupted"]["step"] == "started"
     for host, roots in rotated["roots_interrupted"].items():
         assert {rotated["old"], rotated["new"]} <= roots, host
+
+
+def test_the_resumed_rotation_completes_with_the_offline_client_left_for_later(rotated):
+    proc = rotated["resumed"]
+    # ansible-playbook exits 4 when a host did not answer; the rotation itself completed.
+    assert proc.returncode == 4, proc.stdout[-3000:]
+    assert "Rotation | done" in proc.stdout and "Run playbooks/trust_clients.yml when they are back" in proc.stdout
 
 
 def test_no_recording_server_lost_the_management_server_and_no_client_its_video(rotated):
