@@ -135,6 +135,13 @@ def run(p: dict, check_mode: bool, now: Optional[datetime.datetime] = None) -> d
             "xprotect_ca_new_path: it is the site's CA folder (xprotect_ca_path); give the new CA a folder of its own.",
             "xprotect_ca_new_path",
         )
+    inside = [(a, b) for a, b in ((p["new_path"], p["path"]), (p["path"], p["new_path"])) if a.startswith(b + os.sep)]
+    if inside:
+        raise rotation.RotationError(
+            f"xprotect_ca_new_path: {inside[0][0]} is inside {inside[0][1]}; the promotion renames one folder into "
+            "the other's place, so give the new CA a folder beside the site's (the default is <xprotect_ca_path>-new).",
+            "xprotect_ca_new_path",
+        )
     if p["state"] == "plan":
         result = plan(p, now)
     elif p["state"] == "record":

@@ -60,6 +60,10 @@ def test_plan_refuses_the_same_ca_a_missing_site_ca_and_one_folder_for_both(tmp_
         backend.run(params(tmp_path, new_certificate=site_ca.cert_pem), False)
     with pytest.raises(rotation.RotationError, match="a folder of its own"):
         backend.run(params(tmp_path, new_path=str(tmp_path / "pki") + "/"), False)
+    with pytest.raises(rotation.RotationError, match="is inside"):
+        backend.run(params(tmp_path, new_path=str(tmp_path / "pki" / "new")), False)
+    with pytest.raises(rotation.RotationError, match="is inside"):
+        backend.run(params(tmp_path, path=str(tmp_path / "pki-new" / "old")), False)
     with pytest.raises(rotation.RotationError, match="holds no CA"):
         backend.run(params(tmp_path, path=str(tmp_path / "gone")), False)
 
