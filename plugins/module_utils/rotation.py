@@ -103,6 +103,17 @@ def phase(
     return ROTATE
 
 
+def in_progress(record: Optional[Mapping[str, Any]], site_thumbprint: Optional[str], half_promoted: bool) -> bool:
+    """Is a rotation away from the CA in ``xprotect_ca_path`` under way? Then site.yml and
+    renew.yml must not run with it: they would issue from the old CA again. A run against the
+    new CA (rotate_ca.yml's own switch) is not stopped: the record's old CA is not its CA."""
+    if half_promoted:
+        return True
+    if not record or site_thumbprint is None:
+        return False
+    return record.get("old") == site_thumbprint and record.get("step") not in ("promoted", "complete")
+
+
 def promotion_steps(site_path: str, new_path: str, old_thumbprint: str, extra_files: Iterable[str]) -> List[Tuple]:
     """The operations that make ``new_path`` the site's CA folder, from a rotation not yet promoted.
 

@@ -117,7 +117,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_ca_import_pfx_path": _s("str", None, _CERT),
     "xprotect_ca_import_passphrase": _s("str", None, _CERT, no_log=True),
     # The CA rotation (playbooks/rotate_ca.yml, docs/runbook.md "Rotate the site CA")
-    "xprotect_ca_new_path": _s("str", _TEXT, "rotate"),
+    "xprotect_ca_new_path": _s("str", _TEXT, "site renew rotate"),  # site and renew: a rotation under way stops them
     "xprotect_ca_new_passphrase": _s("str", None, "rotate", no_log=True),
     "xprotect_ca_new_common_name": _s("str", validate.bounded(validate.text, max_length=64), "rotate"),
     "xprotect_ca_new_import_cert_path": _s("str", None, "rotate"),

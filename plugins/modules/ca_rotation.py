@@ -115,6 +115,12 @@ record:
   description: The rotation record.
   returned: state is plan or record
   type: dict
+in_progress:
+  description:
+    - A rotation away from the CA in O(path) is under way (started, not yet promoted). C(site.yml) and C(renew.yml)
+      stop then (C(playbooks/ca_continuity.yml)): they would issue from the old CA again.
+  returned: state is plan
+  type: bool
 promoted:
   description: The copies and renames done (or, in check mode, to do).
   returned: state is promoted

@@ -191,6 +191,8 @@ def rotated(site):
     seen["new"] = new = _thumb(new_pki)
     seen["record_interrupted"] = json.loads((new_pki / "rotation.json").read_text())
     seen["roots_interrupted"] = {h: _roots(site, h) for h in seen["servers"] + seen["online"]}
+    # site.yml in the middle of a rotation would issue from the old CA again: it stops first.
+    seen["site_during"] = playbook("site.yml", site, check=False)
     # 2. Resumed, the offline client left for later: it completes.
     with Sampler(site, offline=[offline]) as second:
         seen["resumed"] = playbook(
@@ -223,6 +225,11 @@ def test_the_resumed_rotation_completes_with_the_offline_client_left_for_later(r
     # ansible-playbook exits 4 when a host did not answer; the rotation itself completed.
     assert proc.returncode == 4, proc.stdout[-3000:]
     assert "Rotation | done" in proc.stdout and "Run playbooks/trust_clients.yml when they are back" in proc.stdout
+
+
+def test_site_yml_refuses_to_run_in_the_middle_of_a_rotation(rotated):
+    proc = rotated["site_during"]
+    assert proc.returncode != 0 and "is under way" in proc.stdout and "run playbooks/rotate_ca.yml" in proc.stdout
 
 
 def test_no_recording_server_lost_the_management_server_and_no_client_its_video(rotated):

@@ -64,6 +64,9 @@ def _half_promoted(p: dict) -> bool:
 def plan(p: dict, now: datetime.datetime) -> dict:
     site = _cert(p["path"], "path")
     new = _cert(p["new_path"], "new_path")
+    busy = rotation.in_progress(
+        _read_record(_record_folder(p)), pki.thumbprint(site) if site else None, _half_promoted(p)
+    )
     if new is None and p["new_certificate"] and not _half_promoted(p):
         new = pki.load_certificate(pki.to_bytes(p["new_certificate"]), "new_certificate")
     record = _read_record(_record_folder(p))
@@ -88,6 +91,7 @@ def plan(p: dict, now: datetime.datetime) -> dict:
         "record": record or {},
         "step": (record or {}).get("step", ""),
         "clients_pending": list((record or {}).get("clients_pending") or []),
+        "in_progress": busy,
     }
 
 

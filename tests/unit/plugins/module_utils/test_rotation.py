@@ -130,3 +130,13 @@ def test_the_filters_hand_over_to_module_utils():
     assert filters["rotation_clients_to_clean"](["ws1", "ws2"], {"ws1": {"r": {"changed": True}}}, "r") == ["ws2"]
     assert filters["rotation_verify_gate"](None, None)["ok"]
     assert filters["rotation_trust_gate"]({}, [], [], ["k"])["ok"]
+
+
+def test_a_rotation_away_from_the_site_ca_is_in_progress_until_promoted():
+    for step in ("started", "trusted", "issued", "switched", "verified", "retired"):
+        assert rotation.in_progress({"old": OLD, "new": NEW, "step": step}, OLD, False), step
+    assert not rotation.in_progress({"old": OLD, "new": NEW, "step": "promoted"}, OLD, False)
+    # rotate_ca.yml's own switch runs against the new CA: not stopped.
+    assert not rotation.in_progress({"old": OLD, "new": NEW, "step": "issued"}, NEW, False)
+    assert not rotation.in_progress(None, OLD, False)
+    assert rotation.in_progress(None, None, True)

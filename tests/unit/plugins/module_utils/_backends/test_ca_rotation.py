@@ -75,6 +75,7 @@ def test_record_goes_to_the_new_folder_and_is_idempotent(folders, site_ca, forei
     assert backend.run(args, True)["changed"] and not (folders / "pki-new" / "rotation.json").exists()
     assert backend.run(args, False)["changed"]
     assert json.loads((folders / "pki-new" / "rotation.json").read_text())["step"] == "trusted"
+    assert backend.run(params(folders), False)["in_progress"]
     assert not backend.run(args, False)["changed"]
     assert oct(os.stat(folders / "pki-new" / "rotation.json").st_mode & 0o777) == "0o600"
 
