@@ -217,16 +217,19 @@ def trust_gate(
     return {"ok": not blocking, "blocking": blocking, "deferred": deferred, "message": message}
 
 
+def _where(ep: Mapping[str, Any]) -> str:
+    return f"{ep.get('label') or ep.get('host')}:{ep.get('port')}"
+
+
 def verify_gate(with_new: Sequence[Mapping[str, Any]], with_old: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
     """Step 5: every endpoint verifies with the new CA, and none with the old one (both lists are
     tls_probe ``endpoints``, one probe per CA)."""
-    where = lambda ep: f"{ep.get('label') or ep.get('host')}:{ep.get('port')}"  # noqa: E731
     not_new = [
-        f"{where(ep)} ({ep.get('verify_error') or ep.get('error') or 'not verified'})"
+        f"{_where(ep)} ({ep.get('verify_error') or ep.get('error') or 'not verified'})"
         for ep in with_new
         if not ep.get("verified")
     ]
-    still_old = [where(ep) for ep in with_old if ep.get("verified")]
+    still_old = [_where(ep) for ep in with_old if ep.get("verified")]
     lines = []
     if not_new:
         lines.append(f"Endpoints that do not verify with the new CA: {', '.join(not_new)}.")

@@ -95,14 +95,17 @@ def plan(p: dict, now: datetime.datetime) -> dict:
     }
 
 
+def _without_time(record: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    return {k: v for k, v in (record or {}).items() if k != "updated"}
+
+
 def write_record(p: dict, check_mode: bool, now: datetime.datetime) -> dict:
     folder = _record_folder(p)
     before = _read_record(folder)
     after = rotation.record_update(
         before, p["step"], p["old_thumbprint"], p["new_thumbprint"], now, clients_pending=p["clients_pending"]
     )
-    compare = lambda r: {k: v for k, v in (r or {}).items() if k != "updated"}  # noqa: E731
-    changed = compare(before) != compare(after)
+    changed = _without_time(before) != _without_time(after)
     if changed and not check_mode:
         with fileutil.locked(folder):
             fileutil.atomic_write(
