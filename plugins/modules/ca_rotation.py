@@ -31,6 +31,7 @@ attributes:
     description: Says what would be written or renamed; writes nothing.
   diff_mode:
     support: none
+    description: The record and the promotion are reported in RV(record) and RV(promoted).
   platform:
     support: full
     platforms: posix

@@ -28,13 +28,13 @@ def test_a_valid_other_ca_may_replace_the_old_one(cas):
 
 
 def test_the_same_ca_is_refused_naming_the_variable(cas):
-    old, _ = cas
+    old = cas[0]
     problem = rotation.new_ca_problem(old.cert, old.cert, NOW, 365)
     assert problem.startswith("xprotect_ca_new_path:") and "the new CA is the site's CA" in problem
 
 
 def test_a_renewal_of_the_old_ca_same_key_is_not_a_rotation(cas):
-    old, _ = cas
+    old = cas[0]
     renewed = pki.renew_ca(old, 3650, NOW).cert
     assert "same key" in rotation.new_ca_problem(old.cert, renewed, NOW, 365)
 
