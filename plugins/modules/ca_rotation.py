@@ -118,8 +118,9 @@ record:
   type: dict
 in_progress:
   description:
-    - A rotation away from the CA in O(path) is under way (started, not yet promoted). C(site.yml) and C(renew.yml)
-      stop then (C(playbooks/ca_continuity.yml)): they would issue from the old CA again.
+    - A rotation away from the CA in O(path) is under way (started, not yet promoted).
+    - C(site.yml) and C(renew.yml) stop then, in C(playbooks/ca_continuity.yml), because they would issue from the old
+      CA again.
   returned: state is plan
   type: bool
 promoted:
