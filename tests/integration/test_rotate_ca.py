@@ -122,7 +122,9 @@ def _write_ca(folder: pathlib.Path, ca, passphrase: bytes = b"new-pass-1234"):
 def _bad_inputs(site: pathlib.Path, tmp: pathlib.Path):
     now = datetime.datetime.now(datetime.timezone.utc)
     expired = pki.create_ca("Rotation Expired CA", 3072, 30, now - datetime.timedelta(days=60))
+    future = pki.create_ca("Rotation Future CA", 3072, 3650, now + datetime.timedelta(days=10))
     _write_ca(tmp / "expired", expired)
+    _write_ca(tmp / "future", future)
     _write_ca(tmp / "good", pki.create_ca("Rotation Good CA", 3072, 3650))
     old = _pki(site)
     passphrase = (old / "passphrase").read_text().strip()
@@ -140,6 +142,11 @@ def _bad_inputs(site: pathlib.Path, tmp: pathlib.Path):
             {"xprotect_ca_new_path": str(tmp / "expired"), "xprotect_ca_new_passphrase": "new-pass-1234"},
             "expired on",
         ),
+        "not yet valid": (
+            {"xprotect_ca_new_path": str(tmp / "future"), "xprotect_ca_new_passphrase": "new-pass-1234"},
+            "not valid before",
+        ),
+        "old CA folder missing": ({"xprotect_ca_path": str(tmp / "nowhere")}, "holds no CA"),
         "wrong passphrase": (
             {"xprotect_ca_new_path": str(tmp / "good"), "xprotect_ca_new_passphrase": "wrong-pass-99"},
             "passphrase",
