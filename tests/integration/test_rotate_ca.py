@@ -88,7 +88,10 @@ def _thumb(folder: pathlib.Path) -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     path = tmp_path_factory.mktemp("rotate") / "site"
-    lab(path, **SIZE)
+    # No renewal pick-up: every server then moves to its new certificate through Server
+    # Configurator in the switch phases, so the order of the switch is observable (with pick-up,
+    # each server takes it by itself in phase 1, which both trusted CAs make harmless too).
+    lab(path, settings={"renewal_pickup": False}, **SIZE)
     try:
         # Before the rollout: a CA in the folder, the site not encrypted yet. rotate_ca.yml must
         # refuse and send the operator to site.yml (kept for the test below), then site.yml
@@ -201,11 +204,13 @@ def rotated(site):
     # site.yml in the middle of a rotation would issue from the old CA again: it stops first.
     seen["site_during"] = playbook("site.yml", site, check=False)
     # 2. Resumed, the offline client left for later: it completes.
+    start = len(events(site))
     with Sampler(site, offline=[offline]) as second:
         seen["resumed"] = playbook(
             "rotate_ca.yml", site, check=False, extra={"xprotect_clients_must_trust": "reachable"}
         )
     seen["samplers"] = [first, second]
+    seen["switches"] = [e for e in events(site)[start:] if e["event"] == "encryption_enabled"]
     seen["record"] = json.loads((old_pki / "rotation.json").read_text())
     seen["roots"] = {h: _roots(site, h) for h in seen["servers"] + clients}
     seen["status"] = status(site)
@@ -237,6 +242,19 @@ def test_the_resumed_rotation_completes_with_the_offline_client_left_for_later(r
 def test_site_yml_refuses_to_run_in_the_middle_of_a_rotation(rotated):
     proc = rotated["site_during"]
     assert proc.returncode != 0 and "is under way" in proc.stdout and "run playbooks/rotate_ca.yml" in proc.stdout
+
+
+def test_every_server_switched_to_the_new_ca_in_the_safe_order(rotated, site):
+    roles = {
+        "management": hosts_in(site, "xprotect_management_servers"),
+        "recording": hosts_in(site, "xprotect_recording_servers"),
+        "mobile": hosts_in(site, "xprotect_mobile_servers"),
+    }
+    switches = rotated["switches"]
+    assert {e["host"] for e in switches} == {h for hs in roles.values() for h in hs}
+    last = {r: max(e["ts"] for e in switches if e["host"] in hs) for r, hs in roles.items()}
+    first = {r: min(e["ts"] for e in switches if e["host"] in hs) for r, hs in roles.items()}
+    assert last["management"] < first["recording"] and last["recording"] < first["mobile"]
 
 
 def test_no_recording_server_lost_the_management_server_and_no_client_its_video(rotated):
