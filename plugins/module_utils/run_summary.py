@@ -37,6 +37,7 @@ _PHASES = (
     ("rollback", "rollback"),
     ("audit", "audit"),
     ("trust the site ca", "trust_clients"),
+    ("rotation", "rotation"),
 )
 # The phases of site.yml from the first switch on, in order: the furthest one the run entered
 # decides what the site may have been left in.
@@ -121,7 +122,7 @@ def is_controller(host: Optional[str]) -> bool:
 
 # The collection's playbooks: a run of one of them that stopped before any known phase (in a
 # validation play, say) switched nothing.
-PLAYBOOKS = ("site.yml", "stage.yml", "audit.yml", "renew.yml", "rollback.yml", "trust_clients.yml")
+PLAYBOOKS = ("site.yml", "stage.yml", "audit.yml", "renew.yml", "rollback.yml", "trust_clients.yml", "rotate_ca.yml")
 
 
 def advice(
@@ -145,6 +146,13 @@ def advice(
             "The audit changed nothing on any host. Drift is corrected by playbooks/site.yml (it changes only what "
             "differs; preview it with --check --diff). For hosts it could not check, fix the cause shown in the "
             "audit's table and run the audit again."
+        )
+    if "rotation" in known or playbook == "rotate_ca.yml":
+        return (
+            "The CA rotation stopped part-way. Both CAs stay trusted wherever the new one was added, so every server "
+            "and client that was connected still is. Fix what is listed above and run playbooks/rotate_ca.yml again: "
+            "it resumes where it stopped, with the same new CA. Do not run site.yml or renew.yml before it is "
+            'complete (docs/runbook.md, "Rotate the site CA").'
         )
     if "rollback" in known:
         return (

@@ -20,7 +20,9 @@ try:
 except ImportError:  # pragma: no cover - cryptography missing; the CA play says so
     validate_hostname = validate_ip = None  # type: ignore[assignment]
 
-PLAYBOOKS = ("site", "audit", "renew", "rollback")
+PLAYBOOKS = ("site", "audit", "renew", "rollback", "rotate")
+# rotate_ca.yml runs site.yml inside: it reads every setting of site.yml, and its own (below).
+INCLUDES = {"rotate": ("site",)}
 SERVER_GROUPS = _roles.SERVER_GROUPS
 
 
@@ -139,6 +141,15 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_ca_import_pfx_path": _s("str", None, _CERT),
     "xprotect_ca_import_chain_path": _s("str", None, _CERT),
     "xprotect_ca_import_passphrase": _s("str", None, _CERT, no_log=True),
+    # The CA rotation (playbooks/rotate_ca.yml, docs/runbook.md "Rotate the site CA")
+    "xprotect_ca_new_path": _s("str", _TEXT, "site renew rotate"),  # site and renew: a rotation under way stops them
+    "xprotect_ca_new_passphrase": _s("str", None, "rotate", no_log=True),
+    "xprotect_ca_new_common_name": _s("str", validate.bounded(validate.text, max_length=64), "rotate"),
+    "xprotect_ca_new_import_cert_path": _s("str", None, "rotate"),
+    "xprotect_ca_new_import_key_path": _s("str", None, "rotate"),
+    "xprotect_ca_new_import_pfx_path": _s("str", None, "rotate"),
+    "xprotect_ca_new_import_passphrase": _s("str", None, "rotate", no_log=True),
+    "xprotect_ca_rotation_min_days": _s("int", _DAYS_1, "rotate"),
     # Where the controller reaches a host's XProtect ports: added to every port probed on this
     # host (a host reached through port translation, and the lab)
     "xprotect_port_offset": _s("int", validate.bounded(validate.whole_number, 0, 65535), _ALL),
@@ -197,8 +208,9 @@ SETTINGS: Dict[str, Setting] = {
 
 
 def for_playbook(playbook: str) -> Dict[str, Setting]:
-    """The settings ``playbook`` (one of :data:`PLAYBOOKS`) reads."""
-    return {name: s for name, s in SETTINGS.items() if playbook in s.playbooks}
+    """The settings ``playbook`` (one of :data:`PLAYBOOKS`) reads, with those of the playbooks it runs."""
+    reads = (playbook, *INCLUDES.get(playbook, ()))
+    return {name: s for name, s in SETTINGS.items() if set(reads) & set(s.playbooks)}
 
 
 def argument_spec(playbook: str) -> Dict[str, Dict[str, Any]]:

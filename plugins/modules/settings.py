@@ -29,7 +29,7 @@ options:
     description: Which playbook's settings to check.
     type: str
     required: true
-    choices: [site, audit, renew, rollback]
+    choices: [site, audit, renew, rollback, rotate]
   fail_on_problems:
     description:
       - Fail the task when a value is not allowed. With V(false) the task only returns RV(problems), for a gate that

@@ -171,3 +171,62 @@ def test_the_site_groups_are_written_once():
                 assert "vars/groups.yml" in entry.get("vars_files", []), f"{path.name}: {entry['name']}"
     for path in ROLES.rglob("*.yml"):
         assert not re.search(r"xprotect_(server|site)_groups", path.read_text()), path
+
+
+# ---- rotate_ca.yml ------------------------------------------------------------------------
+
+ROTATE = "rotate_ca.yml"
+
+
+def _index(every, prefix):
+    return next(i for i, p in enumerate(every) if p["name"].startswith(prefix))
+
+
+def _trusted_ca_tasks(play):
+    return [t for t in _tasks(play) if "xprotect.encryption.trusted_ca" in t]
+
+
+def test_the_rotation_switches_in_the_order_of_the_facts():
+    assert [_role(p) for p in switching_plays(ROTATE)] == oracle.enable_order("before_management")
+
+
+def test_both_cas_are_trusted_everywhere_and_gated_before_the_first_certificate_from_the_new_one():
+    every = plays(ROTATE)
+    trust = _index(every, "Rotation step 1: trust the new CA beside the old one")
+    gate = _index(every, "Rotation step 2: preflight gate")
+    issue = next(i for i, p in enumerate(every) if p["name"].startswith("Phase 1: stage"))
+    first_switch = next(i for i, p in enumerate(every) if switches(p))
+    assert trust < gate < issue <= first_switch
+    assert set(every[trust]["groups"]) >= {"xprotect_clients", "xprotect_management_servers"}
+    paths = [t["xprotect.encryption.trusted_ca"]["ca"]["path"] for t in _trusted_ca_tasks(every[trust])]
+    assert paths == ["{{ xprotect_rot.site_path }}", "{{ xprotect_rot.new_path }}"]
+    tasks = _trusted_ca_tasks(every[trust])
+    assert not any(t["xprotect.encryption.trusted_ca"].get("retired_thumbprints") for t in tasks)
+
+
+def test_the_old_ca_is_retired_only_after_the_verification_and_the_promotion():
+    every = plays(ROTATE)
+    verify = _index(every, "Rotation step 5: verify")
+    retire = _index(every, "Rotation step 6: retire the old CA")
+    last_switch = max(i for i, p in enumerate(every) if p in switching_plays(ROTATE))
+    assert last_switch < verify < retire
+    retiring = [
+        i
+        for i, p in enumerate(every)
+        for t in _trusted_ca_tasks(p)
+        if t["xprotect.encryption.trusted_ca"].get("retired_thumbprints")
+    ]
+    assert retiring == [retire]
+    rotation_tasks = [t.get("xprotect.encryption.ca_rotation", {}) for t in _tasks(every[verify])]
+    promotion = [t for t in rotation_tasks if t.get("state") == "promoted"]
+    assert promotion, "the new CA folder is promoted in the verify play, before the retirement"
+
+
+def test_the_switch_runs_against_the_new_ca_with_no_import_and_no_retirement():
+    entries = yaml.safe_load((PLAYBOOKS / ROTATE).read_text())
+    entry = next(e for e in entries if e.get("ansible.builtin.import_playbook") == "site.yml")
+    assert entry["vars"]["xprotect_ca_path"] == "{{ hostvars['localhost'].xprotect_rot.ca_path }}"
+    assert entry["vars"]["xprotect_ca_cert_content"] == ""
+    for option in ("cert_path", "key_path", "pfx_path", "passphrase"):
+        assert entry["vars"][f"xprotect_ca_import_{option}"] == ""
+    assert entry["vars"]["xprotect_trust_retired_thumbprints"] == []

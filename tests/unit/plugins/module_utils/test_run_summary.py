@@ -64,3 +64,10 @@ def test_message_text_is_one_bounded_line():
     assert rs.message_text("\n\n  first  \nsecond") == "first"
     assert len(rs.message_text("x" * 5000)) == 600
     assert rs.message_text({"b": 1, "a": [2]}) == '{"a": [2], "b": 1}'
+
+
+def test_a_stopped_rotation_says_it_resumes_with_the_same_command():
+    assert rs.phase_of("Rotation step 2: preflight gate") == "rotation"
+    text = rs.advice(["rotation", "stage", "management"], "management", playbook="playbooks/rotate_ca.yml")
+    assert "run playbooks/rotate_ca.yml again" in text and "Both CAs stay trusted" in text
+    assert "rotate_ca.yml again" in rs.advice([None], None, playbook="rotate_ca.yml")

@@ -129,6 +129,7 @@ NOT_SETTINGS = {
     "xprotect_report_check_mode",
     "xprotect_report_fail_on_expiry",
     "xprotect_audit_rows",  # the audit's drift rows, for the report
+    "xprotect_rotation_left",  # trust_clients.yml: the rotation record read on the controller (registered)
 }
 
 

@@ -99,6 +99,7 @@ MODULES = {
         "pfx_passphrase": "pw",
     },
     "tls_probe": {"endpoints": [{"host": "127.0.0.1", "port": 9}]},
+    "ca_rotation": {"path": "{root}/pki", "new_path": "{root}/pki-new"},
 }
 ACTIONS = {
     "encryption": {"state": "disabled"},
@@ -122,6 +123,16 @@ def _cases():
         for v in values:
             c.append((plugin, dict(extra or {}, **{option: v}), named or option))
 
+    # ca_rotation (module)
+    rec = {"state": "record", "step": "started", "old_thumbprint": GOOD_TP, "new_thumbprint": "B" * 40}
+    add("ca_rotation", "state", ["rotate", "", "promote"])
+    add("ca_rotation", "state", ["record"], named="step")  # required_if: step and both thumbprints
+    add("ca_rotation", "step", ["halfway", ""], rec)
+    add("ca_rotation", "old_thumbprint", ["not hex", "A" * 39], rec)
+    add("ca_rotation", "new_thumbprint", ["B" * 41], rec)
+    add("ca_rotation", "min_days", [-1, *TOO_MANY_DAYS, "soon"])
+    add("ca_rotation", "new_path", ["{root}/pki", "{root}/pki/"], named="xprotect_ca_new_path")
+    add("ca_rotation", "path", ["bad\npath"])
     # ca (module)
     add("ca", "validity_days", [0, -1, -3650, *TOO_MANY_DAYS, *NOT_NUMBERS])
     add("ca", "renew_before", [-1, -365, *TOO_MANY_DAYS, "soon"])
