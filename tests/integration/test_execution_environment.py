@@ -21,8 +21,8 @@ pytestmark = pytest.mark.integration
 def requirements(path) -> dict:
     """{name: Requirement} of a pip requirements file (comments and -r lines left out)."""
     out = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
         if line and not line.startswith("-"):
             req = Requirement(line)
             out[req.name.lower()] = req
