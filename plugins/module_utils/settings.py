@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - cryptography missing; the CA play says so
     validate_hostname = validate_ip = None  # type: ignore[assignment]
 
-PLAYBOOKS = ("site", "audit", "renew", "rollback")
+PLAYBOOKS = ("site", "audit", "renew", "rollback", "awx")
 SERVER_GROUPS = _roles.SERVER_GROUPS
 
 
@@ -154,6 +154,36 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_report_status_file": _s("str", _TEXT, _ALL),
     "xprotect_expiry_warn_days": _s("int", _DAYS, _ALL),
     "xprotect_expiry_fail_days": _s("int", _DAYS, _ALL),
+    # AWX configuration as code (playbooks/awx/configure.yml, docs/awx.md); checked on the controller
+    "xprotect_awx_organization": _s("str", _TEXT, "awx"),
+    "xprotect_awx_project_name": _s("str", _TEXT, "awx"),
+    "xprotect_awx_project_url": _s("str", validate.bounded(validate.text, spaces=False), "awx"),
+    "xprotect_awx_project_branch": _s("str", validate.bounded(validate.text, spaces=False), "awx"),
+    "xprotect_awx_scm_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_inventory_name": _s("str", _TEXT, "awx"),
+    "xprotect_awx_inventory_source_path": _s("str", _TEXT, "awx"),
+    "xprotect_awx_static_inventory_path": _s("str", _TEXT, "awx"),
+    "xprotect_awx_machine_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_ca_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_api_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_ca_credential_inputs": _s("dict", None, "awx", no_log=True),
+    "xprotect_awx_api_credential_inputs": _s("dict", None, "awx", no_log=True),
+    "xprotect_awx_execution_environment": _s("str", _TEXT, "awx"),
+    "xprotect_awx_instance_groups": _s("list", _TEXTS, "awx", elements="str"),
+    "xprotect_awx_name_prefix": _s("str", _TEXT, "awx"),
+    "xprotect_awx_forks": _s("int", validate.bounded(validate.whole_number, 1, 1000), "awx"),
+    "xprotect_awx_recording_slices": _s("int", validate.bounded(validate.whole_number, 1, 100), "awx"),
+    "xprotect_awx_approval_timeout": _s("int", validate.bounded(validate.whole_number, 0, 604800), "awx"),
+    "xprotect_awx_audit_rrule": _s("str", _TEXT, "awx"),
+    "xprotect_awx_renew_rrule": _s("str", _TEXT, "awx"),
+    "xprotect_awx_notification_name": _s("str", _TEXT, "awx"),
+    "xprotect_awx_notification_type": _s(
+        "str",
+        None,
+        "awx",
+        choices=["email", "grafana", "irc", "mattermost", "pagerduty", "rocketchat", "slack", "twilio", "webhook"],
+    ),
+    "xprotect_awx_notification_configuration": _s("dict", None, "awx", no_log=True),
 }
 
 
