@@ -19,7 +19,6 @@ import re
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar
 
 from ansible_collections.xprotect.encryption.plugins.inventory import xprotect as inventory_plugin
@@ -31,7 +30,6 @@ if importlib.util.find_spec("ansible_collections.awx.awx") is None:  # pragma: n
 REPO = pathlib.Path(__file__).resolve().parents[3]
 AWX = REPO / "playbooks" / "awx"
 LOADER = DataLoader()
-init_plugin_loader()
 # What an operator gives (docs/awx.md); the rest takes the playbook's defaults.
 SAMPLE = {
     "xprotect_awx_project_url": "https://git.example.com/ops/xprotect-encryption.git",
