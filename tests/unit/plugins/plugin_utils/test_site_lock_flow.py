@@ -174,3 +174,34 @@ def test_settings_refuse_a_url_that_is_not_http():
         site_servers.SiteServersError, match=r"'ftp://ms' is not an http\(s\) URL.*xprotect_inventory_api"
     ):
         site_servers.settings({}, {"url": ["http://ok", "ftp://ms"], "username": "u", "password": "p"})
+
+
+def test_jobs_of_one_awx_workflow_share_the_lock_and_the_last_one_deletes_it(monkeypatch):
+    # Three slices of one sliced job (one awx_workflow_job_id), each its own ansible-playbook process.
+    adapter = Files()
+    pids = iter([101, 102, 103, 101, 102, 103])
+    monkeypatch.setattr(flow.os, "getppid", lambda: next(pids))
+    taken = [flow.acquire(adapter, _args(owner="4711"), False) for _slice in range(3)]
+    assert [t.get("failed", False) for t in taken] == [False, False, False]
+    assert [t["action"] for t in taken] == ["acquire", "reenter", "reenter"]
+    marker = site_lock.parse_marker(adapter.files[PATH])
+    assert marker["owner"]["run"] == "awx-workflow:4711" and len(marker["holders"]) == 3
+    # Another workflow and a command-line run are refused while the slices hold it.
+    monkeypatch.setattr(flow.os, "getppid", lambda: 200)
+    assert flow.acquire(adapter, _args(owner="4800"), False)["failed"]
+    assert flow.acquire(adapter, _args(), False)["failed"]
+    pids = iter([101, 102, 103])
+    monkeypatch.setattr(flow.os, "getppid", lambda: next(pids))
+    given = [flow.release(adapter, _args(state="released", owner="4711"), False) for _slice in range(3)]
+    assert [g["action"] for g in given] == ["left", "left", "delete"]
+    assert PATH not in adapter.files
+
+
+def _args(**changes):
+    return {**ARGS, "state": "acquired", "owner": "", **changes}
+
+
+def test_an_owner_that_is_not_a_workflow_id_is_refused():
+    with pytest.raises(site_lock.LockError, match="owner"):
+        site_lock.workflow_run("4711; rm -rf /")
+    assert site_lock.workflow_run("") == "" and site_lock.workflow_run(None) == ""
