@@ -550,6 +550,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         built = inv.build_inventory(records, management, {"xprotect_api_url": opts["url"]}, opts["include_record"])
         for warning in built.warnings:
             self.display.warning(f"{self.NAME}: {warning}")
+        # For a job whose inventory slice does not hold the management server (AWX job slicing keeps
+        # the groups' variables, not their hosts): the order guard observes it from this variable.
+        ms_vars = built.hosts.get(management) or {}
+        self.inventory.set_variable(
+            "all",
+            "xprotect_management_server",
+            {
+                "name": management,
+                "fqdn": ms_vars.get("xprotect_fqdn") or management,
+                "address": ms_vars.get("ansible_host") or management,
+            },
+        )
         for group, members in built.groups.items():
             self.inventory.add_group(group)
             for host in members:

@@ -63,6 +63,25 @@ def _lock_break(value, option):
         return validate.text(value, option, spaces=False)
 
 
+def _management_site(value, option):
+    """``xprotect_management_server``: where the order guard finds the management server when the
+    job's inventory does not hold its host (an AWX slice): name, address, fqdn, port_offset."""
+    keys = ("name", "address", "fqdn", "port_offset")
+    if not isinstance(value, dict) or not value.get("name"):
+        raise validate.refuse(option, value, "give a mapping with at least name (and address, fqdn, port_offset)")
+    unknown = sorted(str(k) for k in value if k not in keys)
+    if unknown:
+        raise validate.refuse(option, value, f"it has {', '.join(unknown)}; use only {', '.join(keys)}")
+    _hostname(value["name"], f"{option}.name")
+    if value.get("address") is not None:
+        validate.text(value["address"], f"{option}.address", spaces=False)
+    if value.get("fqdn") is not None:
+        _hostname(value["fqdn"], f"{option}.fqdn")
+    if value.get("port_offset") is not None:
+        validate.bounded(validate.whole_number, 0, 65535)(value["port_offset"], f"{option}.port_offset")
+    return value
+
+
 def _group(value, option):
     return validate.text(value, option, spaces=False)
 
@@ -117,6 +136,8 @@ SETTINGS: Dict[str, Setting] = {
     # Where the controller reaches a host's XProtect ports: added to every port probed on this
     # host (a host reached through port translation, and the lab)
     "xprotect_port_offset": _s("int", validate.bounded(validate.whole_number, 0, 65535), _ALL),
+    # The management server for a job whose inventory does not hold it (an AWX slice; docs/awx.md)
+    "xprotect_management_server": _s("dict", _management_site, _ALL),
     # Host names and certificates (roles/certificates, roles/verify)
     "xprotect_fqdn": _s("str", _hostname, _ALL),
     "xprotect_dns_names": _s("list", validate.list_of(_hostname), _ALL, elements="str"),

@@ -486,6 +486,7 @@ def inventory_text(site: model.Site) -> str:
         + _q("{{ lookup('ansible.builtin.file', " + repr(os.path.join(pki, "passphrase")) + ") }}"),
     ]
     lines += _inventory_api_lines(site)
+    lines += _management_lines(site)
     lines.append("  children:")
     placed = set()
     for role in model.ROLES:
@@ -519,6 +520,20 @@ def inventory_text(site: model.Site) -> str:
             if ports:
                 lines.append("          xprotect_lab_ports: {" + ", ".join(f"{k}: {v}" for k, v in ports.items()) + "}")
     return "\n".join(lines) + "\n"
+
+
+def _management_lines(site: model.Site) -> List[str]:
+    """The management server for a job whose inventory does not hold its host (an AWX slice):
+    xprotect_management_server for the order guard, and how the lab reaches a host that only the
+    group all describes (the site lock, delegated to the management server by name)."""
+    ms = site.management_name()
+    if not ms:
+        return []
+    return [
+        f"    xprotect_management_server: {{name: {ms}, address: {site.by_name[ms]['address']}, fqdn: {ms}}}",
+        "    xprotect_host_adapter: lab",
+        f"    xprotect_lab_site: {_q(site.path)}",
+    ]
 
 
 def _inventory_api_lines(site: model.Site) -> List[str]:

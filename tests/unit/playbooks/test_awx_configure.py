@@ -211,9 +211,6 @@ def test_job_templates_for_every_job_with_forks_and_timeouts():
     assert all("XProtect site CA" in a["credentials"] for a in templates.values())
 
 
-# Issue 15, item 5 (phases as separate jobs) is not done: playbooks/phases/ does not exist yet.
-# strict: once the phase playbooks are written this test passes, and the marker must go.
-@pytest.mark.xfail(strict=True, reason="issue 15 item 5: the phase playbooks (playbooks/phases/) are not written yet")
 def test_every_phase_job_template_has_its_playbook_in_the_project():
     phases = {k: a["playbook"] for k, a in _templates().items() if a["playbook"].startswith("playbooks/phases/")}
     assert set(phases) == {"preflight", "management", "recording", "failover", "mobile", "verify"}
