@@ -109,6 +109,8 @@ SETTINGS: Dict[str, Setting] = {
         "int", validate.bounded(validate.whole_number, 1, 10080, "minutes"), "site renew rollback"
     ),
     "xprotect_lock_path": _s("str", _TEXT, "site renew rollback"),
+    # Seconds between writing the marker and reading it back (the site_lock module's settle)
+    "xprotect_lock_settle": _s("float", validate.bounded(validate.number, 0, 60), "site renew rollback"),
     # playbooks/audit.yml
     "xprotect_audit_fail_on_drift": _s("bool", None, "audit"),
     "xprotect_audit_fail_on_unchecked": _s("bool", None, "audit"),
