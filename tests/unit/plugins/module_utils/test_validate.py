@@ -157,11 +157,32 @@ def test_every_setting_belongs_to_a_playbook_and_has_a_valid_spec():
         ("rollback", {"xprotect_rollback_retries": -1}, "xprotect_rollback_retries"),
         ("renew", {"xprotect_verify_probe_timeout": 0}, "xprotect_verify_probe_timeout"),
         ("audit", {"xprotect_override_markers": ["("]}, "xprotect_override_markers[0]"),
+        # Where a slice of an AWX job finds the management server (docs/awx.md, section 9).
+        ("site", {"xprotect_management_server": "ms.example.com"}, "xprotect_management_server"),
+        ("site", {"xprotect_management_server": {"address": "10.0.0.1"}}, "xprotect_management_server"),
+        ("site", {"xprotect_management_server": {"name": "ms", "port": 443}}, "xprotect_management_server"),
+        ("site", {"xprotect_management_server": {"name": "bad name"}}, "xprotect_management_server.name"),
+        (
+            "site",
+            {"xprotect_management_server": {"name": "ms", "address": "a b"}},
+            "xprotect_management_server.address",
+        ),
+        (
+            "site",
+            {"xprotect_management_server": {"name": "ms", "port_offset": -1}},
+            "xprotect_management_server.port_offset",
+        ),
+        ("site", {"xprotect_lock_settle": 61}, "xprotect_lock_settle"),
     ],
 )
 def test_problems_name_the_variable(playbook, values, named):
     found = settings.problems(playbook, values)
     assert len(found) == 1 and found[0].startswith(named), found
+
+
+def test_the_management_server_of_a_slice_as_the_lab_and_the_inventory_plugin_set_it():
+    good = {"name": "ms.example.com", "address": "10.0.0.1", "fqdn": "ms.example.com", "port_offset": 0}
+    assert settings.problems("site", {"xprotect_management_server": good}) == []
 
 
 def test_a_playbook_checks_only_what_it_reads():
