@@ -101,6 +101,7 @@ class Workflow:
         self.workflow_id += 10
         outer = {"awx_workflow_job_id": self.workflow_id}
         inventory = self.site / "inventory.yml"
+        self.work.mkdir(parents=True, exist_ok=True)
         slices = sliced_inventories(self.site, self.work, self.slices) if self.slices > 1 else None
         done = []
         for node in (BEFORE_APPROVAL if stage else BEFORE_APPROVAL[1:]) + AFTER_APPROVAL:
