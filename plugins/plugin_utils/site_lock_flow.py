@@ -170,6 +170,29 @@ def acquire(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
     return result
 
 
+def _leave(adapter, args: Dict[str, Any], found: Dict[str, Any], me: Dict[str, Any], result: Dict[str, Any]):
+    """Take this job out of a workflow's marker; the last holder deletes it. Slices end at about
+    the same time and each rewrites the marker it read: a write that puts this job back (read
+    before this job's) is undone after ``settle`` seconds, up to three times."""
+    path, settle = args["path"], args["settle"]
+    marker: Optional[Dict[str, Any]] = found
+    for _attempt in range(3):
+        rest = site_lock.without_holder(marker, me["job"])
+        if rest is None:
+            result.update(action="delete", deleted=adapter.delete_file(path))
+        else:
+            # Other jobs of this workflow (slices still running) hold it: they give it back.
+            adapter.write_file(path, site_lock.dump_marker(rest))
+            result.update(action="left", holders=rest["holders"])
+        time.sleep(settle)
+        marker = read_marker(adapter, path)
+        mine = marker and not marker.get("unreadable") and (marker.get("owner") or {}).get("run") == me["run"]
+        if not mine or me["job"] not in (marker.get("holders") or []):
+            return result
+    result["warnings"] = [f"The site lock {path} on {adapter.host} still names this job after three attempts."]
+    return result
+
+
 def release(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
     path, me = args["path"], identity(args.get("owner"))
     found = read_marker(adapter, path)
@@ -180,14 +203,11 @@ def release(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
         result["warnings"] = [
             f"The site lock {path} on {adapter.host} is not this run's ({who}); it was left as it is."
         ]
-    if outcome == "delete" and "job" in me:
-        rest = site_lock.without_holder(found, me["job"])
-        if rest is not None:
-            # Other jobs of this workflow (slices still running) hold it: they give it back.
-            result.update(action="left", holders=rest["holders"])
-            if not check_mode:
-                adapter.write_file(path, site_lock.dump_marker(rest))
-            return result
+    if outcome == "delete" and "job" in me and not check_mode:
+        return _leave(adapter, args, found, me, result)
+    if outcome == "delete" and "job" in me and site_lock.without_holder(found, me["job"]) is not None:
+        result.update(action="left", holders=site_lock.without_holder(found, me["job"])["holders"])
+        return result
     if outcome == "delete" and not check_mode:
         result["deleted"] = adapter.delete_file(path)
     return result

@@ -205,3 +205,25 @@ def test_an_owner_that_is_not_a_workflow_id_is_refused():
     with pytest.raises(site_lock.LockError, match="owner"):
         site_lock.workflow_run("4711; rm -rf /")
     assert site_lock.workflow_run("") == "" and site_lock.workflow_run(None) == ""
+
+
+def test_a_slice_that_gives_the_lock_back_undoes_a_sibling_s_stale_write(monkeypatch):
+    # Slices 101 and 102 end together: 102 read the marker before 101 took itself out, and
+    # writes it back with 101 in it. 101 reads back, finds itself, and takes itself out again.
+    adapter = Files()
+    pids = iter([101, 102, 103])
+    monkeypatch.setattr(flow.os, "getppid", lambda: next(pids))
+    for _slice in range(3):
+        flow.acquire(adapter, _args(owner="4711"), False)
+    stale = adapter.files[PATH]
+
+    def sibling_writes_what_it_read(files):
+        files.on_write = None
+        marker = site_lock.parse_marker(stale)
+        files.files[PATH] = site_lock.dump_marker(site_lock.without_holder(marker, marker["holders"][1]))
+
+    adapter.on_write = sibling_writes_what_it_read
+    monkeypatch.setattr(flow.os, "getppid", lambda: 101)
+    given = flow.release(adapter, _args(state="released", owner="4711"), False)
+    holders = site_lock.parse_marker(adapter.files[PATH])["holders"]
+    assert given["action"] == "left" and len(holders) == 1 and holders[0].split(":")[1] == "103"
