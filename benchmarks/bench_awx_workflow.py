@@ -92,7 +92,7 @@ def main() -> None:
             wall, win, count = one(kind, sizes, args.slices)
             runs[kind].append((wall, win))
             print(f"run {i + 1} {kind:8s} jobs={count:2d} wall_s={wall:7.1f} window_s={win:6.2f}", flush=True)
-    med = {k: (statistics.median(w for w, _ in v), statistics.median(x for _, x in v)) for k, v in runs.items()}
+    med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for k, v in runs.items()}
     print(
         f"site recording={args.recording} slices={args.slices} "
         f"single_wall_s={med['single'][0]:.1f} workflow_wall_s={med['workflow'][0]:.1f} "
