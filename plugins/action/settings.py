@@ -16,6 +16,10 @@ ARGUMENT_SPEC = {
 }
 
 
+# The playbook a name stands for, where it is not playbooks/<name>.yml.
+PLAYBOOK_FILES = {"awx": "awx/configure"}
+
+
 class ActionModule(ActionBase):
     """Checks the host's values of the settings a playbook reads; touches no host."""
 
@@ -46,7 +50,8 @@ class ActionModule(ActionBase):
         if problems and args["fail_on_problems"]:
             result.update(
                 failed=True,
-                msg=f"Settings that playbooks/{args['playbook']}.yml cannot use; nothing was changed. "
+                msg=f"Settings that playbooks/{PLAYBOOK_FILES.get(args['playbook'], args['playbook'])}.yml cannot use; "
+                "nothing was changed. "
                 + " ".join(problems)
                 + " Fix them where they are set (-e, inventory, group_vars or host_vars) and run again.",
             )

@@ -19,6 +19,7 @@ class ActionModule(XProtectAction):
         break_lock=dict(type="raw", default=False),
         playbook=dict(type="str", default=""),
         settle=dict(type="float", default=2.0),
+        owner=dict(type="str", default=""),
     )
 
     def run(self, tmp=None, task_vars=None):
@@ -47,6 +48,10 @@ class ActionModule(XProtectAction):
         except site_lock.LockError as error:
             raise AnsibleActionFail(str(error))
         args["path"] = path
+        try:
+            site_lock.workflow_run(args["owner"])
+        except site_lock.LockError as error:
+            raise AnsibleActionFail(str(error))
         if args["state"] == "released":
             return site_lock_flow.release(adapter, args, self.check_mode)
         return site_lock_flow.acquire(adapter, args, self.check_mode)

@@ -24,8 +24,17 @@ class FilterModule:
         return {
             "order_guard_endpoints": order.guard_endpoints,
             "order_guard": _checked(
-                lambda hosts, hostvars, management, probes, state, check_mode=False, context=None: order.guard(
-                    hosts, hostvars, management, probes or [], state, check_mode=check_mode, context=context
+                lambda hosts, hostvars, management, probes, state, check_mode=False, context=None, site=None: (
+                    order.guard(
+                        hosts,
+                        hostvars,
+                        management,
+                        probes or [],
+                        state,
+                        check_mode=check_mode,
+                        context=context,
+                        site=site,
+                    )
                 )
             ),
             "switch_outcome": _checked(

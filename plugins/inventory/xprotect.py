@@ -46,6 +46,29 @@ options:
     required: true
     env:
       - name: XPROTECT_URL
+  https_url:
+    description:
+      - The management server's HTTPS URL once the rollout has encrypted it, for example V(https://ms.example.com).
+      - When set, and the site CA is at hand (O(ca_cert), or a O(ca_path) that exists), it is tried first, with the
+        CA and O(tls_server_name); when nothing accepts the connection there (refused, no answer, not TLS), O(url) is
+        read as configured. So one source lists the site before, during and after the switch from HTTP to HTTPS,
+        as AWX syncs it at each job launch.
+      - A server that answers there with a certificate the CA does not sign is an error, never a reason to fall
+        back to plain HTTP.
+      - The plugin says which URL it read (on stderr, and as C(xprotect_api_url) of the management server).
+    type: str
+    version_added: 0.1.0
+    env:
+      - name: XPROTECT_HTTPS_URL
+  ca_cert:
+    description:
+      - The site CA certificate itself (PEM), instead of O(ca_path); it wins over O(ca_path).
+      - It is kept in memory and never written to disk. The AWX credential type "XProtect Management Server API"
+        injects it as E(XPROTECT_CA_CERT) (docs/awx.md). An empty value counts as not set.
+    type: str
+    version_added: 0.1.0
+    env:
+      - name: XPROTECT_CA_CERT
   auth_type:
     description:
       - V(basic) logs on as an XProtect basic user (password grant).
@@ -171,6 +194,7 @@ cache_timeout: 3600
 """
 
 import os
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
 
@@ -195,6 +219,34 @@ try:
     HAS_REQUESTS_NTLM = True
 except ImportError:
     HAS_REQUESTS_NTLM = False
+
+
+class CAContentAdapter(HTTPAdapter):  # type: ignore[misc, valid-type]
+    """HTTPS trusting only the CA certificates given as PEM text (ca_cert), held in memory.
+
+    With an ``ssl_context`` in the pool manager's keywords and ``verify=True``, requests adds no CA
+    file of its own, so the context's CA is the one trusted. With ``server_name`` the connection's
+    SNI and host name check use it instead of the URL's host (see ServerNameAdapter).
+    """
+
+    __attrs__ = [*getattr(HTTPAdapter, "__attrs__", []), "ssl_context", "server_name"]
+
+    def __init__(self, ssl_context: Any, server_name: Optional[str] = None, **kwargs: Any) -> None:
+        self.ssl_context = ssl_context
+        self.server_name = server_name
+        super().__init__(**kwargs)
+
+    def _extra(self) -> Dict[str, Any]:
+        extra: Dict[str, Any] = {"ssl_context": self.ssl_context}
+        if self.server_name:
+            extra.update(server_hostname=self.server_name, assert_hostname=self.server_name)
+        return extra
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, **dict(pool_kwargs, **self._extra()))
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return super().proxy_manager_for(proxy, **dict(proxy_kwargs, **self._extra()))
 
 
 class ServerNameAdapter(HTTPAdapter):  # type: ignore[misc, valid-type]
@@ -235,7 +287,14 @@ class _Client:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=size)
         self.session.mount("http://", adapter)
         server_name = opts.get("tls_server_name")
-        if server_name:
+        ca_cert = opts.get("ca_cert") if opts["validate_certs"] else None
+        if ca_cert:
+            try:
+                context = ssl.create_default_context(cadata=ca_cert)
+            except (ssl.SSLError, ValueError) as exc:
+                raise inv.InventoryError(f"ca_cert is not a PEM CA certificate that can be trusted: {exc}")
+            adapter = CAContentAdapter(context, server_name, pool_connections=1, pool_maxsize=size)
+        elif server_name:
             adapter = ServerNameAdapter(server_name, pool_connections=1, pool_maxsize=size)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "xprotect.encryption-inventory"})
@@ -244,7 +303,7 @@ class _Client:
         if not opts["validate_certs"]:
             self.verify = False
             requests.packages.urllib3.disable_warnings(requests.packages.urllib3.exceptions.InsecureRequestWarning)
-        elif opts["ca_path"]:
+        elif opts["ca_path"] and not ca_cert:
             self.verify = opts["ca_path"]
 
     def close(self) -> None:
@@ -401,6 +460,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             name: self._opt(name)
             for name in (
                 "url",
+                "https_url",
+                "ca_cert",
                 "auth_type",
                 "username",
                 "password",
@@ -418,10 +479,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         }
         opts["url"] = inv.normalize_url(opts["url"])
         opts["tls_server_name"] = inv.normalize_server_name(opts["tls_server_name"])
-        if opts["tls_server_name"] and not opts["url"].startswith("https://"):
+        if opts["tls_server_name"] and not opts["url"].startswith("https://") and not opts["https_url"]:
             self.display.warning(f"{self.NAME}: {inv.msg_server_name_unused(opts['url'])}")
-        if opts["ca_path"] and not os.path.isfile(opts["ca_path"]):
+        opts["ca_cert"] = opts["ca_cert"] or None
+        opts["https_url"] = inv.normalize_url(opts["https_url"]) if opts["https_url"] else None
+        ca_missing = opts["ca_path"] and not os.path.isfile(opts["ca_path"])
+        if ca_missing and not (opts["https_url"] or opts["ca_cert"]):
             raise inv.InventoryError(f"ca_path {opts['ca_path']!r} is not a file: set it to the CA certificate (PEM)")
+        # Where the site CA comes from, for https_url; None when it is not there (yet).
+        has_path = bool(opts["ca_path"]) and not ca_missing
+        opts["ca_source"] = "ca_cert" if opts["ca_cert"] else ("ca_path" if has_path else None)
+        if ca_missing:
+            opts["ca_path"] = None
         if not HAS_REQUESTS:
             raise inv.InventoryError("The xprotect inventory needs the Python package requests: pip install requests")
         if opts["auth_type"] == "windows" and not HAS_REQUESTS_NTLM:
@@ -445,7 +514,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except KeyError:
                     update_cache = True
             if records is None:
-                records = fetch_records(opts, warn=lambda text: self.display.warning(f"{self.NAME}: {text}"))
+                records, opts["url"] = self._read(opts)
             if update_cache:
                 # Only what the API listed; no credential or token is ever cached.
                 self._cache[cache_key] = records
@@ -456,11 +525,43 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self.display.vv(f"{self.NAME}: {recording} recording and {failover} failover servers from {opts['url']}")
         self._populate(chosen, opts)
 
+    def _read(self, opts: Dict[str, Any]) -> Any:
+        """The records from the first URL that answers (https_url, then url), and that URL."""
+        urls, notes = inv.url_attempts(opts["url"], opts["https_url"], opts["ca_source"])
+        tried: List[Any] = []
+        for number, url in enumerate(urls, 1):
+            attempt = dict(opts, url=url)
+            if not url.startswith("https://"):
+                attempt.update(ca_cert=None, tls_server_name=None)
+            try:
+                records = fetch_records(attempt, warn=lambda text: self.display.warning(f"{self.NAME}: {text}"))
+            except inv.InventoryError as exc:
+                if number < len(urls) and inv.is_connect_failure(str(exc)):
+                    tried.append((url, str(exc)))
+                    continue
+                raise inv.InventoryError(" Then: ".join([t[1] for t in tried] + [str(exc)]))
+            if opts["https_url"]:
+                self.display.display(f"{self.NAME}: {inv.msg_used(url, tried, notes)}", stderr=True)
+            return records, url
+        raise inv.InventoryError("No url to read.")  # pragma: no cover - url_attempts always gives url
+
     def _populate(self, records: List[Dict[str, Any]], opts: Dict[str, Any]) -> None:
         management = inv.management_host(opts["url"], opts["management_server_name"], opts.get("tls_server_name"))
         built = inv.build_inventory(records, management, {"xprotect_api_url": opts["url"]}, opts["include_record"])
         for warning in built.warnings:
             self.display.warning(f"{self.NAME}: {warning}")
+        # For a job whose inventory slice does not hold the management server (AWX job slicing keeps
+        # the groups' variables, not their hosts): the order guard observes it from this variable.
+        ms_vars = built.hosts.get(management) or {}
+        self.inventory.set_variable(
+            "all",
+            "xprotect_management_server",
+            {
+                "name": management,
+                "fqdn": ms_vars.get("xprotect_fqdn") or management,
+                "address": ms_vars.get("ansible_host") or management,
+            },
+        )
         for group, members in built.groups.items():
             self.inventory.add_group(group)
             for host in members:

@@ -575,3 +575,51 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> Tuple[int, int]:
     """(recording servers, failover servers) among records, for log lines."""
     recording = sum(1 for r in records if r.get("kind") == KIND_RECORDING)
     return recording, len(records) - recording
+
+
+# Failures that say "nothing answers here (in this form)": the next URL is tried. A server that
+# answers with a certificate the CA does not sign, or refuses the user, is never passed over.
+CONNECT_FAILURES = (
+    "refused",
+    "did not answer within",
+    "does not speak tls",
+    "cannot connect to",
+    "closed the connection",
+)
+
+
+def is_connect_failure(message: str) -> bool:
+    """Whether an InventoryError message says that nothing accepted the connection."""
+    low = message.lower()
+    return any(k in low for k in CONNECT_FAILURES)
+
+
+def url_attempts(url: str, https_url: Optional[str], ca: Optional[str]) -> Tuple[List[str], List[str]]:
+    """The URLs to read the site from, in order, and why any was passed over.
+
+    ``https_url`` (the management server after its switch) comes first when the site CA is at
+    hand (``ca`` says where it comes from; None when it is not), then ``url`` as configured. So one
+    inventory source serves before the switch (plain HTTP) and after it (HTTPS), with no edit.
+    """
+    if not https_url:
+        return [url], []
+    if not https_url.startswith("https://"):
+        raise InventoryError(f"https_url {redact_url(https_url)!r} does not start with https://: give the HTTPS URL.")
+    if ca is None:
+        return [url], [
+            f"https_url {redact_url(https_url)} not tried: the site CA is not there yet (set ca_cert or "
+            "XPROTECT_CA_CERT, or make ca_path exist)"
+        ]
+    if https_url == url:
+        return [url], []
+    return [https_url, url], []
+
+
+def msg_used(url: str, tried: Sequence[str], notes: Sequence[str]) -> str:
+    """The line that says which URL the inventory was read from, and why not an earlier one."""
+    why = [f"{redact_url(t[0])}: {t[1]}" for t in tried] if tried else []
+    parts = [f"read the site from {redact_url(url)}"]
+    if why:
+        parts.append("after " + "; ".join(why))
+    parts.extend(notes)
+    return "; ".join(parts) + "."

@@ -58,14 +58,54 @@ def _ports(hv: Mapping) -> Dict[str, int]:
     return {"https": _HTTPS + offset, "http": _HTTP + offset}
 
 
-def guard_endpoints(hosts: Sequence[str], hostvars: Mapping, management: Sequence[str]) -> List[dict]:
+SITE_VAR = "xprotect_management_server"
+
+
+def site_management(site: Optional[Mapping]) -> Dict[str, object]:
+    """The management server as the site variable ``xprotect_management_server`` describes it
+    (``name``, ``address``, ``fqdn``, ``port_offset``), as host variables; {} when it is not set.
+
+    An AWX slice holds only its share of the hosts (``hosts[i::n]`` of the inventory, sorted by
+    name; the groups keep their variables): the management server's host is usually not in it,
+    but a variable of the group ``all`` is. The inventory plugin and the lab's inventory set it.
+    """
+    if not isinstance(site, abc.Mapping) or not site.get("name"):
+        return {}
+    name = str(site["name"])
+    return {
+        "name": name,
+        "xprotect_fqdn": str(site.get("fqdn") or name),
+        "ansible_host": str(site.get("address") or site.get("fqdn") or name),
+        "xprotect_port_offset": int(site.get("port_offset") or 0),
+    }
+
+
+def management_servers(management: Sequence[str], site: Optional[Mapping] = None) -> List[str]:
+    """The management servers to observe: the inventory group's, else the site variable's."""
+    if management:
+        return list(management)
+    found = site_management(site)
+    return [found["name"]] if found else []
+
+
+def _ms_vars(ms: str, hostvars: Mapping, site: Optional[Mapping]) -> Mapping:
+    found = site_management(site)
+    if found and found["name"] == ms and ms not in hostvars:
+        return found
+    return hostvars.get(ms) or {}
+
+
+def guard_endpoints(
+    hosts: Sequence[str], hostvars: Mapping, management: Sequence[str], site: Optional[Mapping] = None
+) -> List[dict]:
     """What the controller probes before ``hosts`` switch: the HTTPS and HTTP endpoints of every
-    management server, or nothing when no host of ``hosts`` follows it."""
+    management server, or nothing when no host of ``hosts`` follows it. ``site``: the site variable
+    ``xprotect_management_server``, used when the inventory's group holds no management server."""
     if not followers(hosts, hostvars):
         return []
     endpoints = []
-    for ms in management:
-        hv = hostvars.get(ms) or {}
+    for ms in management_servers(management, site):
+        hv = _ms_vars(ms, hostvars, site)
         fqdn = hv.get("xprotect_fqdn") or ms
         address = hv.get("ansible_host") or fqdn
         for port in _ports(hv).values():
@@ -73,11 +113,11 @@ def guard_endpoints(hosts: Sequence[str], hostvars: Mapping, management: Sequenc
     return endpoints
 
 
-def observe(ms: str, hostvars: Mapping, probes: Sequence[Mapping]) -> Dict[str, str]:
+def observe(ms: str, hostvars: Mapping, probes: Sequence[Mapping], site: Optional[Mapping] = None) -> Dict[str, str]:
     """The management server's state as the controller saw it: ``encrypted`` (a TLS handshake on
     its HTTPS port that the site CA verifies), ``untrusted`` (TLS, but not verified),
     ``plain`` (no TLS on its HTTPS port, plain HTTP answering), or ``unreachable``."""
-    ports = _ports(hostvars.get(ms) or {})
+    ports = _ports(_ms_vars(ms, hostvars, site))
     by_port = {p.get("port"): p for p in probes if p.get("label") == ms}
     https, http = by_port.get(ports["https"]) or {}, by_port.get(ports["http"]) or {}
     where = f"port {ports['https']}"
@@ -107,6 +147,9 @@ def command(playbook: str, context: Optional[Mapping] = None, extra: Sequence[st
     for source in context.get("inventory") or ():
         argv += ["-i", str(source)]
     folder = context.get("playbook_dir")
+    if folder and str(folder).replace("\\", "/").rstrip("/").endswith("/phases"):
+        # A phase job of the AWX workflow (playbooks/phases/): the playbooks to run are one folder up.
+        folder = str(folder).replace("\\", "/").rstrip("/").rsplit("/", 1)[0]
     argv.append(f"{folder}/{playbook}" if folder else f"playbooks/{playbook}")
     limit = context.get("limit")
     if limit:
@@ -130,8 +173,13 @@ def guard(
     *,
     check_mode: bool = False,
     context: Optional[Mapping] = None,
+    site: Optional[Mapping] = None,
 ) -> Dict[str, object]:
     """May ``hosts`` switch to ``state`` now? ``{ok, message, followers, observed}``.
+
+    The management servers are the inventory group's (``management``), or, in a job whose
+    inventory holds none of them (an AWX slice), the one the site variable ``site``
+    (``xprotect_management_server``) names.
 
     Each recording or failover server among ``hosts`` needs every management server observed in
     the matching state: ``encrypted`` to enable, ``plain`` to disable. In check mode a management
@@ -143,22 +191,25 @@ def guard(
     if not follow:
         return {"ok": True, "message": "no recording or failover server in this play", "followers": [], "observed": {}}
     names = ", ".join(follow)
+    management = management_servers(management, site)
     if not management:
         return {
             "ok": False,
             "followers": follow,
             "observed": {},
-            "message": f"Refusing to switch {names}: the inventory group {MANAGEMENT_GROUP} is empty, so the "
-            "management server these servers follow cannot be observed. Add the management server to that group "
-            "and re-run. Nothing was switched on these servers.",
+            "message": f"Refusing to switch {names}: the inventory group {MANAGEMENT_GROUP} holds no host in this "
+            f"job and the site variable {SITE_VAR} is not set, so the management server these servers follow cannot "
+            f"be observed. Add the management server to that group, or (for a sliced AWX job, whose slice may not "
+            f"hold it) set {SITE_VAR} (name, address, fqdn) in the variables of the group all, and re-run. Nothing "
+            "was switched on these servers.",
         }
     want = "encrypted" if state == "enabled" else "plain"
-    observed = {ms: observe(ms, hostvars, probes) for ms in management}
+    observed = {ms: observe(ms, hostvars, probes, site) for ms in management}
     wrong, previewed = {}, []
     for ms, seen in observed.items():
         if seen["state"] == want:
             continue
-        if check_mode and _switched_in_check_mode(hostvars.get(ms) or {}):
+        if check_mode and _switched_in_check_mode(_ms_vars(ms, hostvars, site)):
             previewed.append(f"{ms} is {seen['state']} now, and this run switches it first (check mode)")
             continue
         wrong[ms] = seen

@@ -172,6 +172,8 @@ def advice(
             "Only the clients' trust was being staged; nothing was switched. Run playbooks/trust_clients.yml again "
             "once the clients listed above are reachable."
         )
+    if playbook in PHASE_JOBS:
+        return PHASE_JOB_ADVICE
     furthest = None
     for phase in known:
         if phase in SWITCHING:
@@ -188,6 +190,15 @@ def advice(
     return "Read the errors above before running it again."
 
 
+# The jobs of the AWX workflow (playbooks/phases/): each stops before its first switch when its
+# own preflight or the order guard refuses, so the site-wide advice of site.yml does not hold.
+PHASE_JOBS = ("preflight.yml", "management.yml", "recording.yml", "failover.yml", "mobile.yml", "verify.yml")
+PHASE_JOB_ADVICE = (
+    "This was one job of the rollout workflow (playbooks/phases/, docs/awx.md). A job stopped by its own preflight "
+    "or by the order guard switched nothing; one stopped after a switch left its hosts as the lines above say. Fix "
+    "what is listed above and launch the same job again, in the workflow's order: preflight, management, "
+    "recording, failover, mobile, verify. To go back to plain HTTP instead, run playbooks/rollback.yml."
+)
 _FORWARD = (
     "Fix what is listed above and re-run the same command as soon as possible: it continues from where it stopped, "
     "changing only what differs. To go back to plain HTTP instead, run playbooks/rollback.yml."

@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - cryptography missing; the CA play says so
     validate_hostname = validate_ip = None  # type: ignore[assignment]
 
-PLAYBOOKS = ("site", "audit", "renew", "rollback", "rotate")
+PLAYBOOKS = ("site", "audit", "renew", "rollback", "rotate", "awx")
 # rotate_ca.yml runs site.yml inside: it reads every setting of site.yml, and its own (below).
 INCLUDES = {"rotate": ("site",)}
 SERVER_GROUPS = _roles.SERVER_GROUPS
@@ -89,6 +89,25 @@ def _pem_certificate(value, option):
     return value
 
 
+def _management_site(value, option):
+    """``xprotect_management_server``: where the order guard finds the management server when the
+    job's inventory does not hold its host (an AWX slice): name, address, fqdn, port_offset."""
+    keys = ("name", "address", "fqdn", "port_offset")
+    if not isinstance(value, dict) or not value.get("name"):
+        raise validate.refuse(option, value, "give a mapping with at least name (and address, fqdn, port_offset)")
+    unknown = sorted(str(k) for k in value if k not in keys)
+    if unknown:
+        raise validate.refuse(option, value, f"it has {', '.join(unknown)}; use only {', '.join(keys)}")
+    _hostname(value["name"], f"{option}.name")
+    if value.get("address") is not None:
+        validate.text(value["address"], f"{option}.address", spaces=False)
+    if value.get("fqdn") is not None:
+        _hostname(value["fqdn"], f"{option}.fqdn")
+    if value.get("port_offset") is not None:
+        validate.bounded(validate.whole_number, 0, 65535)(value["port_offset"], f"{option}.port_offset")
+    return value
+
+
 def _group(value, option):
     return validate.text(value, option, spaces=False)
 
@@ -116,6 +135,8 @@ SETTINGS: Dict[str, Setting] = {
         "int", validate.bounded(validate.whole_number, 1, 10080, "minutes"), "site renew rollback"
     ),
     "xprotect_lock_path": _s("str", _TEXT, "site renew rollback"),
+    # Seconds between writing the marker and reading it back (the site_lock module's settle)
+    "xprotect_lock_settle": _s("float", validate.bounded(validate.number, 0, 60), "site renew rollback"),
     # playbooks/audit.yml
     "xprotect_audit_fail_on_drift": _s("bool", None, "audit"),
     "xprotect_audit_fail_on_unchecked": _s("bool", None, "audit"),
@@ -153,6 +174,8 @@ SETTINGS: Dict[str, Setting] = {
     # Where the controller reaches a host's XProtect ports: added to every port probed on this
     # host (a host reached through port translation, and the lab)
     "xprotect_port_offset": _s("int", validate.bounded(validate.whole_number, 0, 65535), _ALL),
+    # The management server for a job whose inventory does not hold it (an AWX slice; docs/awx.md)
+    "xprotect_management_server": _s("dict", _management_site, _ALL),
     # Host names and certificates (roles/certificates, roles/verify)
     "xprotect_fqdn": _s("str", _hostname, _ALL),
     "xprotect_dns_names": _s("list", validate.list_of(_hostname), _ALL, elements="str"),
@@ -204,6 +227,36 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_report_status_file": _s("str", _TEXT, _ALL),
     "xprotect_expiry_warn_days": _s("int", _DAYS, _ALL),
     "xprotect_expiry_fail_days": _s("int", _DAYS, _ALL),
+    # AWX configuration as code (playbooks/awx/configure.yml, docs/awx.md); checked on the controller
+    "xprotect_awx_organization": _s("str", _TEXT, "awx"),
+    "xprotect_awx_project_name": _s("str", _TEXT, "awx"),
+    "xprotect_awx_project_url": _s("str", validate.bounded(validate.text, spaces=False), "awx"),
+    "xprotect_awx_project_branch": _s("str", validate.bounded(validate.text, spaces=False), "awx"),
+    "xprotect_awx_scm_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_inventory_name": _s("str", _TEXT, "awx"),
+    "xprotect_awx_inventory_source_path": _s("str", _TEXT, "awx"),
+    "xprotect_awx_static_inventory_path": _s("str", _TEXT, "awx"),
+    "xprotect_awx_machine_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_ca_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_api_credential": _s("str", _TEXT, "awx"),
+    "xprotect_awx_ca_credential_inputs": _s("dict", None, "awx", no_log=True),
+    "xprotect_awx_api_credential_inputs": _s("dict", None, "awx", no_log=True),
+    "xprotect_awx_execution_environment": _s("str", _TEXT, "awx"),
+    "xprotect_awx_instance_groups": _s("list", _TEXTS, "awx", elements="str"),
+    "xprotect_awx_name_prefix": _s("str", _TEXT, "awx"),
+    "xprotect_awx_forks": _s("int", validate.bounded(validate.whole_number, 1, 1000), "awx"),
+    "xprotect_awx_recording_slices": _s("int", validate.bounded(validate.whole_number, 1, 100), "awx"),
+    "xprotect_awx_approval_timeout": _s("int", validate.bounded(validate.whole_number, 0, 604800), "awx"),
+    "xprotect_awx_audit_rrule": _s("str", _TEXT, "awx"),
+    "xprotect_awx_renew_rrule": _s("str", _TEXT, "awx"),
+    "xprotect_awx_notification_name": _s("str", _TEXT, "awx"),
+    "xprotect_awx_notification_type": _s(
+        "str",
+        None,
+        "awx",
+        choices=["email", "grafana", "irc", "mattermost", "pagerduty", "rocketchat", "slack", "twilio", "webhook"],
+    ),
+    "xprotect_awx_notification_configuration": _s("dict", None, "awx", no_log=True),
 }
 
 

@@ -9,6 +9,9 @@ decide, from the marker found and the run asking, whether the run may go on.
 
 A run is one ``ansible-playbook`` process: its ``run`` key is the controller, the process id and
 that process's start time, the same in every task of the run and different for any other run.
+An AWX workflow is one run across its jobs and slices: given the workflow job's id (``owner``,
+from AWX's ``awx_workflow_job_id``), the ``run`` key is ``awx-workflow:<id>``, and the marker lists
+the jobs that hold it (``holders``); it is deleted when the last of them gives it back.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ REENTER = "reenter"  # this run holds it already
 TAKE_OVER = "take_over"  # a lock of this controller whose process has ended
 BREAK = "break"  # broken on purpose (expired with break true, or named by id)
 REFUSE = "refuse"
+
+
+WORKFLOW_PREFIX = "awx-workflow:"
 
 
 class LockError(Exception):
@@ -183,6 +189,41 @@ def decide_acquire(
         "expired": expired,
         "message": f"Another rollout holds the site lock ({where}): {who}. Nothing was changed. {advice}",
     }
+
+
+def workflow_run(owner: Any) -> str:
+    """The ``run`` key shared by every job of one AWX workflow, '' when ``owner`` is not given.
+
+    ``owner`` is the workflow job's id as AWX injects it (``awx_workflow_job_id``): the slices of a
+    sliced job template share the id of their sliced workflow job, so they share the lock.
+    """
+    text = "" if owner is None else str(owner).strip()
+    if not text:
+        return ""
+    if len(text) > 64 or not all(c.isalnum() or c in "-_." for c in text):
+        raise LockError(
+            f"owner = {owner!r} is not allowed: give the AWX workflow job id (awx_workflow_job_id), letters, digits, "
+            "'-', '_' or '.', at most 64 characters."
+        )
+    return WORKFLOW_PREFIX + text
+
+
+def is_shared(marker: Optional[Mapping[str, Any]]) -> bool:
+    """Whether a marker is held by an AWX workflow (several jobs at once), not by one process."""
+    owner = (marker or {}).get("owner") or {}
+    return str(owner.get("run", "")).startswith(WORKFLOW_PREFIX)
+
+
+def with_holder(marker: Mapping[str, Any], job: str) -> Dict[str, Any]:
+    """The marker with ``job`` among its holders (the jobs of a workflow that hold the lock now)."""
+    holders = [h for h in marker.get("holders") or [] if h != job]
+    return dict(marker, holders=holders + [job])
+
+
+def without_holder(marker: Mapping[str, Any], job: str) -> Optional[Dict[str, Any]]:
+    """The marker once ``job`` gave it back: None (delete it) when no other job holds it."""
+    holders = [h for h in marker.get("holders") or [] if h != job]
+    return dict(marker, holders=holders) if holders else None
 
 
 def decide_release(marker: Optional[Mapping[str, Any]], run: str) -> str:

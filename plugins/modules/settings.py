@@ -26,10 +26,11 @@ author:
   - xprotect.encryption maintainers (@xprotect)
 options:
   playbook:
-    description: Which playbook's settings to check.
+    description:
+      - Which playbook's settings to check; V(awx) is C(playbooks/awx/configure.yml), the AWX configuration.
     type: str
     required: true
-    choices: [site, audit, renew, rollback, rotate]
+    choices: [site, audit, renew, rollback, rotate, awx]
   fail_on_problems:
     description:
       - Fail the task when a value is not allowed. With V(false) the task only returns RV(problems), for a gate that

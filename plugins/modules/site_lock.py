@@ -52,6 +52,15 @@ options:
     description: Seconds between writing the marker and reading it back (0 to 60).
     type: float
     default: 2.0
+  owner:
+    description:
+      - The AWX workflow job that holds the lock, its id as AWX injects it into every job of a workflow
+        (C(awx_workflow_job_id)). Every job of that workflow, and every slice of a sliced job, then shares the lock
+        (the marker lists them as C(holders)); it is deleted when the last holder gives it back. Another workflow
+        or a command-line run is still refused.
+      - Empty (the default) makes the lock this C(ansible-playbook) process's own.
+    type: str
+    default: ""
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
 attributes:
@@ -90,7 +99,7 @@ EXAMPLES = r"""
 RETURN = r"""
 action:
   description: What was done, V(acquire), V(reenter) (this run held it), V(take_over), V(break), V(refuse); on
-    release V(delete), V(absent) or V(not_ours).
+    release V(delete), V(absent), V(not_ours), or V(left) (other jobs of the same AWX workflow still hold it).
   returned: always
   type: str
 lock:
@@ -113,6 +122,11 @@ deleted:
   description: Whether this task deleted the marker.
   returned: state=released
   type: bool
+holders:
+  description: The jobs of the AWX workflow that still hold the lock after this job gave it back.
+  returned: when O(state=released) and O(owner) is given and other jobs hold it
+  type: list
+  elements: str
 holder:
   description: The marker of the run that holds the lock, when this run was refused.
   returned: when refused

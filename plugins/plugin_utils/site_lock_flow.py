@@ -37,21 +37,26 @@ def _start_time(pid: int) -> str:
         return ""
 
 
-def identity() -> Dict[str, Any]:
-    """This run: the ansible-playbook process (the parent of the worker running the task)."""
+def identity(owner: Any = None) -> Dict[str, Any]:
+    """This run: the ansible-playbook process (the parent of the worker running the task), or the
+    AWX workflow ``owner`` names, of which this process is one job (``job``)."""
     pid = os.getppid()
     controller = socket.gethostname()
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return {
+    process = f"{controller}:{pid}:{_start_time(pid)}"
+    me = {
         "controller": controller,
         "user": user,
         "pid": pid,
-        "run": f"{controller}:{pid}:{_start_time(pid)}",
+        "run": site_lock.workflow_run(owner) or process,
         "job_id": os.environ.get("JOB_ID") or os.environ.get("AWX_JOB_ID") or None,
     }
+    if me["run"] != process:
+        me.update(job=process, workflow_job_id=str(owner).strip())
+    return me
 
 
 def process_alive(owner: Dict[str, Any], me: Dict[str, Any]) -> Optional[bool]:
@@ -84,11 +89,29 @@ def read_marker(adapter, path: str) -> Optional[Dict[str, Any]]:
     return site_lock.parse_marker(text)
 
 
+def _join(adapter, path: str, marker: Dict[str, Any], job: str, settle: float) -> Optional[Dict[str, Any]]:
+    """Add ``job`` to the holders of a workflow's marker. Jobs of one workflow (slices) start at
+    the same moment: a write that another job's overwrote is made again, up to three times."""
+    for _attempt in range(3):
+        adapter.write_file(path, site_lock.dump_marker(site_lock.with_holder(marker, job)))
+        time.sleep(settle)
+        back = read_marker(adapter, path)
+        if not back or back.get("unreadable") or back.get("id") != marker["id"]:
+            return back
+        if job in (back.get("holders") or []):
+            return back
+        marker = back
+    return None
+
+
 def acquire(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
-    path, me = args["path"], identity()
+    path, me = args["path"], identity(args.get("owner"))
     now = datetime.datetime.now(datetime.timezone.utc)
     found = read_marker(adapter, path)
-    alive = process_alive(found.get("owner") or {}, me) if found and not found.get("unreadable") else None
+    # A workflow's jobs run on any execution node, in containers: no process of theirs can be looked up.
+    shared = site_lock.is_shared(found) or "job" in me
+    readable = found and not found.get("unreadable")
+    alive = process_alive(found.get("owner") or {}, me) if readable and not shared else None
     decision = site_lock.decide_acquire(
         found, me, now, break_lock=args["break_lock"], holder_alive=alive, path=path, host=adapter.host
     )
@@ -108,15 +131,34 @@ def acquire(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
         result["expired"] = decision["expired"]
     if decision["action"] == site_lock.REENTER:
         result["lock"] = found
-        return result
-    marker = site_lock.new_marker(uuid.uuid4().hex[:16], me, now, args["expiry_minutes"], args["playbook"])
-    result["lock"] = marker
-    if check_mode:
-        return result
-    adapter.write_file(path, site_lock.dump_marker(marker))
-    result["written"] = True
-    time.sleep(args["settle"])
-    back = read_marker(adapter, path)
+        if "job" not in me or check_mode or me["job"] in (found.get("holders") or []):
+            return result
+        # Another job of this workflow (a slice) holds it: this job becomes one more holder.
+        back = _join(adapter, path, found, me["job"], args["settle"])
+        result["written"] = True
+        if back and back.get("id") == found["id"] and me["job"] in (back.get("holders") or []):
+            result["lock"] = back
+            return result
+        marker = found
+    else:
+        owner = {k: v for k, v in me.items() if k != "job"}
+        marker = site_lock.new_marker(uuid.uuid4().hex[:16], owner, now, args["expiry_minutes"], args["playbook"])
+        if "job" in me:
+            marker["holders"] = [me["job"]]
+        result["lock"] = marker
+        if check_mode:
+            return result
+        adapter.write_file(path, site_lock.dump_marker(marker))
+        result["written"] = True
+        time.sleep(args["settle"])
+        back = read_marker(adapter, path)
+        if "job" in me and back and back.get("id") != marker["id"] and site_lock.is_shared(back):
+            # A job of the same workflow wrote its marker at the same moment: join that one.
+            if (back.get("owner") or {}).get("run") == me["run"]:
+                back = _join(adapter, path, back, me["job"], args["settle"])
+                if back and me["job"] in (back.get("holders") or []):
+                    result["lock"] = back
+                    return result
     if not back or back.get("id") != marker["id"]:
         held = site_lock.holder(back, now) if back and not back.get("unreadable") else "another run"
         result.update(
@@ -128,8 +170,31 @@ def acquire(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
     return result
 
 
+def _leave(adapter, args: Dict[str, Any], found: Dict[str, Any], me: Dict[str, Any], result: Dict[str, Any]):
+    """Take this job out of a workflow's marker; the last holder deletes it. Slices end at about
+    the same time and each rewrites the marker it read: a write that puts this job back (read
+    before this job's) is undone after ``settle`` seconds, up to three times."""
+    path, settle = args["path"], args["settle"]
+    marker: Optional[Dict[str, Any]] = found
+    for _attempt in range(3):
+        rest = site_lock.without_holder(marker, me["job"])
+        if rest is None:
+            result.update(action="delete", deleted=adapter.delete_file(path))
+        else:
+            # Other jobs of this workflow (slices still running) hold it: they give it back.
+            adapter.write_file(path, site_lock.dump_marker(rest))
+            result.update(action="left", holders=rest["holders"])
+        time.sleep(settle)
+        marker = read_marker(adapter, path)
+        mine = marker and not marker.get("unreadable") and (marker.get("owner") or {}).get("run") == me["run"]
+        if not mine or me["job"] not in (marker.get("holders") or []):
+            return result
+    result["warnings"] = [f"The site lock {path} on {adapter.host} still names this job after three attempts."]
+    return result
+
+
 def release(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
-    path, me = args["path"], identity()
+    path, me = args["path"], identity(args.get("owner"))
     found = read_marker(adapter, path)
     outcome = site_lock.decide_release(found, me["run"])
     result: Dict[str, Any] = {"changed": False, "deleted": False, "path": path, "action": outcome}
@@ -138,6 +203,11 @@ def release(adapter, args: Dict[str, Any], check_mode: bool) -> Dict[str, Any]:
         result["warnings"] = [
             f"The site lock {path} on {adapter.host} is not this run's ({who}); it was left as it is."
         ]
+    if outcome == "delete" and "job" in me and not check_mode:
+        return _leave(adapter, args, found, me, result)
+    if outcome == "delete" and "job" in me and site_lock.without_holder(found, me["job"]) is not None:
+        result.update(action="left", holders=site_lock.without_holder(found, me["job"])["holders"])
+        return result
     if outcome == "delete" and not check_mode:
         result["deleted"] = adapter.delete_file(path)
     return result

@@ -87,6 +87,10 @@ def test_list_builds_the_contract_groups(tmp_path):
     assert rs2["xprotect_hot_standby"] == "fo02.lab.xprotect.test"
     assert "xprotect_hot_standby" not in hostvars["rs001.lab.xprotect.test"]
     assert hostvars["mgmt01.lab.xprotect.test"]["xprotect_api_url"] == server.url
+    # Every host (a variable of the group all) knows the management server: an AWX slice without
+    # its host still finds it (the order guard, the site lock).
+    found = {h: unsafe(hv["xprotect_management_server"]) for h, hv in data["_meta"]["hostvars"].items()}
+    assert {unsafe(v["name"]) for v in found.values()} == {"mgmt01.lab.xprotect.test"}
     assert PASSWORD not in proc.stdout + proc.stderr
 
 

@@ -80,12 +80,16 @@ def test_inventory_before_and_after_the_rollout(site, tmp_path):
     # No CA before the rollout: nothing could trust an HTTPS server yet, so no HTTPS config.
     assert not https_source.exists()
 
-    # Before: plain HTTP. Exactly the lab's recording and failover servers, in their groups.
-    before, _proc = inventory(http_source)
+    # Before: plain HTTP. Exactly the lab's recording and failover servers, in their groups. The
+    # source also names https_url, which is not tried while the site CA does not exist, and says so.
+    before, proc = inventory(http_source)
     found = groups(before)
     for group in SERVER_GROUPS:
         assert found[group] == expected[group], group
-    assert found[MANAGEMENT] == [address]  # named after the host in url
+    assert found[MANAGEMENT] == [fqdn]  # named after tls_server_name
+    said = " ".join(proc.stderr.split())
+    assert f"read the site from {http_config['url']}; https_url {http_config['https_url']} not tried" in said
+    assert before["_meta"]["hostvars"][fqdn]["xprotect_api_url"] == {"__ansible_unsafe": http_config["url"]}
     assert all(before["_meta"]["hostvars"][h]["xprotect_failover_group"] for h in found["xprotect_recording_servers"])
 
     playbook("site.yml", site)
@@ -117,8 +121,23 @@ def test_inventory_before_and_after_the_rollout(site, tmp_path):
     assert proc.returncode != 0
     assert "is not valid for the host in url" in text and "set tls_server_name" in text
 
-    # The HTTP config no longer works: port 80 is closed, and the message says to use https.
-    _data, proc = inventory(http_source, check=False)
+    # The same source, not edited, now reads HTTPS with the site CA, and says so (AWX syncs it at
+    # every job launch, across the switch).
+    same, proc = inventory(http_source)
+    assert groups(same) == groups(after)
+    assert f"read the site from {http_config['https_url']}." in " ".join(proc.stderr.split())
+    assert same["_meta"]["hostvars"][fqdn]["xprotect_api_url"] == {"__ansible_unsafe": http_config["https_url"]}
+
+    # A source with the HTTP url alone no longer works: port 80 is closed, and the message says to use https.
+    http_only = tmp_path / "http-only.xprotect.yml"
+    http_only.write_text(
+        "".join(
+            line + "\n"
+            for line in http_source.read_text().splitlines()
+            if not line.startswith(("https_url", "tls_server_name", "ca_path"))
+        )
+    )
+    _data, proc = inventory(http_only, check=False)
     text = " ".join(proc.stderr.split())
     assert proc.returncode != 0
     assert f"Connection to {http_config['url']}/API/IDP/connect/token refused" in text

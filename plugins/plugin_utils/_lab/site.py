@@ -486,6 +486,7 @@ def inventory_text(site: model.Site) -> str:
         + _q("{{ lookup('ansible.builtin.file', " + repr(os.path.join(pki, "passphrase")) + ") }}"),
     ]
     lines += _inventory_api_lines(site)
+    lines += _management_lines(site)
     lines.append("  children:")
     placed = set()
     for role in model.ROLES:
@@ -521,6 +522,20 @@ def inventory_text(site: model.Site) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _management_lines(site: model.Site) -> List[str]:
+    """The management server for a job whose inventory does not hold its host (an AWX slice):
+    xprotect_management_server for the order guard, and how the lab reaches a host that only the
+    group all describes (the site lock, delegated to the management server by name)."""
+    ms = site.management_name()
+    if not ms:
+        return []
+    return [
+        f"    xprotect_management_server: {{name: {ms}, address: {site.by_name[ms]['address']}, fqdn: {ms}}}",
+        "    xprotect_host_adapter: lab",
+        f"    xprotect_lab_site: {_q(site.path)}",
+    ]
+
+
 def _inventory_api_lines(site: model.Site) -> List[str]:
     """Where the preflight's inventory check reads the site (xprotect_inventory_api).
 
@@ -545,24 +560,31 @@ def _inventory_api_lines(site: model.Site) -> List[str]:
 
 
 def xprotect_inventory_text(site: model.Site) -> str:
+    """The plugin config of the lab: plain HTTP as configured, and HTTPS with the site CA first.
+
+    Written with the site (``make demo``), before the CA exists: until the rollout's phase 0 makes
+    ``ca.crt`` the plugin reads plain HTTP and says that https_url was not tried; after the switch
+    it reads HTTPS, with no edit (the AWX inventory source syncs across the switch).
+    """
     ms = site.management_name()
     host = site.by_name[ms]
-    port = site.port(ms, 80)
+    port, tls_port = site.port(ms, 80), site.port(ms, 443)
     api = site.spec["api"]
     url = f"http://{host['address']}" + ("" if port == 80 else f":{port}")
+    https_url = f"https://{host['address']}" + ("" if tls_port == 443 else f":{tls_port}")
     ca = os.path.join(site.pki_dir, "ca.crt")
-    # The plugin refuses a ca_path that does not exist; the rollout's phase 0 makes the CA, and
-    # lab_site present/started writes this file again, with ca_path, once it is there.
-    ca_line = f"ca_path: {_q(ca)}" if os.path.isfile(ca) else f"# ca_path: {_q(ca)}  (once the CA exists)"
     return "\n".join(
         [
             "# The lab's Management Server REST API, for the xprotect.encryption.xprotect inventory plugin.",
             "plugin: xprotect.encryption.xprotect",
             f"url: {_q(url)}",
+            "# Tried first once the site CA exists; the certificate names the FQDN, not the address.",
+            f"https_url: {_q(https_url)}",
+            f"tls_server_name: {_q(ms)}",
+            f"ca_path: {_q(ca)}",
             f"username: {_q(api['user'])}",
             f"password: {_q(api['password'])}",
             "validate_certs: true",
-            ca_line,
             "",
         ]
     )

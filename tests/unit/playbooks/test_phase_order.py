@@ -56,12 +56,15 @@ def plays(name: str, extra_vars: Optional[Dict] = None, import_vars: Optional[Di
     """The plays of a playbook in run order, each with ``groups`` (positive inventory groups of
     its ``hosts:``), ``excluded`` (the ``!group`` ones) and ``source`` (the file it is written in)."""
     out = []
+    # Imports and vars_files are relative to the playbook that names them (playbooks/phases/ too).
+    base = (PLAYBOOKS / name).parent
     for entry in yaml.safe_load((PLAYBOOKS / name).read_text()):
         if "ansible.builtin.import_playbook" in entry:
             inherited = {**(import_vars or {}), **entry.get("vars", {})}
-            out += plays(entry["ansible.builtin.import_playbook"], extra_vars, inherited)
+            imported = (base / entry["ansible.builtin.import_playbook"]).resolve().relative_to(PLAYBOOKS.resolve())
+            out += plays(str(imported), extra_vars, inherited)
             continue
-        files = [yaml.safe_load((PLAYBOOKS / f).read_text()) for f in entry.get("vars_files", [])]
+        files = [yaml.safe_load((base / f).read_text()) for f in entry.get("vars_files", [])]
         # ansible's precedence: import and play vars < vars_files < extra vars.
         variables = _variables(import_vars, entry.get("vars", {}), *files, extra_vars)
         hosts = _resolve(entry["hosts"], variables)
@@ -118,6 +121,50 @@ def _role(play: Dict) -> str:
 @pytest.mark.parametrize("place", oracle.EVENT_PLACES)
 def test_site_switches_in_the_order_of_the_facts(place):
     assert [_role(p) for p in switching_plays("site.yml", place)] == oracle.enable_order(place)
+
+
+# The workflow "encryption rollout" (playbooks/awx/configure.yml): each node is one job.
+WORKFLOW_PHASES = ["preflight", "management", "recording", "failover", "mobile", "verify"]
+
+
+def _workflow_order():
+    variables = yaml.safe_load((PLAYBOOKS / "awx" / "vars" / "templates.yml").read_text())
+    templates = {t["key"]: t["playbook"] for t in variables["xprotect_awx_job_templates"]}
+    nodes = [n for n in variables["xprotect_awx_workflow_order"] if n in WORKFLOW_PHASES]
+    assert nodes == WORKFLOW_PHASES
+    return [templates[n].split("playbooks/", 1)[1] for n in nodes]
+
+
+@pytest.mark.parametrize("place", oracle.EVENT_PLACES)
+def test_the_workflows_phase_jobs_switch_in_the_order_of_the_facts(place):
+    # One job after another, as the workflow runs them: the same order as site.yml's plays.
+    switching = [p for name in _workflow_order() for p in switching_plays(name, place)]
+    assert [_role(p) for p in switching] == oracle.enable_order(place)
+    # Each switching play excludes the groups of the phases before it, as site.yml's do.
+    assert [p["excluded"] for p in switching] == [p["excluded"] for p in switching_plays("site.yml", place)]
+
+
+@pytest.mark.parametrize("name", [f"phases/{n}.yml" for n in WORKFLOW_PHASES])
+def test_a_phase_job_reads_its_hosts_before_the_lock_and_its_first_switch(name):
+    every = plays(name)
+    first_switch = next((i for i, p in enumerate(every) if switches(p)), len(every))
+    lock = next((i for i, p in enumerate(every) if p["name"].startswith("Lock: one rollout")), None)
+    checks = [
+        i
+        for i, p in enumerate(every[:first_switch])
+        if "tasks/check.yml" in str(p) or p["name"].startswith("Phase 2: preflight gate")
+    ]
+    if name == "phases/verify.yml":  # read-only: no lock, no switch
+        assert lock is None and first_switch == len(every)
+        return
+    assert checks, f"{name}: no check of its own hosts before its first switch"
+    assert lock is not None and checks[0] < lock < first_switch or first_switch == len(every)
+    # Recording and failover servers follow the management server: their job's check includes the order guard.
+    for i in checks:
+        if every[i]["groups"] in (["xprotect_recording_servers"], ["xprotect_failover_servers"]):
+            assert "order_guard" in str(every[i]), every[i]["name"]
+    # No play of a phase job asserts that an earlier job's gate passed (site.yml's xprotect_switch_needs_preflight).
+    assert "xprotect_switch_needs_preflight" not in str(every)
 
 
 def test_a_combined_host_switches_its_server_group_with_the_first_of_its_roles():

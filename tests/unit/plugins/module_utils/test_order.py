@@ -90,7 +90,35 @@ def test_guard_without_followers_or_without_management_server():
     hv = _hv()
     assert order.guard([MS, MOB], hv, [MS], [], "enabled")["ok"]
     empty = order.guard([RS1], hv, [], [], "enabled")
-    assert not empty["ok"] and "xprotect_management_servers is empty" in empty["message"]
+    assert not empty["ok"] and "xprotect_management_servers holds no host in this job" in empty["message"]
+    assert "set xprotect_management_server" in empty["message"]
+
+
+# An AWX slice: the inventory holds only its share of the hosts (the recording servers rs1, rs2),
+# the groups' variables, and so the site variable xprotect_management_server; not the management server.
+SITE = {"name": MS, "address": "127.1.0.1", "fqdn": MS, "port_offset": 7}
+
+
+def test_a_slice_without_the_management_server_observes_the_one_the_site_variable_names():
+    sliced = {host: hv for host, hv in _hv().items() if host in (RS1, RS2)}
+    eps = order.guard_endpoints([RS1, RS2], sliced, [], SITE)
+    assert [(e["host"], e["port"], e["server_name"], e["label"]) for e in eps] == [
+        ("127.1.0.1", 450, MS, MS),
+        ("127.1.0.1", 87, MS, MS),
+    ]
+    assert order.guard([RS1, RS2], sliced, [], ENCRYPTED, "enabled", site=SITE)["ok"]
+    refused = order.guard([RS1, RS2], sliced, [], PLAIN, "enabled", site=SITE, context=CTX)
+    assert not refused["ok"] and f"{MS} is plain" in refused["message"]
+    # The inventory's own management server wins over the site variable.
+    assert order.management_servers([COMBO], SITE) == [COMBO]
+    # A site variable without a name is no management server.
+    assert order.management_servers([], {"address": "127.1.0.1"}) == []
+    assert not order.guard([RS1], sliced, [], ENCRYPTED, "enabled", site={"port_offset": 7})["ok"]
+
+
+def test_a_phase_job_is_told_to_run_the_playbooks_one_folder_up():
+    line = order.command("site.yml", dict(CTX, playbook_dir="/srv/pb/phases", limit=None))
+    assert line == "ansible-playbook -i /srv/site/inventory.yml /srv/pb/site.yml"
 
 
 def test_check_mode_counts_a_management_server_this_run_would_switch():

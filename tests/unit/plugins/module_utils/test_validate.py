@@ -165,6 +165,22 @@ def test_every_setting_belongs_to_a_playbook_and_has_a_valid_spec():
             {"xprotect_certificates_adcs_template": "CertificateTemplate:X"},
             "xprotect_certificates_adcs_template",
         ),
+        # Where a slice of an AWX job finds the management server (docs/awx.md, section 9).
+        ("site", {"xprotect_management_server": "ms.example.com"}, "xprotect_management_server"),
+        ("site", {"xprotect_management_server": {"address": "10.0.0.1"}}, "xprotect_management_server"),
+        ("site", {"xprotect_management_server": {"name": "ms", "port": 443}}, "xprotect_management_server"),
+        ("site", {"xprotect_management_server": {"name": "bad name"}}, "xprotect_management_server.name"),
+        (
+            "site",
+            {"xprotect_management_server": {"name": "ms", "address": "a b"}},
+            "xprotect_management_server.address",
+        ),
+        (
+            "site",
+            {"xprotect_management_server": {"name": "ms", "port_offset": -1}},
+            "xprotect_management_server.port_offset",
+        ),
+        ("site", {"xprotect_lock_settle": 61}, "xprotect_lock_settle"),
     ],
 )
 def test_problems_name_the_variable(playbook, values, named):
@@ -185,6 +201,11 @@ def test_the_ad_cs_settings_may_be_empty_outside_that_mode_and_take_good_values(
         settings.problems("site", dict(good, xprotect_certificates_key_source="adcs", xprotect_trust_install=False))
         == []
     )
+
+
+def test_the_management_server_of_a_slice_as_the_lab_and_the_inventory_plugin_set_it():
+    good = {"name": "ms.example.com", "address": "10.0.0.1", "fqdn": "ms.example.com", "port_offset": 0}
+    assert settings.problems("site", {"xprotect_management_server": good}) == []
 
 
 def test_a_playbook_checks_only_what_it_reads():

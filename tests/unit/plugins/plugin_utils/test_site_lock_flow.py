@@ -174,3 +174,56 @@ def test_settings_refuse_a_url_that_is_not_http():
         site_servers.SiteServersError, match=r"'ftp://ms' is not an http\(s\) URL.*xprotect_inventory_api"
     ):
         site_servers.settings({}, {"url": ["http://ok", "ftp://ms"], "username": "u", "password": "p"})
+
+
+def test_jobs_of_one_awx_workflow_share_the_lock_and_the_last_one_deletes_it(monkeypatch):
+    # Three slices of one sliced job (one awx_workflow_job_id), each its own ansible-playbook process.
+    adapter = Files()
+    pids = iter([101, 102, 103, 101, 102, 103])
+    monkeypatch.setattr(flow.os, "getppid", lambda: next(pids))
+    taken = [flow.acquire(adapter, _args(owner="4711"), False) for _slice in range(3)]
+    assert [t.get("failed", False) for t in taken] == [False, False, False]
+    assert [t["action"] for t in taken] == ["acquire", "reenter", "reenter"]
+    marker = site_lock.parse_marker(adapter.files[PATH])
+    assert marker["owner"]["run"] == "awx-workflow:4711" and len(marker["holders"]) == 3
+    # Another workflow and a command-line run are refused while the slices hold it.
+    monkeypatch.setattr(flow.os, "getppid", lambda: 200)
+    assert flow.acquire(adapter, _args(owner="4800"), False)["failed"]
+    assert flow.acquire(adapter, _args(), False)["failed"]
+    pids = iter([101, 102, 103])
+    monkeypatch.setattr(flow.os, "getppid", lambda: next(pids))
+    given = [flow.release(adapter, _args(state="released", owner="4711"), False) for _slice in range(3)]
+    assert [g["action"] for g in given] == ["left", "left", "delete"]
+    assert PATH not in adapter.files
+
+
+def _args(**changes):
+    return {**ARGS, "state": "acquired", "owner": "", **changes}
+
+
+def test_an_owner_that_is_not_a_workflow_id_is_refused():
+    with pytest.raises(site_lock.LockError, match="owner"):
+        site_lock.workflow_run("4711; rm -rf /")
+    assert site_lock.workflow_run("") == "" and site_lock.workflow_run(None) == ""
+
+
+def test_a_slice_that_gives_the_lock_back_undoes_a_sibling_s_stale_write(monkeypatch):
+    # Slices 101 and 102 end together: 102 read the marker before 101 took itself out, and
+    # writes it back with 101 in it. 101 reads back, finds itself, and takes itself out again.
+    adapter = Files()
+    pids = iter([101, 102, 103])
+    monkeypatch.setattr(flow.os, "getppid", lambda: next(pids))
+    for _slice in range(3):
+        flow.acquire(adapter, _args(owner="4711"), False)
+    stale = adapter.files[PATH]
+
+    def sibling_writes_what_it_read(files):
+        files.on_write = None
+        marker = site_lock.parse_marker(stale)
+        files.files[PATH] = site_lock.dump_marker(site_lock.without_holder(marker, marker["holders"][1]))
+
+    adapter.on_write = sibling_writes_what_it_read
+    monkeypatch.setattr(flow.os, "getppid", lambda: 101)
+    given = flow.release(adapter, _args(state="released", owner="4711"), False)
+    holders = site_lock.parse_marker(adapter.files[PATH])["holders"]
+    assert given["action"] == "left" and len(holders) == 1 and holders[0].split(":")[1] == "103"

@@ -218,7 +218,11 @@ def test_inventory_follows_the_contract(tmp_path):
     assert xp["plugin"] == "xprotect.encryption.xprotect"
     assert xp["url"] == f"http://{ms['ansible_host']}:10080"
     assert xp["username"] == "lab-admin" and xp["password"] == model.Site(str(path)).spec["api"]["password"]
-    assert "ca_path" not in xp  # not until the CA exists
+    # Written before the CA exists: HTTPS with the site CA first once ca.crt is there, then url.
+    assert xp["https_url"] == f"https://{ms['ansible_host']}:10443"
+    assert xp["tls_server_name"] == MS
+    assert xp["ca_path"] == os.path.join(model.Site(str(path)).pki_dir, "ca.crt")
+    assert not os.path.exists(xp["ca_path"])
     assert stat.S_IMODE(os.stat(path / "site.xprotect.yml").st_mode) == 0o600
 
 
