@@ -26,21 +26,12 @@ MAX_DEPTH = 6
 
 def load_bundle(data: bytes, option: str) -> list:
     """Every certificate of a PEM bundle (or one DER certificate); PkiError when none."""
-    data = pki.to_bytes(data) or b""
-    try:
-        if b"-----BEGIN" in data:
-            certs = x509.load_pem_x509_certificates(data)
-        else:
-            certs = [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        certs = []
-    if not certs:
-        raise pki.PkiError(
-            f"{option}: no certificate found. Give a PEM file holding the CA certificates of the chain "
-            "(-----BEGIN CERTIFICATE----- blocks), up to the root.",
-            option,
-        )
-    return certs
+    return pki.certificates_in(
+        data,
+        option,
+        "no certificate found. Give a PEM file holding the CA certificates of the chain "
+        "(-----BEGIN CERTIFICATE----- blocks), up to the root.",
+    )
 
 
 def build_chain(

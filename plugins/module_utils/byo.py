@@ -75,20 +75,12 @@ def supplied_option(params: dict) -> Optional[str]:
 
 
 def _pem_certificates(data: bytes, option: str) -> List[Any]:
-    try:
-        if b"-----BEGIN" in data:
-            certs = list(x509.load_pem_x509_certificates(data))
-        else:
-            certs = [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        certs = []
-    if not certs:
-        raise pki.PkiError(
-            f"{option}: not a PEM or DER certificate file (expected -----BEGIN CERTIFICATE-----, the server "
-            "certificate first, then its chain).",
-            option,
-        )
-    return certs
+    return pki.certificates_in(
+        data,
+        option,
+        "not a PEM or DER certificate file (expected -----BEGIN CERTIFICATE-----, the server "
+        "certificate first, then its chain).",
+    )
 
 
 def _leaf_of(certs: Sequence[Any], key: Any) -> Tuple[Any, List[Any]]:

@@ -125,6 +125,22 @@ def cert_der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
+def certificates_in(data: bytes, option: str, expected: str) -> list:
+    """Every certificate of a PEM file (or the one certificate of a DER file); a PkiError naming
+    ``option`` and saying what was ``expected`` when there is none."""
+    data = to_bytes(data) or b""
+    try:
+        if b"-----BEGIN" in data:
+            certs = list(x509.load_pem_x509_certificates(data))
+        else:
+            certs = [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        certs = []
+    if not certs:
+        raise PkiError(f"{option}: {expected}", option)
+    return certs
+
+
 def _san(cert: Any) -> Optional[x509.SubjectAlternativeName]:
     try:
         return cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

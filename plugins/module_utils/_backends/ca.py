@@ -259,6 +259,19 @@ def _content_mode(p: dict, check_mode: bool, now: datetime.datetime, warnings: l
     return existing, decision, ca
 
 
+def _load_staged(p: dict, store: _ca_store.Files, pending) -> pki.CA:
+    """The CA an interrupted run staged; PkiError when its certificate is not its key's."""
+    return pki.load_ca(
+        pki.read_input_file(pending.cert, store.cert_option),
+        pki.read_input_file(pending.key, store.key_option),
+        pki.to_bytes(p["passphrase"]),
+        cert_option=store.cert_option,
+        key_option=store.key_option,
+        phrase_option="passphrase",
+        trusted_key=True,
+    )
+
+
 def _recover(p: dict, store: _ca_store.Files, check_mode: bool) -> list:
     """Finish or undo what an interrupted run left (under the lock); the reasons to report."""
     pending = _ca_store.inspect(store)
@@ -275,15 +288,7 @@ def _recover(p: dict, store: _ca_store.Files, check_mode: bool) -> list:
                 store.cert_option,
             )
         # Checked before anything moves: the staged certificate must belong to the staged key.
-        pki.load_ca(
-            pki.read_input_file(pending.cert, store.cert_option),
-            pki.read_input_file(pending.key, store.key_option),
-            pki.to_bytes(p["passphrase"]),
-            cert_option=store.cert_option,
-            key_option=store.key_option,
-            phrase_option="passphrase",
-            trusted_key=True,
-        )
+        _load_staged(p, store, pending)
         reasons.append(f"completes the CA an interrupted run left staged ({pending.cert})")
         if not check_mode:
             _ca_store.complete(store, pending)
@@ -336,15 +341,7 @@ def _staged_view(p: dict) -> Optional[pki.CA]:
     pending = _ca_store.inspect(store)
     if not pending.roll_forward:
         return read_existing(p)
-    return pki.load_ca(
-        pki.read_input_file(pending.cert, store.cert_option),
-        pki.read_input_file(pending.key, store.key_option),
-        pki.to_bytes(p["passphrase"]),
-        cert_option=store.cert_option,
-        key_option=store.key_option,
-        phrase_option="passphrase",
-        trusted_key=True,
-    )
+    return _load_staged(p, store, pending)
 
 
 def _key_strong(p: dict) -> bool:
