@@ -10,9 +10,7 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import pki, tr
 from ansible_collections.xprotect.encryption.plugins.plugin_utils import action
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.certificate_flow import import_file
 
-# LocalMachine\CA, the intermediate certification authorities (win_certificate_store maps its
-# CertificateAuthority to this name; win_certificate_info opens the store by this name).
-INTERMEDIATE_STORE = "CA"
+INTERMEDIATE_STORE = trust.INTERMEDIATE_STORE
 
 
 class ActionModule(action.XProtectAction):

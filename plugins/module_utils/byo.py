@@ -4,14 +4,14 @@
 
 The user supplies, per host, a PFX (``pfx_path``) or a PEM/DER certificate with its key
 (``cert_path`` + ``key_path``). Everything here is decided on the controller from the files and
-from what was read on the host (its ``Root`` and ``CertificateAuthority`` stores):
+from what was read on the host (its ``Root`` and ``CA`` (intermediate) stores):
 
 - the file opens, holds a certificate and the private key that belongs to it;
 - the certificate is not self-signed, in date, valid beyond ``renew_before``, for the host's
   names, with serverAuth, an RSA key of at least ``key_length`` bits (the re-issue policy's
   rules, ``reissue.decide`` without its issuer rule);
 - a chain leads from it, through the intermediates of the file or of the host's
-  ``CertificateAuthority`` store, to a root the host trusts (its ``Root`` store) or that the
+  ``CA`` (intermediate) store, to a root the host trusts (its ``Root`` store) or that the
   rollout installs (the site CA), every link in date and signed (signatures checked);
 - on a mobile server that root is one every client trusts: the site CA, or a root the operator
   names in ``client_trusted_roots`` (the Mobile client cannot connect to a self-signed
@@ -27,7 +27,7 @@ import dataclasses
 import datetime
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, reissue
+from ansible_collections.xprotect.encryption.plugins.module_utils import pki, reissue, trust
 from ansible_collections.xprotect.encryption.plugins.module_utils._text import clean_thumbprint
 
 try:
@@ -35,8 +35,8 @@ try:
 except ImportError:  # pragma: no cover - pki.HAS_CRYPTOGRAPHY tells the module
     pass
 
-#: The store Windows keeps intermediate CA certificates in (win_certificate_store's name for it).
-INTERMEDIATE_STORE = "CertificateAuthority"
+#: The store Windows keeps intermediate CA certificates in (LocalMachine\CA; see trust.INTERMEDIATE_STORE).
+INTERMEDIATE_STORE = trust.INTERMEDIATE_STORE
 SITE_CA = "the site CA"
 HOST_ROOT = "the host's Root store"
 _MAX_DEPTH = 6
@@ -199,7 +199,7 @@ def build_chain(  # noqa: PLR0917 - public API, positional by design
     else:
         problems.append(
             f"missing chain: the issuer {current.issuer.rfc4514_string()} of {_name(current)} is neither in the file "
-            "nor in the host's Root or intermediate (CertificateAuthority) store; add the intermediate certificates "
+            "nor in the host's Root or intermediate (CA) store; add the intermediate certificates "
             "to the file"
         )
     return chain, None, problems

@@ -9,6 +9,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable, List, Sequence
 
+# LocalMachine\CA, Intermediate Certification Authorities: the one name both ansible.windows
+# modules take. win_certificate_info opens the store by the name it is given (X509Store(string)),
+# so "CertificateAuthority" there would open another, empty store; win_certificate_store maps
+# CertificateAuthority to CA and takes CA as it is. Windows builds a server's chain from it.
+INTERMEDIATE_STORE = "CA"
+
 
 @dataclasses.dataclass(frozen=True)
 class TrustPlan:

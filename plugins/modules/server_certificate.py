@@ -26,11 +26,11 @@ description:
     anything reaches the host, in check mode too - the file opens and holds the certificate's own private key; the
     certificate is not self-signed, is valid now and beyond O(renew_before) days, covers the host's names
     (O(fqdn), O(dns_names), O(ip_addresses)), has serverAuth and an RSA key of at least O(key_length) bits; its chain,
-    through the file's intermediates or the host's C(CertificateAuthority) store, ends at a root in the host's
+    through the file's intermediates or the host's C(CA) (intermediate) store, ends at a root in the host's
     C(Root) store or at the site CA, every link signed and in date. On a mobile server the root must be the site CA or
     one of O(client_trusted_roots). A refusal names the host, the option and every problem, and nothing is imported."
   - "A brought certificate already in C(LocalMachine\\My) with its key, whose intermediates the host holds, is kept
-    (C(changed=false)); otherwise the intermediates the host lacks go to C(CertificateAuthority) and the certificate
+    (C(changed=false)); otherwise the intermediates the host lacks go to C(CA) (intermediate) and the certificate
     with its key to C(My) (as a PFX made on the controller holding only those two)."
   - "With O(key_source=adcs): an enterprise CA (Active Directory Certificate Services) issues the certificate.
     C(certreq -new) makes the key on the host as with O(key_source=host); C(certreq -submit -config <adcs_config>

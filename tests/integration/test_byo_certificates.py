@@ -1,7 +1,8 @@
 """Bring your own certificate, end to end on a lab site: the mobile server gets a PFX from a
-foreign CA (its root trusted on the host beforehand, as Group Policy would, and named as trusted
-by the clients), the rollout binds it, a TLS handshake verifies with the foreign root alone
-(openssl agrees), and a second run imports nothing. A bad PFX stops the run with the host and the
+foreign CA, as public CAs issue them: the leaf signed by an issuing CA whose certificate comes in
+the PFX, under a root trusted on the host beforehand (as Group Policy would) and named as trusted
+by the clients. The rollout binds it, the server sends the chain, a TLS handshake verifies with
+the foreign root alone (openssl agrees), and a second run imports nothing. A bad PFX stops the run with the host and the
 option named, and nothing of it reaches the host.
 
 One small site for the file (module scope); the refusal test runs before nothing and after
@@ -21,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs
 
 from .rollout_helpers import BIN, events, inventory, lab, playbook, recap, run
 
@@ -57,9 +59,17 @@ def byo_site(tmp_path_factory):
         root_file.write_text(root.cert_pem)
         key = pki.generate_key(2048)
         fqdn = hostvars.get("xprotect_fqdn") or mobile
-        leaf = pki.issue_certificate(root, key.public_key(), fqdn, pki.host_names(fqdn), days=400)
+        issuing_key = pki.generate_key(3072)
+        now = datetime.datetime.now(UTC)
+        issuing = pki.CA(
+            cert=certs.issue_ca_certificate(root, issuing_key.public_key(), "Corp Issuing CA", now),
+            key=issuing_key,
+        )
+        leaf = pki.issue_certificate(issuing, key.public_key(), fqdn, pki.host_names(fqdn), days=400)
         pfx = base / "mobile.pfx"
-        pfx.write_bytes(pki.write_pfx(key, leaf, [root.cert], b"pfx-pass", fqdn))
+        # The chain as a public CA delivers it: the issuing CA and the root (the root is left out
+        # on import: it must already be trusted on the host).
+        pfx.write_bytes(pki.write_pfx(key, leaf, [issuing.cert, root.cert], b"pfx-pass", fqdn))
         # The company's root, trusted on the mobile server before the rollout (Group Policy's job).
         run([str(BIN / "ansible"), "-i", str(site / "inventory.yml"), mobile, "-m", "xprotect.encryption.trusted_ca",
              "-a", json.dumps({"ca_cert_path": str(root_file)})])  # fmt: skip
@@ -78,6 +88,7 @@ def byo_site(tmp_path_factory):
         yield {
             "site": site, "base": base, "mobile": mobile, "fqdn": fqdn, "hostvars": hostvars,
             "mobile_vars": mobile_vars, "root": root, "root_file": root_file, "leaf": leaf, "extra": extra,
+            "issuing": issuing,
             "first": first,
         }  # fmt: skip
     finally:
@@ -101,11 +112,15 @@ def test_the_mobile_server_serves_the_brought_certificate_verified_by_the_foreig
     der = _served_chain(address, port, s["fqdn"], s["root_file"])
     served = pki.load_certificate(der)
     assert pki.thumbprint(served) == pki.thumbprint(s["leaf"])
-    # openssl cross-checks the chain: the served certificate verifies against the foreign root alone.
+    # openssl cross-checks the chain: the served certificate, through the issuing CA, to the
+    # foreign root alone.
     leaf_file = s["base"] / "served.pem"
     leaf_file.write_text(pki.cert_pem(served))
+    issuing_file = s["base"] / "issuing.pem"
+    issuing_file.write_text(pki.cert_pem(s["issuing"].cert))
     proc = subprocess.run(
-        ["openssl", "verify", "-purpose", "sslserver", "-CAfile", str(s["root_file"]), str(leaf_file)],
+        ["openssl", "verify", "-purpose", "sslserver", "-CAfile", str(s["root_file"]),
+         "-untrusted", str(issuing_file), str(leaf_file)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0 and ": OK" in proc.stdout, proc.stdout + proc.stderr

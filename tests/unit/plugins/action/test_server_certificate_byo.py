@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """server_certificate with the user's own certificate (pfx_path, or cert_path + key_path) from a
 foreign CA, against a scripted host: checked against the host's Root and intermediate stores
-before anything is written; imported once (intermediates to CertificateAuthority, the leaf and
+before anything is written; imported once (intermediates to CA, the leaf and
 key to My); recognised and kept on the next run; every bad file refused with a message that
 names the host and the option, and the host's stores unchanged."""
 
@@ -97,7 +97,7 @@ def args(site_ca_dir, path, **extra):
 
 
 def host_trusting(corp, **kw):
-    return Host(stores={"My": [], "Root": [entry(corp[0].cert)], "CertificateAuthority": []}, **kw)
+    return Host(stores={"My": [], "Root": [entry(corp[0].cert)], "CA": []}, **kw)
 
 
 def test_a_pfx_from_a_foreign_ca_is_imported_once_then_kept(run_action, ca_dir, corp, good, leaf_key, tmp_path):
@@ -106,8 +106,8 @@ def test_a_pfx_from_a_foreign_ca_is_imported_once_then_kept(run_action, ca_dir, 
     result = run_action("server_certificate", args(ca_dir, path), host)
     assert result.get("failed") is not True, result.get("msg")
     assert result["changed"] is True and result["thumbprint"] == pki.thumbprint(good)
-    assert [store for _path, store in host.imported] == ["CertificateAuthority", "My"]
-    assert [e.thumbprint for e in host.stores["CertificateAuthority"]] == [pki.thumbprint(corp[1].cert)]
+    assert [store for _path, store in host.imported] == ["CA", "My"]
+    assert [e.thumbprint for e in host.stores["CA"]] == [pki.thumbprint(corp[1].cert)]
     assert [e.thumbprint for e in host.stores["My"]] == [pki.thumbprint(good)]  # no root, no intermediate in My
     assert result["chain"]["anchor"] == "the host's Root store" and result["supplied"] is True
     assert [c["thumbprint"] for c in result["chain"]["certificates"]] == [
@@ -118,7 +118,7 @@ def test_a_pfx_from_a_foreign_ca_is_imported_once_then_kept(run_action, ca_dir, 
     again = run_action("server_certificate", args(ca_dir, path), host)
     assert again["changed"] is False and again["reasons"] == [] and again["thumbprint"] == pki.thumbprint(good)
     assert len(host.imported) == 2  # nothing imported again
-    assert host.call_log[-3:] == ["list_certificates"] * 3  # My, Root, CertificateAuthority
+    assert host.call_log[-3:] == ["list_certificates"] * 3  # My, Root, CA
 
 
 def test_pem_certificate_and_encrypted_key_with_the_intermediate_on_the_host(
@@ -128,7 +128,7 @@ def test_pem_certificate_and_encrypted_key_with_the_intermediate_on_the_host(
     cert_path.write_text(pki.cert_pem(good))
     key_path.write_bytes(pki.private_key_pem(leaf_key, b"key-pass"))
     host = host_trusting(corp)
-    host.stores["CertificateAuthority"] = [entry(corp[1].cert)]
+    host.stores["CA"] = [entry(corp[1].cert)]
     pem_args = {
         "ca": {"path": str(ca_dir)},
         "key_source": "pfx",
