@@ -212,7 +212,7 @@ def _submit(site: model.Site, host: str, parsed: Dict[str, Any]) -> Tuple[int, s
     csr_path, cer_path = parsed["files"]
     if not _config_ok(site, parsed["config"]):
         return _error("rpc")
-    data = _read(site, host, csr_path)
+    data = site.read_host_file(host, csr_path)
     if data is None:
         return _error("file_not_found", csr_path)
     try:
@@ -261,17 +261,6 @@ def _retrieve(site: model.Site, host: str, parsed: Dict[str, Any], request_id: i
     if request["status"] == "issued":
         _write_cert(site, host, parsed["files"][1], request["cert"])
     return _out(rc, *lines)
-
-
-def _read(site: model.Site, host: str, winpath: str) -> Optional[bytes]:
-    try:
-        path = site.host_path(host, winpath)
-    except model.LabError:
-        return None
-    if not os.path.isfile(path):
-        return None
-    with open(path, "rb") as fh:
-        return fh.read()
 
 
 def resolve(site: model.Site, host: str, approve: bool = True) -> Dict[str, Any]:

@@ -388,6 +388,17 @@ class Site:
                 )
 
     # -- files of a host ----------------------------------------------------------------------
+    def read_host_file(self, name: str, winpath: str) -> Optional[bytes]:
+        """The bytes of a file on the host, or None when the path is not a file there."""
+        try:
+            path = self.host_path(name, winpath)
+        except LabError:
+            return None
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as fh:
+            return fh.read()
+
     def host_path(self, name: str, winpath: str, create_parents: bool = False) -> str:
         """Map a Windows path to the host's ``fs/`` folder, matching existing names without case."""
         parts = split_windows_path(winpath)

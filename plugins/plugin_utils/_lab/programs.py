@@ -587,17 +587,6 @@ def _certreq_error(kind: str, context: str = "") -> Output:
     return Output(signed, _lines(*lines))
 
 
-def _read_host_file(site: model.Site, host: str, winpath: str) -> Optional[bytes]:
-    try:
-        path = site.host_path(host, winpath)
-    except model.LabError:
-        return None
-    if not os.path.isfile(path):
-        return None
-    with open(path, "rb") as fh:
-        return fh.read()
-
-
 def certreq(site: model.Site, host: str, argv: List[str]) -> Output:
     if any(a.lower() in ("-submit", "/submit", "-retrieve", "/retrieve") for a in argv[1:]):
         return Output(*adcs.certreq(site, host, argv))  # the enterprise CA (_lab/adcs.py)
@@ -638,7 +627,7 @@ def _decode(data: bytes) -> str:
 
 
 def _certreq_new(site: model.Site, host: str, inf_path: str, csr_path: str, force: bool) -> Output:
-    data = _read_host_file(site, host, inf_path)
+    data = site.read_host_file(host, inf_path)
     if data is None:
         return _certreq_error("file_not_found", inf_path)
     try:
@@ -692,7 +681,7 @@ def _load_response(data: bytes) -> List[Any]:
 
 
 def _certreq_accept(site: model.Site, host: str, cer_path: str) -> Output:
-    data = _read_host_file(site, host, cer_path)
+    data = site.read_host_file(host, cer_path)
     if data is None:
         return _certreq_error("file_not_found", cer_path)
     try:
