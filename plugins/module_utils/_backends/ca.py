@@ -324,7 +324,7 @@ def _files_mode(p: dict, check_mode: bool, now: datetime.datetime) -> tuple:
         decision["chain"] = imported_chain if decision["action"] == "import" else chain
         decision["reasons"] = recovered + decision["reasons"]
         decision["recover"] = bool(recovered)
-        decision["rewrap"] = bool(p["rewrap_key"] and existing is not None and not _key_strong(p))
+        decision["rewrap"] = bool(p["rewrap_key"] and existing is not None and _weak_protection(p) is not None)
         if decision["rewrap"]:
             decision["reasons"].append(
                 f"re-encrypts the CA key with PBKDF2-HMAC-SHA256 at {_pkcs8.PBKDF2_ITERATIONS:,} iterations"
@@ -344,14 +344,15 @@ def _staged_view(p: dict) -> Optional[pki.CA]:
     return _load_staged(p, store, pending)
 
 
-def _key_strong(p: dict) -> bool:
-    store = store_files(p)
+def _weak_protection(p: dict) -> Optional[dict]:
+    """How the CA key on disk is protected, when that is weaker than today's guidance; else None
+    (strong, not encrypted, or no key file to read)."""
     try:
-        with open(store.key, "rb") as f:
+        with open(store_files(p).key, "rb") as f:
             protection = _pkcs8.key_protection(f.read())
     except OSError:
-        return True
-    return protection is None or protection["strong"]
+        return None
+    return protection if protection is not None and not protection["strong"] else None
 
 
 def key_warnings(p: dict) -> list:
@@ -365,15 +366,11 @@ def key_warnings(p: dict) -> list:
         )
     if p.get("cert_content") or not phrase:
         return out
-    store = store_files(p)
-    try:
-        with open(store.key, "rb") as f:
-            protection = _pkcs8.key_protection(f.read())
-    except OSError:
-        return out
-    if protection is not None and not protection["strong"] and not p["rewrap_key"]:
+    protection = None if p["rewrap_key"] else _weak_protection(p)
+    if protection is not None:
         out.append(
-            f"rewrap_key: the CA key {store.key} is encrypted with {protection['kdf']} at {protection['iterations']:,} "
+            f"rewrap_key: the CA key {store_files(p).key} is encrypted with {protection['kdf']} at "
+            f"{protection['iterations']:,} "
             f"iterations, below today's guidance. Set rewrap_key: true once to re-encrypt it (same key, same "
             f"passphrase) with PBKDF2-HMAC-SHA256 at {_pkcs8.PBKDF2_ITERATIONS:,} iterations."
         )
