@@ -33,6 +33,8 @@ class ActionModule(XProtectAction):
         settle_interval=dict(type="float", default=2.0),
         override_markers=dict(type="list", elements="str"),
         readings=dict(type="list", elements="dict", default=[]),
+        mode=dict(type="str", choices=["sync", "start", "collect"], default="sync"),
+        started=dict(type="dict"),
     )
     option_rules = {
         **encryption_flow.CONTEXT_RULES,
@@ -45,6 +47,10 @@ class ActionModule(XProtectAction):
 
     def work(self, args, adapter, task_vars):
         ctx = self.host_context(args, task_vars)
+        if args["mode"] == "collect":
+            if args["started"] is None:
+                raise AdapterError(switch.no_started(ctx["fqdn"]))
+            return switch_flow.collect(adapter, ctx, args["started"], args)
         if args["state"] == "enabled" and not args["thumbprint"]:
             if self.check_mode:
                 # The certificates task, in check mode, has only said it would issue one.
@@ -56,6 +62,5 @@ class ActionModule(XProtectAction):
         roles = self.host_roles(args, task_vars)
         groups = args["groups"] or _roles.groups_for_roles(roles)
         become = become_plugin_name(self)
-        return switch_flow.run(
-            adapter, ctx, roles, groups, args, check_mode=self.check_mode, become=become, diff=self.diff
-        )
+        step = switch_flow.start if args["mode"] == "start" else switch_flow.run
+        return step(adapter, ctx, roles, groups, args, check_mode=self.check_mode, become=become, diff=self.diff)

@@ -211,6 +211,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_stop_stale_configurator": _s("bool", None, _SWITCH),
     "xprotect_encryption_retries": _s("int", _RETRIES, _SWITCH),
     "xprotect_encryption_retry_delay": _s("raw", validate.bounded(validate.number, 0, 3600), _SWITCH),
+    "xprotect_encryption_fan_out": _s("bool", None, _SWITCH),
     "xprotect_configurator_path": _s("str", _TEXT, _SWITCH),
     "xprotect_override_markers": _s("list", validate.list_of(validate.pattern), _SWITCH, elements="str"),
     # Gates (roles/verify)

@@ -108,3 +108,11 @@ def not_taken(fqdn: str, roles: Sequence[str], problems: List[str]) -> str:
             "management server first."
         )
     return f"{fqdn}: " + " ".join(problems) + hint
+
+
+def no_started(fqdn: str) -> str:
+    """Why mode=collect cannot run without the start step's result."""
+    return (
+        f"{fqdn}: mode=collect needs started, the registered result of the same task with mode=start "
+        "(roles/encryption/tasks/switch.yml passes it)."
+    )

@@ -145,6 +145,28 @@ options:
     type: list
     elements: dict
     default: []
+  mode:
+    description:
+      - C(sync) runs Server Configurator for each change and waits for it, holding the task (and a fork) for the
+        whole run, then reads the state back.
+      - C(start) is the fan-out's first step. It reads and decides as C(sync) does, then starts the first Server
+        Configurator run on the host without waiting for it (C(win_command) with ansible-core's C(async) under the
+        task's runas become) and returns RV(job). A fork is held only for the start, so every recording server of
+        a play starts its run at about the same time, whatever C(forks) is.
+      - C(collect) is the second step, with the start's registered result as O(started). It waits for that run (its
+        status read every O(settle_interval) seconds, at most O(settle_timeout)), retries exit codes 10000 and 20000
+        and ends a stale instance as C(sync) does, runs the host's other changes, then reads the state back until it
+        settles and judges it by the same rules. A start result without RV(job) (nothing to change, check mode) is
+        returned as it is, so check mode, diff mode and drift correction are those of C(sync).
+      - The encryption role chooses with C(xprotect_encryption_fan_out).
+    type: str
+    choices: [sync, start, collect]
+    default: sync
+    version_added: 0.1.0
+  started:
+    description: With O(mode=collect), the registered result of the same task with O(mode=start).
+    type: dict
+    version_added: 0.1.0
 extends_documentation_fragment:
   - xprotect.encryption.raw_record
 notes:
@@ -193,6 +215,13 @@ looked_up:
   returned: when something changed, outside check mode
   type: list
   elements: str
+job:
+  description:
+    - With O(mode=start), when a Server Configurator run was started; what O(mode=collect) needs to finish the
+      switch. C(id) is the async job, C(changes) the changes to make, in order (the first one started).
+  returned: when O(mode=start) started a run
+  type: dict
+  sample: {"id": "j123456789", "changes": [["server", "enable", "6A3F..."]]}
 thumbprints:
   description:
     - The thumbprint bound per group key (C(server), C(streaming), C(mobile), C(event)), or null when off, after the

@@ -86,6 +86,16 @@ class RegistryValue:
     value: object = None
 
 
+@dataclasses.dataclass(frozen=True)
+class JobStatus:
+    """A program started with :meth:`HostAdapter.start`, as async_status reports it: ``finished``,
+    and when it is, the program's ``result``."""
+
+    job: str
+    finished: bool
+    result: Optional[RunResult] = None
+
+
 class HostAdapter:
     """Base class: the contract table of design.md. Subclasses implement the ``_`` methods."""
 
@@ -166,8 +176,27 @@ class HostAdapter:
         self._count("read_registry")
         return self._read_registry(key, value)
 
+    def start(self, argv: Sequence[str], timeout: float) -> str:
+        """Start a program without waiting for it (win_command with ansible-core's ``async``,
+        under the task's become): the connection is given back at once. Returns the job id.
+        The job is ended after ``timeout`` seconds, as ansible-core's async watchdog does."""
+        self._count("start")
+        return self._start(list(argv), timeout)
+
+    def status(self, job: str) -> JobStatus:
+        """Whether a started program has finished, and its result (async_status). A job that
+        timed out or could not run raises AdapterError."""
+        self._count("status")
+        return self._status(job)
+
     # -- to implement -------------------------------------------------------------------
     def _run(self, argv):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _start(self, argv, timeout):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _status(self, job):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _read_file(self, path):  # pragma: no cover - abstract

@@ -25,7 +25,11 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import (
     tls_probe,
     validate,
 )
-from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError, HostUnreachable
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import (
+    AdapterError,
+    HostUnreachable,
+    RunResult,
+)
 
 CONFIG_KIND = {"server": None, "streaming": "recording", "mobile": "mobile", "event": "event"}
 
@@ -334,22 +338,22 @@ def apply_change(
     retries: int = 0,
     retry_delay: float = 0.0,
     stop_stale: bool = False,
+    first: Optional[RunResult] = None,
 ) -> dict:
     """Run Server Configurator for one group, with retries on 10000/20000 and a stale-instance stop.
+
+    ``first`` is the result of a run already made (the fan-out's asynchronous one, collected by
+    ``collect_change``): it counts as the first attempt, and only what follows runs here.
 
     Exit 0 and the codes reported after a local change (20, 100, 100000, 300000 [L]) return: the
     caller reads the state back and decides from that (``hoststate.read_back_outcome``), because
     the code alone is not to be trusted [L]. Any other code raises at once, nothing claimed.
     """
-    argv = (
-        _server_configurator.enable_argv(exe, guid, thumbprint)
-        if action == "enable"
-        else _server_configurator.disable_argv(exe, guid)
-    )
+    argv = change_argv(exe, guid, action, thumbprint)
     attempts = []
     stale = None
     while True:
-        res = adapter.run(argv)
+        res, first = (first, None) if first is not None else (adapter.run(argv), None)
         attempts.append(res.rc)
         if res.rc in _server_configurator.APPLIED_EXIT_CODES:
             return {"group": group, "action": action, "exit_codes": attempts}
@@ -365,6 +369,32 @@ def apply_change(
             + (f" Output: {res.stdout.strip()}" if res.stdout.strip() else "")
             + f" Exit codes seen: {attempts}."
         )
+
+
+def change_argv(exe: str, guid: str, action: str, thumbprint: Optional[str]) -> List[str]:
+    """Server Configurator's argv for one group's change."""
+    if action == "enable":
+        return _server_configurator.enable_argv(exe, guid, thumbprint)
+    return _server_configurator.disable_argv(exe, guid)
+
+
+def wait_for_job(adapter, fqdn: str, job: str, *, group: str, timeout: float, interval: float) -> RunResult:
+    """The result of a Server Configurator run started with ``adapter.start``: its status is read
+    every ``interval`` seconds until it has finished; after ``timeout`` seconds the host is named
+    as one whose run never ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = adapter.status(job)
+        if status.finished:
+            return status.result
+        if time.monotonic() >= deadline:
+            raise AdapterError(
+                f"{fqdn}: Server Configurator, started for group {group} (async job {job}), had not finished after "
+                f"{timeout:g} s. It may still be running on the host: check it there (the Server Configurator log), "
+                "end it or let it finish, then run the playbook again; a later run sees an instance still running "
+                "as exit -4 (xprotect_stop_stale_configurator)."
+            )
+        time.sleep(interval)
 
 
 def settle(adapter, ctx: dict, roles, groups, desired: dict, *, timeout: float, interval: float) -> dict:

@@ -13,20 +13,10 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils import encrypt
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import RUNAS, AdapterError
 
 
-def run(
-    adapter,
-    ctx: dict,
-    roles: Sequence[str],
-    groups: Sequence[str],
-    args: dict,
-    *,
-    check_mode: bool,
-    become: Optional[str],
-    diff: Callable[[dict, dict, dict], None],
-) -> dict:
-    """The encryption action's result for one host. ``args`` are its options; ``become`` the
-    task's become plugin (Server Configurator needs runas); ``diff(result, before, after)``
-    attaches the diff in diff mode."""
+def _prepare(adapter, ctx: dict, roles, groups, args: dict, *, check_mode: bool, become, diff):
+    """Read (or reuse) the state, report and diff it; outside check mode with something to change,
+    check become and the override markers and find Server Configurator and the group IDs.
+    Returns ``(result, desired, changes, exe, ids)``; ``changes`` empty means nothing to run."""
     fqdn = ctx["fqdn"]
     desired = switch.desired_state(groups, args["state"], args["thumbprint"])
     current = switch.reused_state(groups, args["readings"])
@@ -41,7 +31,7 @@ def run(
     )
     diff(result, switch.described(groups, current), switch.described(groups, desired))
     if not changes or check_mode:
-        return result
+        return result, desired, [], None, {}
     if become != RUNAS:
         raise AdapterError(switch.wrong_become(fqdn, become))
     flow.refuse_override(ctx, args["override_markers"])
@@ -53,7 +43,100 @@ def run(
         known=args["configurator"],
         stop_stale=args["stop_stale_configurator"],
     )
-    applied = _apply(adapter, exe, fqdn, ids=ids, changes=changes, args=args)
+    return result, desired, changes, exe, ids
+
+
+def run(
+    adapter,
+    ctx: dict,
+    roles: Sequence[str],
+    groups: Sequence[str],
+    args: dict,
+    *,
+    check_mode: bool,
+    become: Optional[str],
+    diff: Callable[[dict, dict, dict], None],
+) -> dict:
+    """The encryption action's result for one host. ``args`` are its options; ``become`` the
+    task's become plugin (Server Configurator needs runas); ``diff(result, before, after)``
+    attaches the diff in diff mode."""
+    result, desired, changes, exe, ids = _prepare(
+        adapter, ctx, roles, groups, args, check_mode=check_mode, become=become, diff=diff
+    )
+    if not changes:
+        return result
+    applied = _apply(adapter, exe, ctx["fqdn"], ids=ids, changes=changes, args=args)
+    return _judge(adapter, ctx, roles, groups, desired, changes=changes, applied=applied, result=result, args=args)
+
+
+def start(adapter, ctx: dict, roles, groups, args: dict, *, check_mode: bool, become, diff) -> dict:
+    """The fan-out's first step: as ``run`` up to the first Server Configurator run, which is
+    started on the host without waiting for it (``adapter.start``). The result carries ``job``,
+    what ``collect`` needs to finish the switch; without a change, or in check mode, it is the
+    same result as ``run``'s and has no ``job``."""
+    result, desired, changes, exe, ids = _prepare(
+        adapter, ctx, roles, groups, args, check_mode=check_mode, become=become, diff=diff
+    )
+    if not changes:
+        return result
+    group, action, thumbprint = changes[0]
+    argv = flow.change_argv(exe, ids[group], action, thumbprint)
+    job = adapter.start(argv, timeout=args["settle_timeout"])
+    result["job"] = {
+        "id": job,
+        "configurator": exe,
+        "group_ids": {g: ids[g] for g, _a, _t in changes},
+        "changes": [list(c) for c in changes],
+        "desired": desired,
+        "groups": list(groups),
+        "roles": list(roles),
+    }
+    return result
+
+
+def collect(adapter, ctx: dict, started: dict, args: dict) -> dict:
+    """The fan-out's second step, for the ``started`` result of ``start``: wait for the started
+    run, with the retries of 10000/20000 and the stale-instance stop of the synchronous path,
+    run the host's other changes, then read the state back until it settles and judge it by the
+    same rules. A ``started`` result without ``job`` (nothing to change, check mode, skipped) is
+    returned as it is."""
+    job = started.get("job")
+    result = {k: v for k, v in started.items() if k not in ("job", "diff", "round_trips", "invocation")}
+    if not isinstance(job, dict):
+        return result
+    fqdn = ctx["fqdn"]
+    changes = [tuple(c) for c in job["changes"]]
+    exe, ids = job["configurator"], job["group_ids"]
+    group, action, thumbprint = changes[0]
+    try:
+        first = flow.wait_for_job(
+            adapter,
+            fqdn,
+            job["id"],
+            group=_groups.GROUPS[group].name,
+            timeout=args["settle_timeout"],
+            interval=args["settle_interval"],
+        )
+    except AdapterError as e:
+        e.result.update(changed=True, applied=[])
+        raise
+    applied = _apply(adapter, exe, fqdn, ids=ids, changes=changes, args=args, first=first)
+    return _judge(
+        adapter,
+        ctx,
+        job["roles"],
+        job["groups"],
+        job["desired"],
+        changes=changes,
+        applied=applied,
+        result=result,
+        args=args,
+    )
+
+
+def _judge(adapter, ctx, roles, groups, desired, *, changes, applied, result: dict, args: dict) -> dict:
+    """Read the state back and judge every run by it."""
+    fqdn = ctx["fqdn"]
     # The exit code alone is not to be trusted [L]: read the state back, giving the services
     # Server Configurator restarts time to come back, and judge every run by it.
     after = flow.settle(
@@ -71,11 +154,12 @@ def run(
     return result
 
 
-def _apply(adapter, exe: str, fqdn: str, *, ids: dict, changes, args: dict) -> list:
-    """Run Server Configurator for each change, in order; a failure says what was applied."""
+def _apply(adapter, exe: str, fqdn: str, *, ids: dict, changes, args: dict, first=None) -> list:
+    """Run Server Configurator for each change, in order; a failure says what was applied.
+    ``first``: the result of the first change's run, already made (the fan-out's)."""
     applied = []
     try:
-        for group, action, thumbprint in changes:
+        for index, (group, action, thumbprint) in enumerate(changes):
             applied.append(
                 flow.apply_change(
                     adapter,
@@ -88,6 +172,7 @@ def _apply(adapter, exe: str, fqdn: str, *, ids: dict, changes, args: dict) -> l
                     retries=args["retries"],
                     retry_delay=args["retry_delay"],
                     stop_stale=args["stop_stale_configurator"],
+                    first=first if index == 0 else None,
                 )
             )
     except AdapterError as e:

@@ -38,6 +38,7 @@ import base64
 import contextlib
 import datetime
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -65,6 +66,7 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
     CertificateEntry,
     HostAdapter,
     HostUnreachable,
+    JobStatus,
     RegistryValue,
     RunResult,
     ServiceInfo,
@@ -83,6 +85,9 @@ WIN_ACL = "ansible.windows.win_acl"
 WIN_SERVICE_INFO = "ansible.windows.win_service_info"
 WIN_POWERSHELL = "ansible.windows.win_powershell"
 WIN_REG_STAT = "ansible.windows.win_reg_stat"
+# ansible-core's async_status action: it adds the shell's async_dir and runs async_status, which
+# on a Windows host is ansible.windows' async_status.ps1 (ansible-core's builtin routing).
+ASYNC_STATUS = "ansible.builtin.async_status"
 
 STORE_LOCATION = "LocalMachine"
 
@@ -328,13 +333,39 @@ class WindowsAdapter(HostAdapter):
             )
         return result
 
+    @contextlib.contextmanager
+    def _async(self, seconds: Optional[float]) -> Iterator[None]:
+        """Run one call as an ``async`` task of ``seconds`` (None: as the task says). ansible-core
+        builds the Windows async wrapper and watchdog from ``task.async_val``
+        (executor/powershell/module_manifest.py), inside the become wrapper of the task (runas)."""
+        task = self._action._task
+        if seconds is None:
+            yield
+            return
+        saved = getattr(task, "async_val", 0)
+        task.async_val = max(1, int(math.ceil(seconds)))
+        try:
+            yield
+        finally:
+            task.async_val = saved
+
     def _call(
-        self, module: str, args: dict, check_mode: Optional[bool] = None, allow_rc: bool = False, what: str = ""
+        self,
+        module: str,
+        args: dict,
+        *,
+        check_mode: Optional[bool] = None,
+        allow_rc: bool = False,
+        what: str = "",
+        async_seconds: Optional[float] = None,
     ) -> dict:
         """One module round-trip. ``args`` is a fresh dict: _execute_module adds _ansible_* keys to it."""
         try:
-            with self._check_mode(check_mode):
-                result = self._action._execute_module(module_name=module, module_args=args, task_vars=self._task_vars)
+            with self._check_mode(check_mode), self._async(async_seconds):
+                extra = {"wrap_async": True} if async_seconds is not None else {}
+                result = self._action._execute_module(
+                    module_name=module, module_args=args, task_vars=self._task_vars, **extra
+                )
         except (AnsibleConnectionFailure, RequestException) as error:
             raise self._unreachable(module, error)
         except AnsibleError as error:
@@ -344,7 +375,7 @@ class WindowsAdapter(HostAdapter):
             raise AdapterError(f"{module} could not run on {self.host}: {error}.{hint}", {})
         return self._checked(module, result, allow_rc=allow_rc, what=what)
 
-    def _run_action(self, name: str, args: dict) -> dict:
+    def _run_action(self, name: str, args: dict, allow_rc: bool = False) -> dict:
         """Run another action plugin (win_copy) for this host, as ansible.windows' win_template does.
 
         The task is a copy whose args are *only* ``args``: the calling task's own options must
@@ -372,7 +403,7 @@ class WindowsAdapter(HostAdapter):
             raise self._unreachable(name, error)
         except AnsibleError as error:
             raise AdapterError(f"{name} failed on {self.host}: {error}.", {})
-        return self._checked(name, result)
+        return self._checked(name, result, allow_rc=allow_rc)
 
     def _thumbprint(self, value: str) -> str:
         try:
@@ -394,6 +425,35 @@ class WindowsAdapter(HostAdapter):
             rc=signed_exit_code(result.get("rc") or 0),
             stdout=str(result.get("stdout") or ""),
             stderr=str(result.get("stderr") or ""),
+        )
+
+    def _start(self, argv, timeout):
+        """win_command ``argv`` as an async job (``wrap_async``, ``async_val`` = ``timeout``): the
+        module returns ``ansible_job_id`` as soon as the async wrapper has started the program."""
+        if not argv:
+            raise AdapterError(f"Host {self.host}: start() needs a program to run.", {})
+        result = self._call(WIN_COMMAND, {"argv": [str(a) for a in argv]}, check_mode=False, async_seconds=timeout)
+        job = str(result.get("ansible_job_id") or "")
+        if not job:
+            raise AdapterError(f"win_command on {self.host} started no async job: {failure_message(result)}.", result)
+        return job
+
+    def _status(self, job):
+        """async_status ``jid`` (mode status). Until the job ends it says ``finished: 0``; then the
+        job file holds win_command's result (``failed`` with ``rc`` for a non-zero exit, which is a
+        normal result here). A failure without ``rc`` (the watchdog's time limit, a program that
+        could not start) is an AdapterError."""
+        result = self._run_action(ASYNC_STATUS, {"jid": str(job), "mode": "status"}, allow_rc=True)
+        if not result.get("finished"):
+            return JobStatus(job=str(job), finished=False)
+        return JobStatus(
+            job=str(job),
+            finished=True,
+            result=RunResult(
+                rc=signed_exit_code(result.get("rc") or 0),
+                stdout=str(result.get("stdout") or ""),
+                stderr=str(result.get("stderr") or ""),
+            ),
         )
 
     def _read_file(self, path):

@@ -29,13 +29,21 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import
     CertificateEntry,
     HostAdapter,
     HostUnreachable,
+    JobStatus,
     RegistryValue,
     RunResult,
     ServiceInfo,
 )
 
 try:
-    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import faults, hostops, model, programs, site
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import (
+        faults,
+        hostops,
+        jobs,
+        model,
+        programs,
+        site,
+    )
 
     HAS_LAB = True
     LAB_IMPORT_ERROR = None
@@ -183,6 +191,20 @@ class LabAdapter(HostAdapter):
         hostops.check_reachable(self.site, self.host)
         out = programs.run(self.site, self.host, argv, self.run_as)
         return RunResult(rc=out.rc, stdout=out.stdout, stderr=out.stderr)
+
+    @_lab_call
+    def _start(self, argv, timeout):
+        hostops.check_reachable(self.site, self.host)
+        return jobs.start(self.site, self.host, argv, self.run_as, timeout)
+
+    @_lab_call
+    def _status(self, job):
+        hostops.check_reachable(self.site, self.host)
+        out = jobs.status(self.site, self.host, job)
+        if not out["finished"]:
+            return JobStatus(job=job, finished=False)
+        run = RunResult(rc=out["rc"], stdout=out["stdout"], stderr=out["stderr"])
+        return JobStatus(job=job, finished=True, result=run)
 
     @_lab_call
     def _read_file(self, path):

@@ -59,6 +59,7 @@ class HostView:
     cold_standby: bool = False  # a failover server on cold standby: no image server until it takes over
     # LocalMachine\CA: Windows builds (and a server sends in its handshake) the chain through these.
     intermediates: Tuple[str, ...] = ()
+    restarting: bool = False  # Server Configurator is running and has the host's services down [L]
 
     def is_on(self, group: str) -> bool:
         return bool(self.enabled.get(group))
@@ -92,6 +93,7 @@ def view(state: Mapping[str, Any]) -> HostView:
         accounts={s["role"]: s["username"] for s in state.get("services") or ()},
         cold_standby=(state.get("options") or {}).get("standby") == "cold",
         intermediates=tuple(e["pem"] for e in state.get("stores", {}).get("CA", [])),
+        restarting=bool((state.get("configurator") or {}).get("running")),
     )
 
 
@@ -110,6 +112,9 @@ def accepts(
 def link_up(ms: Optional[HostView], rs: HostView, now: datetime.datetime) -> bool:
     """Recording/failover server <-> management server."""
     if ms is None or not ms.reachable or not rs.reachable:
+        return False
+    if ms.restarting or rs.restarting:
+        # While Server Configurator restarts either side's services, they do not talk [L].
         return False
     if ms.is_on("server") != rs.is_on("server"):
         return False
@@ -147,7 +152,7 @@ def serves_tls(hv: HostView, group: str, require_key_read: bool) -> bool:
 
 def gets_video(client: HostView, rs: HostView, now: datetime.datetime, require_key_read: bool = True) -> bool:
     """Client -> recording server streams (7563)."""
-    if not client.reachable or not rs.reachable:
+    if not client.reachable or not rs.reachable or rs.restarting:
         return False
     if not rs.is_on("streaming"):
         return True
@@ -172,7 +177,9 @@ class Endpoint:
 def endpoints(hv: HostView, settings: Mapping[str, Any]) -> List[Endpoint]:
     """The listening endpoints of a host, from its roles and encryption state (facts: Ports)."""
     out: List[Endpoint] = []
-    if not hv.reachable:
+    if not hv.reachable or hv.restarting:
+        # A Server Configurator run stops the services it reconfigures and starts them again at
+        # its end [L]; the lab takes every XProtect endpoint of the host down for that time.
         return out
 
     def tls_ep(name: str, port: int, group: str, needs_key_read: bool = False) -> Endpoint:

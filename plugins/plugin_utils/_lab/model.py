@@ -76,6 +76,9 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
     "renewal_pickup": True,
     "reject_aes_pfx": False,
     "restart_seconds": 0.0,
+    # Each enable/disable run takes restart_seconds plus a uniform draw in [-jitter, +jitter]
+    # (never below 0), so that a site's runs do not all end at the same instant.
+    "restart_jitter_seconds": 0.0,
     "group_ids": dict(DEFAULT_GROUP_IDS),
     "group_names": dict(DEFAULT_GROUP_NAMES),
     "service_accounts": {
@@ -503,6 +506,9 @@ class Site:
                     for g, rec in (state.get("encryption") or {}).items()
                 },
             }
+            if hv.restarting:
+                # Server Configurator is restarting the host's services: its endpoints are down.
+                entry["restarting"] = True
             if "recording" in h["roles"] or "failover" in h["roles"]:
                 entry["connected"] = connectivity.get("connected", {}).get(name)
             if "client" in h["roles"]:
@@ -620,7 +626,11 @@ def unknown_settings(overrides: Mapping[str, Any]) -> List[str]:
 
 
 # Seconds a setting may take: (minimum, or None for "more than 0"; maximum).
-SETTING_SECONDS = {"restart_seconds": (0, 3600), "connectivity_poll_seconds": (None, 3600)}
+SETTING_SECONDS = {
+    "restart_seconds": (0, 3600),
+    "restart_jitter_seconds": (0, 3600),
+    "connectivity_poll_seconds": (None, 3600),
+}
 # A Windows exit code is 32 bits: signed as Server Configurator's callers print it, or unsigned.
 EXIT_CODES = (-(2**31), 2**32 - 1)
 

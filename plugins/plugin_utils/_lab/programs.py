@@ -19,6 +19,7 @@ import base64
 import datetime
 import hashlib
 import os
+import random
 import re
 import time
 import uuid
@@ -175,7 +176,12 @@ def configurator(site: model.Site, host: str, argv: List[str], run_as: Optional[
         faults = st.setdefault("faults", {})
         cfg = st["configurator"]
         running = cfg.get("running")
-        if faults.get("stale_configurator") or (running and model.pid_alive(running.get("pid"))):
+        if running and not model.pid_alive(running.get("pid")):
+            # A run that was ended from outside (its worker killed) leaves its mark: the services
+            # came back when the process died.
+            cfg["running"] = running = None
+            tx.touch()
+        if faults.get("stale_configurator") or running:
             if faults.get("stale_configurator"):
                 left = int(faults["stale_configurator"]) - 1
                 if left > 0:
@@ -198,9 +204,9 @@ def configurator(site: model.Site, host: str, argv: List[str], run_as: Optional[
             ]
             return Output(0, _lines(*lines) if lines else "")
         if parsed.action in ("enable", "disable"):
-            delay = float(faults.get("slow_restart") or 0) + float(site.settings.get("restart_seconds") or 0)
+            delay = float(faults.get("slow_restart") or 0) + restart_delay(site.settings)
             if delay > 0:
-                cfg["running"] = {"pid": os.getpid(), "token": token, "since": time.time()}
+                cfg["running"] = {"pid": os.getpid(), "token": token, "since": time.time(), "seconds": delay}
                 tx.touch()
     if delay > 0:
         # The service restart Server Configurator does itself [L]; another run meanwhile gets -4.
@@ -216,6 +222,16 @@ def configurator(site: model.Site, host: str, argv: List[str], run_as: Optional[
         tx.emit("configurator_run", exit_code=rc, args=args)
         _log(site, host, [f"Arguments: {' '.join(args)}", *log])
         return Output(rc, out)
+
+
+def restart_delay(settings: Mapping[str, Any]) -> float:
+    """Seconds one enable/disable run takes: ``restart_seconds`` plus a uniform draw within
+    ``restart_jitter_seconds``, never below 0 (the services it restarts [L])."""
+    base = float(settings.get("restart_seconds") or 0)
+    jitter = float(settings.get("restart_jitter_seconds") or 0)
+    if jitter > 0:
+        base += random.uniform(-jitter, jitter)  # noqa: S311 - a simulated duration, not a secret
+    return max(base, 0.0)
 
 
 _USAGE = (

@@ -42,7 +42,9 @@ VERSION = json.loads((COLLECTION / "MANIFEST.json").read_text())["collection_inf
 RS_TP = fake.load("win_certificate_store_import")["thumbprints"][0]  # rs01.site.local
 
 # On a Windows host ansible.builtin.slurp runs ansible.windows' slurp.ps1 (see test below).
-_IMPLEMENTATION = {"ansible.builtin.slurp": "slurp"}
+# ansible.builtin.async_status is an action of ansible-core that runs async_status, which on a Windows host
+# is ansible.windows' async_status.ps1 (test below).
+_IMPLEMENTATION = {"ansible.builtin.slurp": "slurp", "ansible.builtin.async_status": "async_status"}
 # Options that win_copy's *action* consumes itself and never forwards to win_copy.ps1.
 _ACTION_ONLY = {"ansible.windows.win_copy": {"decrypt", "content", "local_follow", "remote_src"}}
 
@@ -118,6 +120,8 @@ def drive_every_method() -> list:
         "win_service_info_milestone",
         "win_powershell_file_version",
         "win_reg_stat_sslcerthash",
+        "win_command_async_started",
+        "async_status_finished_0",
     ]
     action = fake.FakeAction(*replies, task_args={"key_source": "host", "ca_path": "/ca.pem", "renew_before": 30})
     a = WindowsAdapter(action, {"inventory_hostname": "rs01"})
@@ -137,6 +141,8 @@ def drive_every_method() -> list:
     a.read_registry(
         r"HKLM:\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\SslBindingInfo\0.0.0.0:9001", "SslCertHash"
     )
+    job = a.start([r"C:\Program Files\Milestone\Server Configurator\ServerConfigurator.exe", "/quiet"], 180)
+    a.status(job)
     assert a.calls == len(action.calls) == len(replies)
     return action.calls
 
@@ -226,6 +232,26 @@ def test_builtin_slurp_runs_ansible_windows_slurp_on_windows():
 
     routing = yaml.safe_load((pathlib.Path(ansible.config.__file__).parent / "ansible_builtin_runtime.yml").read_text())
     assert routing["plugin_routing"]["modules"]["slurp.ps1"]["redirect"] == "ansible.windows.slurp"
+
+
+def test_builtin_async_status_runs_ansible_windows_async_status_on_windows():
+    import ansible.config
+
+    routing = yaml.safe_load((pathlib.Path(ansible.config.__file__).parent / "ansible_builtin_runtime.yml").read_text())
+    assert routing["plugin_routing"]["modules"]["async_status.ps1"]["redirect"] == "ansible.windows.async_status"
+    # the action adds the shell's async_dir, which the .ps1 requires
+    action = pathlib.Path(ansible.config.__file__).parents[1] / "plugins" / "action" / "async_status.py"
+    assert "new_module_args['_async_dir'] = async_dir" in action.read_text()
+    assert '"_async_dir" -type "path" -failifempty $true' in _ps1("async_status")
+
+
+def test_windows_async_runs_under_the_become_wrapper():
+    # why start() may use async on a runas task: ansible-core builds become and async wrappers together
+    import ansible.executor.powershell.module_manifest as manifest
+
+    text = pathlib.Path(manifest.__file__).read_text()
+    assert text.index("become_wrapper.ps1") < text.index("async_wrapper.ps1")
+    assert "'Timeout': async_timeout" in text
 
 
 def test_win_command_is_skipped_in_check_mode():

@@ -340,6 +340,62 @@ def remove_request_fixtures():
     }
 
 
+def async_fixtures():
+    """Server Configurator started as an async job (win_command with ansible-core's ``async``) and the
+    ``ansible.builtin.async_status`` action's answers for it.
+
+    The start: what ansible-core's executor/powershell/async_wrapper.ps1 writes and returns
+    (``started``, ``finished``, ``results_file``, ``ansible_job_id``, ``ansible_async_watchdog_pid``;
+    ``_ansible_suppress_tmpdir_delete`` is taken out by ActionBase) plus the ``changed: true`` that
+    ActionBase sets for ``wrap_async``. The status: ansible.windows' async_status.ps1 returns the job
+    file (the watchdog's result merged with win_command's), and the async_status action merges it over
+    its own keys and turns ``started``/``finished`` into booleans. A job past its limit: the
+    watchdog's ``failure during async watchdog: timed out waiting for module completion``, no ``rc``.
+    """
+    sc = "C:\\Program Files\\Milestone\\Server Configurator\\ServerConfigurator.exe"
+    enable = [
+        sc,
+        "/quiet",
+        "/enableencryption",
+        "/certificategroup=2ee3d3f4-5c41-4f8e-9d6b-7a0c8e2b1f3a",
+        "/thumbprint=6A3F0C1D2E4B5A69788796A5B4C3D2E1F0A1B2C3",
+    ]
+    jid = "j480159737652"
+    results_file = f"C:\\Users\\ansible\\.ansible_async\\{jid}"
+    status = {"ansible_job_id": jid, "results_file": results_file, "started": True, "stdout": "", "stderr": ""}
+    cmd = f'"{sc}" ' + " ".join(enable[1:])
+    done = _win_command(enable, cmd, 0, "")
+    done.pop("_ansible_parsed")
+    minus4 = _win_command(enable, cmd, 4294967292, "", failed="non-zero return code")
+    minus4.pop("_ansible_parsed")
+    retry = _win_command(enable, cmd, 20000, "", failed="non-zero return code")
+    retry.pop("_ansible_parsed")
+    return {
+        "win_command_async_started.json": {
+            "_ansible_parsed": True,
+            "ansible_async_watchdog_pid": 5412,
+            "ansible_job_id": jid,
+            "changed": True,
+            "finished": False,
+            "results_file": results_file,
+            "started": True,
+        },
+        "async_status_running.json": dict(status, finished=False, changed=False),
+        "async_status_finished_0.json": dict(status, **done, finished=True),
+        "async_status_finished_minus4.json": dict(status, **minus4, finished=True),
+        "async_status_finished_20000.json": dict(status, **retry, finished=True),
+        "async_status_timed_out.json": dict(
+            status,
+            finished=True,
+            changed=False,
+            failed=True,
+            stdout=None,
+            msg="failure during async watchdog: timed out waiting for module completion",
+            exception="timed out waiting for module completion\r\nAt line:1 char:1",
+        ),
+    }
+
+
 def main():  # noqa: PLR0915 - one flat list of fixtures
     ca_key, ca = _ca()
     rs = _server(ca_key, ca, "rs01.site.local", "rs01")
@@ -536,6 +592,7 @@ def main():  # noqa: PLR0915 - one flat list of fixtures
     }
     fixtures.update(localised_service_fixtures())
     fixtures.update(remove_request_fixtures())
+    fixtures.update(async_fixtures())
     # A mobile server installed outside C:\\Program Files (its .exe.config sits beside the exe).
     fixtures["win_service_info_mobile_d_drive.json"] = {
         "changed": False,
