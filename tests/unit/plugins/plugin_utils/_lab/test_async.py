@@ -1,0 +1,131 @@
+# Copyright: (c) 2026, xprotect.encryption contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab's asynchronous start and status (the adapter's start/status, as ansible-core's async and
+async_status on Windows) and the modelled duration of a Server Configurator run: the host's services
+are down for it, its endpoints and its link to the management server show it."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+from lab_helpers import CFG, GUID, HOSTS, MS, RS, adapter, enable, events, group_state
+
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import faults, model, programs, site
+from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
+
+
+def _enable_argv(group, thumbprint):
+    return [CFG, "/quiet", "/enableencryption", f"/certificategroup={GUID[group]}", f"/thumbprint={thumbprint}"]
+
+
+def _wait(a, job, limit=10.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        status = a.status(job)
+        if status.finished:
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job} did not finish in {limit} s")
+
+
+def _status(lab, host):
+    return json.loads(open(lab.file("status.json"), encoding="utf-8").read())["hosts"][host]
+
+
+def test_start_returns_at_once_and_status_gives_the_result_when_the_run_ends(lab, prepared):
+    faults.inject(lab, MS, "slow_restart", 0.6)
+    a = adapter(lab, MS)
+    t0 = time.monotonic()
+    job = a.start(_enable_argv("server", prepared[MS]), timeout=30)
+    assert time.monotonic() - t0 < 0.5  # the run is in the background
+    assert job.startswith("j") and job[1:].isdigit()
+    running = a.status(job)
+    assert not running.finished and running.result is None
+    assert not group_state(lab, MS, "server")["enabled"]
+    done = _wait(a, job)
+    assert time.monotonic() - t0 >= 0.6
+    assert done.result.rc == 0
+    assert group_state(lab, MS, "server")["enabled"]
+    assert events(lab, "encryption_enabled", MS)
+    assert lab.read_state(MS)["configurator"]["running"] is None
+    assert a.call_log == ["start", "status", *["status"] * (len(a.call_log) - 2)]
+
+
+def test_a_second_run_during_an_async_one_exits_minus_4(lab, prepared):
+    faults.inject(lab, MS, "slow_restart", 0.6)
+    a = adapter(lab, MS)
+    job = a.start(_enable_argv("server", prepared[MS]), timeout=30)
+    time.sleep(0.2)
+    assert a.run([CFG, "/listcertificategroups"]).rc == -4  # one instance at a time, across processes
+    assert _wait(a, job).result.rc == 0
+
+
+def test_the_hosts_services_are_down_while_server_configurator_runs(lab, prepared):
+    # the management server encrypted first, then the recording server follows: while its run
+    # lasts, it has no endpoint and no link to the management server; afterwards both are back
+    assert enable(lab, MS, "server", prepared[MS]).rc == 0
+    faults.inject(lab, RS, "slow_restart", 0.8)
+    a = adapter(lab, RS)
+    job = a.start(_enable_argv("server", prepared[RS]), timeout=30)
+    time.sleep(0.3)
+    during = _status(lab, RS)
+    assert during["restarting"] is True
+    assert during["endpoints"] == []
+    assert during["connected"] is False
+    assert _wait(a, job).result.rc == 0
+    after = _status(lab, RS)
+    assert "restarting" not in after
+    assert {e["name"] for e in after["endpoints"]} == {"image-server", "webapi"}
+    assert after["connected"] is True
+
+
+def test_the_management_servers_run_disconnects_every_recording_server_for_its_duration(lab, prepared):
+    faults.inject(lab, MS, "slow_restart", 0.8)
+    assert _status(lab, RS)["connected"] is True  # both on plain HTTP
+    a = adapter(lab, MS)
+    job = a.start(_enable_argv("server", prepared[MS]), timeout=30)
+    time.sleep(0.3)
+    assert _status(lab, MS)["endpoints"] == []
+    assert _status(lab, RS)["connected"] is False
+    _wait(a, job)
+    assert _status(lab, MS)["endpoints"][0]["port"] == 443
+
+
+def test_a_job_past_its_time_limit_is_ended_and_fails_as_the_watchdog_says(lab, prepared):
+    faults.inject(lab, MS, "slow_restart", 5)
+    a = adapter(lab, MS)
+    job = a.start(_enable_argv("server", prepared[MS]), timeout=0.3)
+    time.sleep(0.5)
+    with pytest.raises(AdapterError, match="time limit"):
+        a.status(job)
+    # the killed run changed nothing, and the next run is not refused as a stale instance
+    assert not group_state(lab, MS, "server")["enabled"]
+    faults.inject(lab, MS, "slow_restart", 0)
+    assert enable(lab, MS, "server", prepared[MS]).rc == 0
+
+
+def test_status_of_an_unknown_job_is_an_error(lab):
+    with pytest.raises(AdapterError, match="could not find job j42"):
+        adapter(lab, MS).status("j42")
+    with pytest.raises(AdapterError, match="not a job id"):
+        adapter(lab, MS).status("../../etc/passwd")
+
+
+def test_the_run_time_is_restart_seconds_with_jitter_never_below_zero():
+    random.seed(18)
+    draws = [programs.restart_delay({"restart_seconds": 20, "restart_jitter_seconds": 5}) for _ in range(200)]
+    assert 15 <= min(draws) < 16 and 24 < max(draws) <= 25
+    assert programs.restart_delay({"restart_seconds": 0.1, "restart_jitter_seconds": 1}) >= 0
+    assert programs.restart_delay({}) == 0
+    assert programs.restart_delay({"restart_seconds": 2}) == 2
+
+
+def test_the_jitter_is_a_checked_site_setting(tmp_path):
+    path = str(tmp_path / "site")
+    site.ensure_site(path, hosts=HOSTS, settings={"restart_seconds": 20, "restart_jitter_seconds": "5"})
+    assert model.Site(path).settings["restart_jitter_seconds"] == 5
+    with pytest.raises(model.LabError, match="settings.restart_jitter_seconds"):
+        site.ensure_site(path, hosts=HOSTS, settings={"restart_jitter_seconds": -1})
