@@ -1,30 +1,33 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark of the rollout on lab sites of 10, 50 and 200 recording servers.
+"""Benchmark of the rollout's disconnection window on lab sites of 10, 50 and 200 recording servers.
 
-For each size (1 management server, N recording servers, 1 failover server, 1 mobile server,
-2 clients), with forks = min(N, 50) unless --forks is given:
+Each size (1 management server, N recording servers, 1 failover server, 1 mobile server, 2
+clients) runs with forks = 50 (``--forks``), three first rollouts, each on a fresh site:
 
-- wall time of the first ``site.yml``, of the idempotent re-run, and of ``audit.yml``;
-- the disconnection window, from the lab's event log: the management server's
-  ``encryption_enabled`` to the last recording server's.
+- (a) the lab's Server Configurator taking a realistic time (``--run-seconds``, default 20 with
+  ``--jitter`` 5: every enable/disable run takes 15-25 s, during which the host's services are
+  down), once with the fan-out switch (``xprotect_encryption_fan_out=true``, the default) and
+  once with the synchronous one (``false``);
+- (b) the same with runs that take no time: the window is then the controller's own cost;
+- (c) in (b)'s run, the worker CPU per host of the fan-out's first step (the task that starts
+  Server Configurator; each forked worker's CPU, benchmarks/callback_plugins/worker_cpu.py) in
+  phase 4's Server certificate switch, and, on the same site right after, the worker CPU per host
+  of a bare ``ansible.builtin.debug`` task with the same forks.
 
-With ``--cpu``, the first rollout is sampled every 50 ms (``/proc/stat`` and the CPU time of
-ansible-playbook's main process), and the window is split into its fixed part (the management
-server's enable to the first recording server's: its read-back, its gate, the start of phase 4)
-and its per-host part (the first recording server's enable to the last), each with the CPUs
-busy and the main process's share; the per-host part also as CPU time per recording server.
+The window is read from the lab's event log: the management server's ``encryption_enabled`` to
+the last recording server's (tests/phase_order.py). The 50-server site of (b) is also run again
+(the idempotent re-run, checked to change nothing) and audited. Anchor, in the same run:
+``../shared/bench/community_crypto_chain/run.sh 50 <forks>``, whose re-run only checks
+certificates.
 
-The window goal compares two short spans, so the first rollouts of the 10- and 50-server sites
-are repeated on fresh sites (``--repeat``, default 3, alternating 10 and 50) and the ratio is
-taken of the median windows; every window and the ratio of each pair are printed too.
+Last line: ``window_ratio=<fan-out (a) window at 200 / at 10> sync_ratio=<sync (a) window at 200
+/ at 10> task_cost=<(c) ours / debug, at 200> rerun_vs_chain=<our 50-site re-run / chain re-run>``.
+Goals: window_ratio <= 1.3, task_cost <= 1.5, rerun_vs_chain < 0.5.
 
-Anchor, in the same run: ``../shared/bench/community_crypto_chain/run.sh 50 <forks of the 50
-site>``, whose re-run only checks certificates. The last line reads
-``window_ratio=<window at 50 / window at 10> rerun_vs_chain=<our 50-site re-run / chain re-run>``.
-Goals: window_ratio <= 2 and rerun_vs_chain < 1.
-
-Run: ``python benchmarks/bench_rollout.py [--sizes 10,50,200] [--no-chain] [--cpu] [--repeat 3]``.
+Run: ``python benchmarks/bench_rollout.py [--sizes 10,50,200] [--forks 50] [--run-seconds 20]
+[--jitter 5] [--no-chain] [--cpu]``. Small sizes and short runs for development, e.g.
+``--sizes 3,6 --run-seconds 2 --jitter 0.5 --no-chain``.
 """
 
 from __future__ import annotations
@@ -60,9 +63,10 @@ def env(own_config: bool = True) -> dict:
     return e
 
 
-def timed(argv, own_config=True) -> tuple:
+def timed(argv, own_config=True, extra_env: Optional[dict] = None) -> tuple:
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, cwd=REPO, env=env(own_config), capture_output=True, text=True, check=False)
+    run_env = dict(env(own_config), **(extra_env or {}))
+    proc = subprocess.run(argv, cwd=REPO, env=run_env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"{' '.join(map(str, argv))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
@@ -104,10 +108,11 @@ class CpuSampler(threading.Thread):
         }
 
 
-def first_rollout(argv, sample: bool) -> tuple:
+def first_rollout(argv, sample: bool, extra_env: Optional[dict] = None) -> tuple:
     """Wall time of the first site.yml, and its CPU samples (None unless ``sample``)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=REPO, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run_env = dict(env(), **(extra_env or {}))
+    proc = subprocess.Popen(argv, cwd=REPO, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sampler = CpuSampler(proc.pid) if sample else None
     if sampler:
         sampler.start()
@@ -137,8 +142,10 @@ def split_window(sampler: Optional[CpuSampler], found) -> Optional[str]:
     )
 
 
-def lab(site: Path, state: str, recording: int = 0) -> None:
+def lab(site: Path, state: str, recording: int = 0, settings: Optional[dict] = None) -> None:
     extra = {"lab_path": str(site), "lab_state": state, "lab_recording_servers": recording}
+    if settings:
+        extra["lab_settings"] = settings
     timed([str(BIN / "ansible-playbook"), "playbooks/lab.yml", "-e", json.dumps(extra)])
 
 
@@ -156,21 +163,84 @@ def window_of(site: Path, sampler: Optional[CpuSampler]) -> tuple:
     return plan.disconnection_window(events, by_role), split_window(sampler, enables)
 
 
-def measure(size: int, forks: int, work: Path, cpu: bool = False, full: bool = True) -> dict:
-    """A fresh site's first rollout and its window; with ``full``, its re-run and audit too."""
-    site = work / f"site{size}" / "site"
-    lab(site, "started", size)
-    row = {"size": size, "forks": forks}
+WORKER_CPU = {
+    "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "benchmarks" / "callback_plugins"),
+    # As the collection's ansible.cfg, plus the worker CPU log.
+    "ANSIBLE_CALLBACKS_ENABLED": "xprotect.encryption.rollout,xprotect.encryption.lab_preload,worker_cpu",
+}
+DEBUG_PLAY = """
+- name: Anchor, a bare debug task on every recording server
+  hosts: xprotect_recording_servers
+  gather_facts: false
+  tasks:
+    - name: debug anchor
+      ansible.builtin.debug:
+        msg: anchor
+"""
+START_TASK = "Certificate groups of the host's roles"
+
+
+def worker_tasks(log: Path) -> list:
+    """``[(task name, [worker CPU seconds, ...]), ...]`` in the order the tasks ran (linear
+    strategy: a task's workers all end before the next task starts)."""
+    tasks: list = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if fields[0] == "start":
+            tasks.append((fields[1], []))
+        elif tasks and len(fields) == 2:
+            tasks[-1][1].append(float(fields[1]))
+    return tasks
+
+
+def phase4_start_cpu(log: Path, recording: int) -> tuple:
+    """Worker CPU per host (ms) of phase 4's first switch step on the recording servers (the
+    Server certificate group: the first switch task run by ``recording`` workers), and of the
+    collect step that follows it."""
+    tasks = worker_tasks(log)
+    for i, (name, cpus) in enumerate(tasks):
+        if name == START_TASK and len(cpus) == recording:
+            collect = tasks[i + 1][1] if i + 1 < len(tasks) else []
+            return statistics.mean(cpus) * 1000, (statistics.mean(collect) * 1000 if collect else float("nan"))
+    return float("nan"), float("nan")
+
+
+def debug_cpu(site: Path, forks: int, work: Path) -> float:
+    """Worker CPU per host (ms) of a bare debug task on the site's recording servers, same forks."""
+    playbook, log = work / "debug.yml", work / "debug-workers.log"
+    playbook.write_text(DEBUG_PLAY, encoding="utf-8")
+    log.unlink(missing_ok=True)
+    run_env = dict(WORKER_CPU, XPROTECT_BENCH_WORKER_LOG=str(log))
+    timed([str(BIN / "ansible-playbook"), "-i", str(site / "inventory.yml"), "-f", str(forks), str(playbook)],
+          extra_env=run_env)  # fmt: skip
+    cpus = [c for name, found in worker_tasks(log) if name == "debug anchor" for c in found]
+    return statistics.mean(cpus) * 1000
+
+
+def measure(size: int, forks: int, work: Path, *, kind: str, settings: dict, cpu: bool = False) -> dict:
+    """A fresh site's first rollout and its window. ``kind``: ``fan-out`` or ``sync`` (the
+    switch); ``zero`` (the fan-out, runs taking no time) also measures (c), and at 50 the re-run
+    and the audit."""
+    site = work / f"site{size}-{kind}" / "site"
+    lab(site, "started", size, settings)
+    row = {"size": size, "forks": forks, "kind": kind}
     try:
         inv = ["-i", str(site / "inventory.yml"), "-f", str(forks)]
-        row["first"], sampler = first_rollout([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"], cpu)
+        fan_out = ["-e", json.dumps({"xprotect_encryption_fan_out": kind != "sync"})]
+        log = work / f"workers-{size}-{kind}.log"
+        run_env = dict(WORKER_CPU, XPROTECT_BENCH_WORKER_LOG=str(log)) if kind == "zero" else None
+        argv = [str(BIN / "ansible-playbook"), *inv, *fan_out, "playbooks/site.yml"]
+        row["first"], sampler = first_rollout(argv, cpu, run_env)
         row["window"], row["split"] = window_of(site, sampler)
-        if full:
-            rerun, out = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/site.yml"])
-            if re.search(r"changed=[1-9]", out.split("PLAY RECAP", 1)[-1]):
-                sys.exit(f"the re-run of the {size}-server site changed something")
-            row["rerun"] = rerun
-            row["audit"] = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/audit.yml"])[0]
+        if kind == "zero":
+            row["start_cpu"], row["collect_cpu"] = phase4_start_cpu(log, size)
+            row["debug_cpu"] = debug_cpu(site, forks, work)
+            if size == 50:
+                rerun, out = timed([str(BIN / "ansible-playbook"), *inv, *fan_out, "playbooks/site.yml"])
+                if re.search(r"changed=[1-9]", out.split("PLAY RECAP", 1)[-1]):
+                    sys.exit(f"the re-run of the {size}-server site changed something")
+                row["rerun"] = rerun
+                row["audit"] = timed([str(BIN / "ansible-playbook"), *inv, "playbooks/audit.yml"])[0]
     finally:
         lab(site, "absent")
     return row
@@ -185,61 +255,58 @@ def chain(forks: int) -> tuple:
         return run_chain(50, forks, Path(work))
 
 
+def ratio(rows: dict, kind: str, sizes: list) -> float:
+    low, high = min(sizes), max(sizes)
+    a, b = rows.get((low, kind)), rows.get((high, kind))
+    return b["window"] / a["window"] if a and b and a["window"] and b["window"] else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="10,50,200")
-    parser.add_argument("--forks", type=int, default=0, help="forks for every size (default min(N, 50))")
+    parser.add_argument("--forks", type=int, default=50)
+    parser.add_argument("--run-seconds", type=float, default=20.0, help="modelled Server Configurator run (a)")
+    parser.add_argument("--jitter", type=float, default=5.0, help="uniform jitter of each run, seconds")
     parser.add_argument("--no-chain", action="store_true", help="skip the community.crypto anchor")
     parser.add_argument("--cpu", action="store_true", help="split the window and show the CPUs busy in it")
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="first rollouts of fresh 10- and 50-server sites, alternating, for the median window (default 3)",
-    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = []
+    realistic = {"restart_seconds": args.run_seconds, "restart_jitter_seconds": args.jitter}
+    kinds = (("fan-out", realistic), ("sync", realistic), ("zero", {}))
+    rows: dict = {}
+    t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
         for size in sizes:
-            forks = args.forks or min(size, 50)
-            row = measure(size, forks, Path(tmp), args.cpu)
-            row["windows"] = [row["window"]]
-            rows.append(row)
-            print(
-                f"N={size:>4} forks={forks:>3}: first rollout {row['first']:6.1f} s, idempotent re-run "
-                f"{row['rerun']:6.1f} s, audit {row['audit']:6.1f} s, disconnection window {row['window']:.2f} s",
-                flush=True,
-            )
-            if row["split"]:
-                print(row["split"], flush=True)
-        by = {r["size"]: r for r in rows}
-        # The window goal compares two short spans: one rollout each is at the mercy of the machine's
-        # noise. More fresh sites of the two sizes, alternating so that any drift hits both alike.
-        goal = [by[n] for n in (10, 50) if n in by]
-        for _repeat in range(1, max(args.repeat, 1) if len(goal) == 2 else 1):
-            for row in goal:
-                again = measure(row["size"], row["forks"], Path(tmp), args.cpu, full=False)
-                row["windows"].append(again["window"])
-                print(f"N={row['size']:>4} forks={row['forks']:>3}: window {again['window']:.2f} s", flush=True)
-                if again["split"]:
-                    print(again["split"], flush=True)
-    for row in goal:
-        row["window"] = statistics.median(row["windows"])
-        shown = " ".join(f"{w:.2f}" for w in row["windows"])
-        print(f"N={row['size']:>4}: windows {shown} s, median {row['window']:.2f} s")
-    window_ratio = by[50]["window"] / by[10]["window"] if 50 in by and 10 in by else float("nan")
-    if len(goal) == 2:
-        pairs = " ".join(f"{b / a:.2f}" for a, b in zip(by[10]["windows"], by[50]["windows"]))
-        print(f"window ratio of each pair of runs: {pairs}")
+            for kind, settings in kinds:
+                row = measure(size, args.forks, Path(tmp), kind=kind, settings=settings, cpu=args.cpu)
+                rows[(size, kind)] = row
+                extra = ""
+                if kind == "zero":
+                    extra = (
+                        f"; phase 4 start step {row['start_cpu']:.1f} ms worker CPU per host (collect "
+                        f"{row['collect_cpu']:.1f} ms), debug {row['debug_cpu']:.1f} ms"
+                    )
+                    if "rerun" in row:
+                        extra += f"; re-run {row['rerun']:.1f} s, audit {row['audit']:.1f} s"
+                print(
+                    f"N={size:>4} forks={args.forks:>3} {kind:>7}: first rollout {row['first']:6.1f} s, "
+                    f"disconnection window {row['window']:.2f} s{extra}",
+                    flush=True,
+                )
+                if row["split"]:
+                    print(row["split"], flush=True)
     rerun_vs_chain = float("nan")
-    if not args.no_chain and 50 in by:
-        c_first, c_rerun = chain(by[50]["forks"])
-        rerun_vs_chain = by[50]["rerun"] / c_rerun
-        print(
-            f"community.crypto chain, N=50 forks={by[50]['forks']}: first run {c_first:.1f} s, re-run {c_rerun:.1f} s"
-        )
-    print(f"window_ratio={window_ratio:.2f} rerun_vs_chain={rerun_vs_chain:.2f}")
+    if not args.no_chain and (50, "zero") in rows:
+        c_first, c_rerun = chain(args.forks)
+        rerun_vs_chain = rows[(50, "zero")]["rerun"] / c_rerun
+        print(f"community.crypto chain, N=50 forks={args.forks}: first run {c_first:.1f} s, re-run {c_rerun:.1f} s")
+    top = rows.get((max(sizes), "zero"))
+    task_cost = top["start_cpu"] / top["debug_cpu"] if top else float("nan")
+    print(f"benchmark wall time {time.perf_counter() - t0:.0f} s", flush=True)
+    print(
+        f"window_ratio={ratio(rows, 'fan-out', sizes):.2f} sync_ratio={ratio(rows, 'sync', sizes):.2f} "
+        f"task_cost={task_cost:.2f} rerun_vs_chain={rerun_vs_chain:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -68,13 +68,16 @@ def lab(site: Path, state: str, recording: int = 0) -> None:
 def kind_of(task_name: str):
     if task_name.startswith("debug"):
         return "debug"
-    return "switch" if "Certificate groups" in task_name else None
+    if "Certificate groups" not in task_name:
+        return None
+    # The fan-out's second step (mode collect) has "wait for" in its name; the first is the switch.
+    return "collect" if "wait for" in task_name else "switch"
 
 
 def parse(log: Path, hosts: int) -> dict:
     """Mean worker CPU (ms) and wall time per host (ms) for the tasks named debug* and switch*."""
-    cpu = {"debug": [], "switch": []}
-    wall = {"debug": [], "switch": []}
+    cpu = {"debug": [], "switch": [], "collect": []}
+    wall = {"debug": [], "switch": [], "collect": []}
     starts = []
     for line in log.read_text(encoding="utf-8").splitlines():
         fields = line.split("\t")
@@ -86,7 +89,7 @@ def parse(log: Path, hosts: int) -> dict:
         if kind_of(name):
             wall[kind_of(name)].append((end - begin) * 1000 / hosts)
     # The first task of each kind pays one-time costs (plugin loading in the main process).
-    return {k: (statistics.mean(cpu[k]), statistics.mean(wall[k][1:] or wall[k])) for k in cpu}
+    return {k: (statistics.mean(cpu[k]), statistics.mean(wall[k][1:] or wall[k])) for k in cpu if cpu[k]}
 
 
 def main() -> None:

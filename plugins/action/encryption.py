@@ -36,6 +36,8 @@ class ActionModule(XProtectAction):
         mode=dict(type="str", choices=["sync", "start", "collect"], default="sync"),
         started=dict(type="dict"),
     )
+    # The options a role may also give as one dictionary (``options``): one template, not twelve.
+    options_known = tuple(argument_spec)
     option_rules = {
         **encryption_flow.CONTEXT_RULES,
         "thumbprint": validate.thumbprint,
@@ -45,12 +47,20 @@ class ActionModule(XProtectAction):
         "settle_interval": validate.bounded(validate.number, above=0, maximum=600),
     }
 
+    def run(self, tmp=None, task_vars=None):
+        try:
+            self._task.args = switch.merged_options(self._task.args, self.options_known)
+        except validate.ArgumentError as e:
+            host = (task_vars or {}).get("inventory_hostname", "")
+            return {"failed": True, "changed": False, "msg": f"{host}: {e}" if host else str(e), "option": e.option}
+        return super().run(tmp, task_vars)
+
     def work(self, args, adapter, task_vars):
         ctx = self.host_context(args, task_vars)
         if args["mode"] == "collect":
             if args["started"] is None:
                 raise AdapterError(switch.no_started(ctx["fqdn"]))
-            return switch_flow.collect(adapter, ctx, args["started"], args)
+            return switch_flow.collect(adapter, args["started"])
         if args["state"] == "enabled" and not args["thumbprint"]:
             if self.check_mode:
                 # The certificates task, in check mode, has only said it would issue one.

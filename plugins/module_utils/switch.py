@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _groups, hoststate
+from ansible_collections.xprotect.encryption.plugins.module_utils import _groups, hoststate, validate
 
 
 def no_thumbprint(fqdn: str) -> str:
@@ -116,3 +116,22 @@ def no_started(fqdn: str) -> str:
         f"{fqdn}: mode=collect needs started, the registered result of the same task with mode=start "
         "(roles/encryption/tasks/switch.yml passes it)."
     )
+
+
+def merged_options(args: Mapping, known: Sequence[str]) -> dict:
+    """The task's arguments with ``options`` (a dictionary of the other options, which a role
+    builds with one template instead of one per option) merged in. An option given both ways, a
+    key that is not an option, or ``options`` that is not a dictionary is refused, naming it."""
+    out = dict(args)
+    extra = out.pop("options", None)
+    if extra is None:
+        return out
+    if not isinstance(extra, Mapping):
+        raise validate.refuse("options", extra, "give a dictionary of the module's other options")
+    for key, value in extra.items():
+        if key not in known or key == "options":
+            raise validate.refuse(f"options.{key}", value, f"give only options of the module ({', '.join(known)})")
+        if key in out:
+            raise validate.refuse(f"options.{key}", value, f"give {key} either as an option or in options, not both")
+        out[key] = value
+    return out

@@ -164,7 +164,18 @@ options:
     default: sync
     version_added: 0.1.0
   started:
-    description: With O(mode=collect), the registered result of the same task with O(mode=start).
+    description:
+      - With O(mode=collect), the registered result of the same task with O(mode=start). Its RV(job) carries the
+        host's context and the retry and settle options of the start, so the collect task needs no other option.
+    type: dict
+    version_added: 0.1.0
+  options:
+    description:
+      - The other options as one dictionary, merged with those given directly; an option given both ways, or a key
+        that is not an option, fails the task naming C(options.<key>).
+      - For a role that passes many options inside the disconnection window: Ansible compiles each templated option
+        again in every forked worker, so one template for the dictionary costs a third of one per option (the
+        encryption role's switch does this).
     type: dict
     version_added: 0.1.0
 extends_documentation_fragment:

@@ -90,20 +90,28 @@ def start(adapter, ctx: dict, roles, groups, args: dict, *, check_mode: bool, be
         "desired": desired,
         "groups": list(groups),
         "roles": list(roles),
+        # What collect needs besides, so that its task passes nothing but the start's result.
+        "context": {k: ctx[k] for k in ("fqdn", "address", "port_offset", "config_paths", "timeout")},
+        "options": {k: args[k] for k in _COLLECT_OPTIONS},
     }
     return result
 
 
-def collect(adapter, ctx: dict, started: dict, args: dict) -> dict:
-    """The fan-out's second step, for the ``started`` result of ``start``: wait for the started
-    run, with the retries of 10000/20000 and the stale-instance stop of the synchronous path,
-    run the host's other changes, then read the state back until it settles and judge it by the
-    same rules. A ``started`` result without ``job`` (nothing to change, check mode, skipped) is
-    returned as it is."""
+_COLLECT_OPTIONS = ("retries", "retry_delay", "stop_stale_configurator", "settle_timeout", "settle_interval")
+
+
+def collect(adapter, started: dict) -> dict:
+    """The fan-out's second step, for the ``started`` result of ``start`` (whose ``job`` carries the
+    host's context and the options of the start's task): wait for the started run, with the retries
+    of 10000/20000 and the stale-instance stop of the synchronous path, run the host's other
+    changes, then read the state back until it settles and judge it by the same rules. A
+    ``started`` result without ``job`` (nothing to change, check mode, skipped) is returned as it
+    is."""
     job = started.get("job")
     result = {k: v for k, v in started.items() if k not in ("job", "diff", "round_trips", "invocation")}
     if not isinstance(job, dict):
         return result
+    ctx, args = dict(job["context"]), job["options"]
     fqdn = ctx["fqdn"]
     changes = [tuple(c) for c in job["changes"]]
     exe, ids = job["configurator"], job["group_ids"]
