@@ -199,7 +199,7 @@ def phase4_start_cpu(log: Path, recording: int) -> tuple:
     collect step that follows it."""
     tasks = worker_tasks(log)
     for i, (name, cpus) in enumerate(tasks):
-        if name == START_TASK and len(cpus) == recording:
+        if name.endswith(START_TASK) and len(cpus) == recording:
             collect = tasks[i + 1][1] if i + 1 < len(tasks) else []
             return statistics.mean(cpus) * 1000, (statistics.mean(collect) * 1000 if collect else float("nan"))
     return float("nan"), float("nan")

@@ -35,6 +35,7 @@ class ActionModule(XProtectAction):
         readings=dict(type="list", elements="dict", default=[]),
         mode=dict(type="str", choices=["sync", "start", "collect"], default="sync"),
         started=dict(type="dict"),
+        options=dict(type="dict"),  # merged into the others by run(), before the spec is applied
     )
     # The options a role may also give as one dictionary (``options``): one template, not twelve.
     options_known = tuple(argument_spec)

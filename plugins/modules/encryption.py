@@ -154,10 +154,11 @@ options:
         task's runas become) and returns RV(job). A fork is held only for the start, so every recording server of
         a play starts its run at about the same time, whatever C(forks) is.
       - C(collect) is the second step, with the start's registered result as O(started). It waits for that run (its
-        status read every O(settle_interval) seconds, at most O(settle_timeout)), retries exit codes 10000 and 20000
-        and ends a stale instance as C(sync) does, runs the host's other changes, then reads the state back until it
-        settles and judges it by the same rules. A start result without RV(job) (nothing to change, check mode) is
-        returned as it is, so check mode, diff mode and drift correction are those of C(sync).
+        status read every half second, or every O(settle_interval) seconds when that is shorter, for at most
+        O(settle_timeout) seconds), retries exit codes 10000 and 20000 and ends a stale instance as C(sync) does,
+        runs the host's other changes, then reads the state back until it settles and judges it by the same rules.
+        A start result without RV(job) (nothing to change, check mode) is returned as it is, so check mode, diff
+        mode and drift correction are those of C(sync).
       - The encryption role chooses with C(xprotect_encryption_fan_out).
     type: str
     choices: [sync, start, collect]
@@ -173,7 +174,7 @@ options:
     description:
       - The other options as one dictionary, merged with those given directly; an option given both ways, or a key
         that is not an option, fails the task naming C(options.<key>).
-      - For a role that passes many options inside the disconnection window: Ansible compiles each templated option
+      - For a role that passes many options inside the disconnection window. Ansible compiles each templated option
         again in every forked worker, so one template for the dictionary costs a third of one per option (the
         encryption role's switch does this).
     type: dict

@@ -97,6 +97,8 @@ def start(adapter, ctx: dict, roles, groups, args: dict, *, check_mode: bool, be
     return result
 
 
+# How often collect reads the status of a started run (at most settle_interval).
+JOB_POLL_SECONDS = 0.5
 _COLLECT_OPTIONS = ("retries", "retry_delay", "stop_stale_configurator", "settle_timeout", "settle_interval")
 
 
@@ -123,7 +125,8 @@ def collect(adapter, started: dict) -> dict:
             job["id"],
             group=_groups.GROUPS[group].name,
             timeout=args["settle_timeout"],
-            interval=args["settle_interval"],
+            # A run's end opens or closes the disconnection window: notice it within half a second.
+            interval=min(args["settle_interval"], JOB_POLL_SECONDS),
         )
     except AdapterError as e:
         e.result.update(changed=True, applied=[])
