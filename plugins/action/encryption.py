@@ -54,6 +54,11 @@ class ActionModule(XProtectAction):
         except validate.ArgumentError as e:
             host = (task_vars or {}).get("inventory_hostname", "")
             return {"failed": True, "changed": False, "msg": f"{host}: {e}" if host else str(e), "option": e.option}
+        started = self._task.args.get("started")
+        if self._task.args.get("mode") == "collect" and switch_flow.nothing_started(started):
+            # Nothing was started (no change, check mode): the start's result as it is, without
+            # reaching the host or building an adapter (the rollout's re-run pays this per host).
+            return switch_flow.passed_through(started)
         return super().run(tmp, task_vars)
 
     def work(self, args, adapter, task_vars):

@@ -102,6 +102,17 @@ JOB_POLL_SECONDS = 0.5
 _COLLECT_OPTIONS = ("retries", "retry_delay", "stop_stale_configurator", "settle_timeout", "settle_interval")
 
 
+def nothing_started(started) -> bool:
+    """Whether ``started`` (the start step's registered result) is one without a run to collect."""
+    return isinstance(started, dict) and not isinstance(started.get("job"), dict)
+
+
+def passed_through(started: dict) -> dict:
+    """The start's result as collect returns it: without the job, the diff (shown once, by the
+    start) and what Ansible adds to every result."""
+    return {k: v for k, v in started.items() if k not in ("job", "diff", "round_trips", "invocation")}
+
+
 def collect(adapter, started: dict) -> dict:
     """The fan-out's second step, for the ``started`` result of ``start`` (whose ``job`` carries the
     host's context and the options of the start's task): wait for the started run, with the retries
@@ -110,7 +121,7 @@ def collect(adapter, started: dict) -> dict:
     ``started`` result without ``job`` (nothing to change, check mode, skipped) is returned as it
     is."""
     job = started.get("job")
-    result = {k: v for k, v in started.items() if k not in ("job", "diff", "round_trips", "invocation")}
+    result = passed_through(started)
     if not isinstance(job, dict):
         return result
     ctx, args = dict(job["context"]), job["options"]
