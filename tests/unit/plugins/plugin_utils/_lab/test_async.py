@@ -129,3 +129,65 @@ def test_the_jitter_is_a_checked_site_setting(tmp_path):
     assert model.Site(path).settings["restart_jitter_seconds"] == 5
     with pytest.raises(model.LabError, match="settings.restart_jitter_seconds"):
         site.ensure_site(path, hosts=HOSTS, settings={"restart_jitter_seconds": -1})
+
+
+# -- the switch's fan-out on a lab host (switch_flow.start, then collect) ---------------------------
+def _switch_args(thumbprint, **extra):
+    args = {
+        "state": "enabled",
+        "thumbprint": thumbprint,
+        "readings": [],
+        "configurator_path": None,
+        "configurator": {},
+        "override_markers": None,
+        "stop_stale_configurator": False,
+        "retries": 0,
+        "retry_delay": 0,
+        "settle_timeout": 10,
+        "settle_interval": 0.05,
+        "probe_timeout": 2,
+        "port_offset": 0,
+        "config_paths": {},
+    }
+    args.update(extra)
+    return args
+
+
+def _start(lab, host, args, check_mode=False):
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils import encryption_flow, switch_flow
+    from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import RUNAS
+
+    a = adapter(lab, host)
+    ctx = encryption_flow.context(args, host, "127.0.0.1")
+    started = switch_flow.start(
+        a, ctx, ["management"], ["server"], args, check_mode=check_mode, become=RUNAS, diff=lambda *_args: None
+    )
+    return a, switch_flow, started
+
+
+def test_the_fan_out_switches_a_lab_host_and_reads_it_back(lab, prepared):
+    faults.inject(lab, MS, "slow_restart", 0.5)
+    a, switch_flow, started = _start(lab, MS, _switch_args(prepared[MS]))
+    assert started["job"]["id"].startswith("j") and not group_state(lab, MS, "server")["enabled"]
+    result = switch_flow.collect(a, started)
+    assert result["thumbprints"] == {"server": prepared[MS]}
+    assert result["applied"] == [{"group": "Server certificate", "action": "enable", "exit_codes": [0]}]
+    assert group_state(lab, MS, "server")["enabled"]
+
+
+def test_check_mode_starts_nothing_on_a_lab_host(lab, prepared):
+    a, switch_flow, started = _start(lab, MS, _switch_args(prepared[MS]), check_mode=True)
+    assert "job" not in started and started["changed"] is True
+    assert switch_flow.collect(a, started)["thumbprints"] == {"server": None}
+    assert "start" not in a.call_log and not events(lab, "configurator_run", MS)
+
+
+def test_a_lab_host_that_never_settles_fails_naming_it_and_the_state_it_shows(lab, prepared):
+    # Server Configurator exits 0 and changes nothing: the read-back decides, as in the sync path
+    faults.inject(lab, MS, "configurator_exit", 0, applied=False)
+    a, switch_flow, started = _start(lab, MS, _switch_args(prepared[MS], settle_timeout=0.3))
+    with pytest.raises(AdapterError) as raised:
+        switch_flow.collect(a, started)
+    assert raised.value.message.startswith(f"{MS}: ")
+    assert raised.value.result["changed"] is True and raised.value.result["thumbprints"] == {"server": None}
+    assert not group_state(lab, MS, "server")["enabled"]
