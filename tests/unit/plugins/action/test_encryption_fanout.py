@@ -49,9 +49,10 @@ def binds(host):
     return run
 
 
-def fan_out(run_action, host, args=ARGS, **kw):
-    started = run_action("encryption", dict(args, mode="start"), host, **kw)
-    collected = run_action("encryption", dict(args, mode="collect", started=started), host, **kw)
+def fan_out(run_action, host, args=None, **kw):
+    started = run_action("encryption", dict(args or ARGS, mode="start"), host, **kw)
+    # as the role's second task: nothing but the start's result
+    collected = run_action("encryption", {"mode": "collect", "started": started}, host, **kw)
     return started, collected
 
 

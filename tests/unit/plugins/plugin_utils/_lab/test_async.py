@@ -116,7 +116,7 @@ def test_status_of_an_unknown_job_is_an_error(lab):
 
 def test_the_run_time_is_restart_seconds_with_jitter_never_below_zero():
     random.seed(18)
-    draws = [programs.restart_delay({"restart_seconds": 20, "restart_jitter_seconds": 5}) for _ in range(200)]
+    draws = [programs.restart_delay({"restart_seconds": 20, "restart_jitter_seconds": 5}) for _draw in range(200)]
     assert 15 <= min(draws) < 16 and 24 < max(draws) <= 25
     assert programs.restart_delay({"restart_seconds": 0.1, "restart_jitter_seconds": 1}) >= 0
     assert programs.restart_delay({}) == 0
