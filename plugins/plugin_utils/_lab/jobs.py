@@ -7,11 +7,14 @@ returns a job id at once; the result is written to ``~/.ansible_async/<jid>`` wh
 ends, and ``async_status`` reads it (``finished: 0`` until then). The watchdog ends a job that
 outlives its time limit and writes that as a failure.
 
-The lab does the same with a detached process: the calling worker forks twice (the grandchild
-belongs to init, so nothing waits for it and no zombie is left), the grandchild runs the program
-(Server Configurator's simulated run, with its modelled duration) and writes the result to
-``<host folder>/.async/<jid>``. The fork costs the worker about a millisecond and no import: the
-child has everything the worker had loaded.
+The lab does the same with a detached process: the calling worker forks once, and the child
+(in a session of its own) runs the program (Server Configurator's simulated run, with its modelled
+duration) and writes the result to ``<host folder>/.async/<jid>``. Nothing waits for it: a forked
+Ansible worker ends with its task, and its child then belongs to init, which reaps it; a process
+that stays (a test, the lab's own tools) reaps the children it started at its next start or
+status. The fork costs the worker about a millisecond and no import: the child has everything
+the worker had loaded. (It forked twice before, waiting for the middle process: one more fork of
+a large worker per host, in the window.)
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import secrets
 import signal
 import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Set
 
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, programs
 
@@ -43,18 +46,31 @@ def start(site: model.Site, host: str, argv: Sequence[str], run_as: Optional[str
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # Written before the fork, so that a quick child's result is never overwritten by it.
     model.write_json(path, {"started": 1, "finished": 0, "ansible_job_id": jid, "deadline": time.time() + timeout})
+    _reap()
     pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the forked children (the lab tests read what they write)
-        code = 1
+    if pid == 0:  # pragma: no cover - runs in the forked child (the lab tests read what it writes)
         try:
             os.setsid()
-            if os.fork() == 0:
-                _run_detached(site.path, host, list(argv), run_as, path=path, jid=jid)
-            code = 0
+            _run_detached(site.path, host, list(argv), run_as, path=path, jid=jid)
         finally:
-            os._exit(code)
-    os.waitpid(pid, 0)
+            os._exit(1)
+    _CHILDREN.add(pid)
     return jid
+
+
+# The runs this process started and has not reaped yet (see the module's docstring).
+_CHILDREN: Set[int] = set()
+
+
+def _reap() -> None:
+    """Reap the runs of this process that have ended, without waiting for any; only its own."""
+    for pid in list(_CHILDREN):
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _CHILDREN.discard(pid)
 
 
 def _run_detached(site_path: str, host: str, argv, run_as, *, path: str, jid: str) -> None:  # pragma: no cover
@@ -84,6 +100,7 @@ def status(site: model.Site, host: str, jid: str) -> Dict[str, Any]:
     """The job's record, as async_status returns it. A job past its deadline is ended and fails,
     as the async watchdog ends it; a job whose process died without a result fails too."""
     path = _path(site, host, jid)
+    _reap()
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -96,10 +113,7 @@ def status(site: model.Site, host: str, jid: str) -> Dict[str, Any]:
     pid = _pid(path)
     if time.time() > float(data.get("deadline") or 0):
         if pid and model.pid_alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            _end(pid)
         raise model.LabError(f"job {jid} on {host} reached its time limit and was ended (async watchdog).")
     if pid and not model.pid_alive(pid):
         # Written just after the child's exit? Read once more before calling it lost.
@@ -109,6 +123,24 @@ def status(site: model.Site, host: str, jid: str) -> Dict[str, Any]:
             raise model.LabError(f"job {jid} on {host} ended without writing a result.")
         return data
     return data
+
+
+def _end(pid: int) -> None:
+    """End a run and wait until it is gone, so that the next run does not find it as a stale instance."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        return
+    if pid in _CHILDREN:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        _CHILDREN.discard(pid)
+        return
+    deadline = time.time() + 2
+    while model.pid_alive(pid) and time.time() < deadline:
+        time.sleep(0.01)
 
 
 def _pid(path: str) -> Optional[int]:
