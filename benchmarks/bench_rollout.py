@@ -1,33 +1,31 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark of the rollout's disconnection window on lab sites of 10, 50 and 200 recording servers.
+"""Benchmark of the rollout's disconnection window on lab sites of 10, 50 and 200 recording servers (issue 18).
 
-Each size (1 management server, N recording servers, 1 failover server, 1 mobile server, 2
-clients) runs with forks = 50 (``--forks``), three first rollouts, each on a fresh site:
+For each size (1 management server, N recording servers, 1 failover server, 1 mobile server,
+2 clients), forks = --forks (default 50), three first rollouts of ``site.yml`` on fresh sites:
 
-- (a) the lab's Server Configurator taking a realistic time (``--run-seconds``, default 20 with
-  ``--jitter`` 5: every enable/disable run takes 15-25 s, during which the host's services are
-  down), once with the fan-out switch (``xprotect_encryption_fan_out=true``, the default) and
-  once with the synchronous one (``false``);
-- (b) the same with runs that take no time: the window is then the controller's own cost;
-- (c) in (b)'s run, the worker CPU per host of the fan-out's first step (the task that starts
-  Server Configurator; each forked worker's CPU, benchmarks/callback_plugins/worker_cpu.py) in
-  phase 4's Server certificate switch, and, on the same site right after, the worker CPU per host
-  of a bare ``ansible.builtin.debug`` task with the same forks.
+- (a) with the lab's Server Configurator taking a realistic time (--run-seconds, default 20,
+  with --jitter, default 5: the lab settings ``restart_seconds``/``restart_jitter_seconds``), once
+  with the fan-out switch (``xprotect_encryption_fan_out: true``) and once with the synchronous one;
+- (b) with the fan-out and runs that take no time: the controller's own share of the window;
+- (c) in (b)'s run, the worker CPU per host of phase 4's start step (and of its collect step)
+  against a bare ``ansible.builtin.debug`` task on the same site with the same forks
+  (benchmarks/callback_plugins/worker_cpu.py).
 
-The window is read from the lab's event log: the management server's ``encryption_enabled`` to
-the last recording server's (tests/phase_order.py). The 50-server site of (b) is also run again
-(the idempotent re-run, checked to change nothing) and audited. Anchor, in the same run:
-``../shared/bench/community_crypto_chain/run.sh 50 <forks>``, whose re-run only checks
-certificates.
+The window is read from the lab's event log: the management server's ``encryption_enabled`` to the
+last recording server's. At 50, (b)'s site is re-run (it must change nothing) and audited; the
+re-run is compared with the community.crypto anchor, ``../shared/bench/community_crypto_chain/run.sh
+50 <forks>`` (skipped with --no-chain). With ``--cpu``, the first rollout is sampled every 50 ms
+and the window split into its fixed part and its per-host part, with the CPUs busy in each.
 
-Last line: ``window_ratio=<fan-out (a) window at 200 / at 10> sync_ratio=<sync (a) window at 200
-/ at 10> task_cost=<(c) ours / debug, at 200> rerun_vs_chain=<our 50-site re-run / chain re-run>``.
+The last line reads ``window_ratio=<fan-out window at the largest size / at the smallest>
+sync_ratio=<the same, synchronous> task_cost=<(c) at the largest size: start step / debug>
+rerun_vs_chain=<the 50-server re-run / the anchor's re-run>`` (nan where a size is missing).
 Goals: window_ratio <= 1.3, task_cost <= 1.5, rerun_vs_chain < 0.5.
 
 Run: ``python benchmarks/bench_rollout.py [--sizes 10,50,200] [--forks 50] [--run-seconds 20]
-[--jitter 5] [--no-chain] [--cpu]``. Small sizes and short runs for development, e.g.
-``--sizes 3,6 --run-seconds 2 --jitter 0.5 --no-chain``.
+[--jitter 5] [--no-chain] [--cpu]``.
 """
 
 from __future__ import annotations

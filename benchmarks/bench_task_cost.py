@@ -15,7 +15,8 @@ last line reads ``switch_vs_debug_cpu=<x> switch_vs_debug_wall=<y>``.
 The role's switch is two tasks (issue 18): the first (mode start, or sync) is reported as
 ``switch``, the second (mode collect; in check mode it returns the first's result) as ``collect``.
 
-Run: ``python benchmarks/bench_task_cost.py [--recording-servers 50] [--no-lab-preload]``.
+Run: ``python benchmarks/bench_task_cost.py [--recording-servers 50] [--no-lab-preload]
+[--phase4-keywords]``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ PLAYBOOK = """
 - name: Per-host task cost
   hosts: xprotect_recording_servers
   gather_facts: false
-  vars:
+%(keywords)s  vars:
     xprotect_certificate: {thumbprint: "%(thumbprint)s"}
     xprotect_encryption_groups: [server]
   tasks:
@@ -44,6 +45,13 @@ PLAYBOOK = """
 DEBUG = """    - name: debug %(n)d
       ansible.builtin.debug:
         msg: anchor
+"""
+# The templated keywords of site.yml's phase 4 play (--phase4-keywords). The main process templates
+# them before it forks the task's workers, so the workers inherit what that loaded: the Jinja
+# lexer and the builtin filter plugins. Without them, the first template and the first filter of
+# every worker pay for both (docs/performance.md).
+PHASE4_KEYWORDS = """  serial: "{{ xprotect_recording_batch | default(0) }}"
+  max_fail_percentage: "{{ xprotect_max_fail_percentage | default(0) }}"
 """
 SWITCH = """    - name: switch %(n)d
       ansible.builtin.import_role:
@@ -102,6 +110,11 @@ def main() -> None:
     parser.add_argument(
         "--no-lab-preload", action="store_true", help="without the lab_preload callback (each worker imports the lab)"
     )
+    parser.add_argument(
+        "--phase4-keywords",
+        action="store_true",
+        help="give the play the templated keywords of site.yml's phase 4 (serial, max_fail_percentage)",
+    )
     args = parser.parse_args()
     n = args.recording_servers
     with tempfile.TemporaryDirectory(prefix="bench-task-cost-") as tmp:
@@ -111,7 +124,15 @@ def main() -> None:
         try:
             tasks = "".join(DEBUG % {"n": i} + SWITCH % {"n": i} for i in range(args.repeat))
             playbook = work / "cost.yml"
-            playbook.write_text(PLAYBOOK % {"thumbprint": "AB" * 20, "tasks": tasks}, encoding="utf-8")
+            playbook.write_text(
+                PLAYBOOK
+                % {
+                    "thumbprint": "AB" * 20,
+                    "tasks": tasks,
+                    "keywords": PHASE4_KEYWORDS if args.phase4_keywords else "",
+                },
+                encoding="utf-8",
+            )
             log = work / "workers.log"
             run(
                 [str(BIN / "ansible-playbook"), "-i", str(site / "inventory.yml"), "-f", str(n), str(playbook)],
