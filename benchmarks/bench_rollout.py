@@ -267,10 +267,12 @@ def main() -> None:
     parser.add_argument("--jitter", type=float, default=5.0, help="uniform jitter of each run, seconds")
     parser.add_argument("--no-chain", action="store_true", help="skip the community.crypto anchor")
     parser.add_argument("--cpu", action="store_true", help="split the window and show the CPUs busy in it")
+    parser.add_argument("--kinds", default="fan-out,sync,zero", help="which rollouts of each size (a subset of the three)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     realistic = {"restart_seconds": args.run_seconds, "restart_jitter_seconds": args.jitter}
-    kinds = (("fan-out", realistic), ("sync", realistic), ("zero", {}))
+    wanted = set(args.kinds.split(","))
+    kinds = [(k, s) for k, s in (("fan-out", realistic), ("sync", realistic), ("zero", {})) if k in wanted]
     rows: dict = {}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:

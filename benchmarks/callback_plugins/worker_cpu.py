@@ -26,12 +26,23 @@ from ansible.executor.process import worker
 from ansible.plugins.callback import CallbackBase
 
 LOG = os.environ.get("XPROTECT_BENCH_WORKER_LOG", "")
+# A folder: each worker of a task whose name contains XPROTECT_BENCH_PROFILE_TASK dumps its cProfile there.
+PROFILE = os.environ.get("XPROTECT_BENCH_PROFILE", "")
+PROFILE_TASK = os.environ.get("XPROTECT_BENCH_PROFILE_TASK", "")
 ORIGINAL_RUN = worker.WorkerProcess._run
 
 
 def _timed_run(self):
     start = time.process_time()
     try:
+        if PROFILE and self._task.get_name().endswith(PROFILE_TASK):
+            import cProfile  # noqa: PLC0415 - only when profiling
+
+            profiler = cProfile.Profile()
+            try:
+                return profiler.runcall(ORIGINAL_RUN, self)
+            finally:
+                profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}.prof"))
         return ORIGINAL_RUN(self)
     finally:
         spent = time.process_time() - start
