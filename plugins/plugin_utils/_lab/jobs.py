@@ -7,22 +7,25 @@ returns a job id at once; the result is written to ``~/.ansible_async/<jid>`` wh
 ends, and ``async_status`` reads it (``finished: 0`` until then). The watchdog ends a job that
 outlives its time limit and writes that as a failure.
 
-The lab does the same with a detached process: the calling worker forks once, and the child
-(in a session of its own) runs the program (Server Configurator's simulated run, with its modelled
-duration) and writes the result to ``<host folder>/.async/<jid>``. Nothing waits for it: a forked
-Ansible worker ends with its task, and its child then belongs to init, which reaps it; a process
-that stays (a test, the lab's own tools) reaps the children it started at its next start or
-status. The fork costs the worker about a millisecond and no import: the child has everything
-the worker had loaded. (It forked twice before, waiting for the middle process: one more fork of
-a large worker per host, in the window.)
+The lab does the same with a detached process, which runs the program (Server Configurator's
+simulated run, with its modelled duration) and writes the result to ``<host folder>/.async/<jid>``.
+The site process (server.py), which stands for the hosts, starts it: the calling worker sends the
+request to the site process's spawner (a Unix socket of the abstract namespace named after the
+site and the site process's pid) and the site process forks. So the controller's worker pays what
+a worker pays on a real site, one request, and not a fork of itself (about 3 ms of CPU per host
+in the disconnection window, docs/performance.md). Where no site process runs (a unit test, a
+stopped site), the caller forks the run itself, once, in a session of its own; a process that
+stays reaps the runs it started at its next start or status, and the site process reaps its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
 import signal
+import socket
 import time
 from typing import Any, Dict, Optional, Sequence, Set
 
@@ -31,7 +34,8 @@ from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import mo
 ASYNC_DIR = ".async"
 
 
-def _path(site: model.Site, host: str, jid: str) -> str:
+def job_path(site: model.Site, host: str, jid: str) -> str:
+    """Where the job ``jid`` of ``host`` keeps its record."""
     if not jid.startswith("j") or not jid[1:].isdigit():
         raise model.LabError(f"{jid!r} is not a job id of this lab (j followed by digits).", option="job")
     return os.path.join(site.host_dir(host), ASYNC_DIR, jid)
@@ -42,24 +46,95 @@ def start(site: model.Site, host: str, argv: Sequence[str], run_as: Optional[str
     if not argv:
         raise model.LabError("start: argv is empty; give the program and its arguments as a list.", option="argv")
     jid = f"j{secrets.randbelow(999999999999)}"
-    path = _path(site, host, jid)
+    path = job_path(site, host, jid)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # Written before the fork, so that a quick child's result is never overwritten by it.
     model.write_json(path, {"started": 1, "finished": 0, "ansible_job_id": jid, "deadline": time.time() + timeout})
+    request = {"host": host, "argv": list(argv), "run_as": run_as, "path": path, "jid": jid}
+    if not _ask_site_process(site, request):
+        spawn(site.path, request)
+    return jid
+
+
+def spawner_address(site_path: str, pid: int) -> str:
+    """The abstract Unix socket of the site process ``pid`` of the site at ``site_path``."""
+    digest = hashlib.sha256(os.path.realpath(site_path).encode("utf-8")).hexdigest()[:24]
+    return f"\0xprotect-lab-{digest}-{pid}"
+
+
+def _ask_site_process(site: model.Site, request: Dict[str, Any]) -> bool:
+    """Have the site process start the run; False when no site process listens (the caller forks)."""
+    pid = site.server_pid()
+    if not pid:
+        return False
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(10)
+        try:
+            sock.connect(spawner_address(site.path, pid))
+        except OSError:
+            return False  # a site process without a spawner, or one that just stopped
+        try:
+            sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
+            reply = sock.makefile("rb").readline()
+        except OSError as e:
+            reply = str(e).encode("utf-8")
+    finally:
+        sock.close()
+    if reply.strip() != b"ok":
+        # Sent, so it may have started: never start it a second time.
+        raise model.LabError(
+            f"the lab's site process did not confirm the start of job {request['jid']} on {request['host']} "
+            f"({reply.strip().decode('utf-8', 'replace') or 'no answer'}); see its server.log."
+        )
+    return True
+
+
+def spawn(site_path: str, request: Dict[str, Any]) -> int:
+    """Fork the run of ``request`` (as ``start`` builds it) in a session of its own; its pid. Called by
+    ``start`` without a site process, and by the site process for a worker's request."""
     _reap()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the forked child (the lab tests read what it writes)
         try:
             os.setsid()
-            _run_detached(site.path, host, list(argv), run_as, path=path, jid=jid)
+            _close_inherited()
+            _run_detached(
+                site_path,
+                request["host"],
+                list(request["argv"]),
+                request["run_as"],
+                path=request["path"],
+                jid=request["jid"],
+            )
         finally:
             os._exit(1)
     _CHILDREN.add(pid)
-    return jid
+    return pid
+
+
+def _close_inherited() -> None:  # pragma: no cover - runs in the forked child
+    """Close what the parent had open (the site process's listeners among them: a run that outlives
+    its site process must not keep its ports)."""
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 # The runs this process started and has not reaped yet (see the module's docstring).
 _CHILDREN: Set[int] = set()
+
+
+def reap() -> None:
+    """Reap the runs this process started that have ended (the site process calls it as it polls)."""
+    _reap()
 
 
 def _reap() -> None:
@@ -99,7 +174,7 @@ def _run_detached(site_path: str, host: str, argv, run_as, *, path: str, jid: st
 def status(site: model.Site, host: str, jid: str) -> Dict[str, Any]:
     """The job's record, as async_status returns it. A job past its deadline is ended and fails,
     as the async watchdog ends it; a job whose process died without a result fails too."""
-    path = _path(site, host, jid)
+    path = job_path(site, host, jid)
     _reap()
     try:
         with open(path, encoding="utf-8") as fh:

@@ -32,7 +32,7 @@ import sys
 import time
 from typing import Any, Dict, Optional, Tuple
 
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, model
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import certs, jobs, model
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import connectivity as conn
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import site as sitemod
 
@@ -115,6 +115,7 @@ class SiteServer:
         self.requests = 0
         self.handshakes = 0
         self.tasks: set = set()
+        self.spawner: Optional[asyncio.AbstractServer] = None
 
     # -- state ---------------------------------------------------------------------------------
     def _stamp(self, name: str) -> Tuple[int, int, int]:
@@ -197,6 +198,8 @@ class SiteServer:
             raise
         # Certificates may have expired while the site was stopped.
         await asyncio.to_thread(self.site.update_connectivity, None)
+        # The hosts' side of an asynchronous start (jobs.py): before server.pid names this process.
+        self.spawner = await asyncio.start_unix_server(self.spawn, path=jobs.spawner_address(self.site.path, os.getpid()))
         model.atomic_write(self.site.file("server.pid"), str(os.getpid()).encode("ascii"))
         self.write_status()
         took = time.monotonic() - t0
@@ -210,6 +213,27 @@ class SiteServer:
         )
         log(f"ready: {len(self.listeners)} listeners for {len(self.site.hosts)} hosts in {took:.2f} s")
         return took
+
+    async def spawn(self, reader, writer) -> None:
+        """A worker's asynchronous start (jobs.start): fork the run, then answer ``ok``."""
+        try:
+            request = json.loads(await asyncio.wait_for(reader.readline(), self.handshake_timeout))
+            if not isinstance(request, dict) or not {"host", "argv", "run_as", "path", "jid"} <= set(request):
+                raise ValueError(f"not a start request: {request!r}")
+            self.site.require_host(request["host"])
+            if request["path"] != jobs.job_path(self.site, request["host"], request["jid"]):
+                raise ValueError(f"not this site's job record: {request['path']!r}")
+            jobs.spawn(self.site.path, request)
+            writer.write(b"ok\n")
+        except model.LabError as e:
+            log(f"ERROR: spawner: {e.message}")
+            writer.write(f"error: {e.message}\n".encode("utf-8"))
+        except (ValueError, OSError, asyncio.TimeoutError) as e:
+            log(f"ERROR: spawner: {e}")
+            writer.write(f"error: {e}\n".encode("utf-8"))
+        with contextlib.suppress(Exception):
+            await writer.drain()
+            writer.close()
 
     async def refresh(self) -> None:
         changed = []
@@ -249,6 +273,7 @@ class SiteServer:
             if self.stopping.is_set():
                 break
             self.collect(time.monotonic())
+            jobs.reap()
             gen = self.site.generation()
             if gen != self.generation:
                 self.generation = gen
@@ -260,6 +285,8 @@ class SiteServer:
                     self.write_status()
 
     async def stop(self) -> None:
+        if self.spawner is not None:
+            self.spawner.close()
         for server in self.listeners.values():
             server.close()
         for server in self.listeners.values():

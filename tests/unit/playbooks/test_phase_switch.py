@@ -57,8 +57,48 @@ def test_each_switching_phase_switches_through_the_role(name):
 def test_the_role_switch_is_start_then_collect():
     tasks = yaml.safe_load(SWITCH.read_text(encoding="utf-8"))
     first, second = (t[ENCRYPTION] for t in tasks)
-    assert "xprotect_encryption_fan_out" in str(first)
+    # Inside the disconnection window the first step templates one variable, the plan.
+    assert first == {"options": "{{ xprotect_switch_plan }}"}
     assert second == {"mode": "collect", "started": "{{ xprotect_encryption }}"}
     assert [t["register"] for t in tasks] == ["xprotect_encryption", "xprotect_encryption"]
+    defaults = yaml.safe_load((SWITCH.parents[1] / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    assert "xprotect_encryption_fan_out" in defaults["xprotect_switch_options"]
+    assert defaults["xprotect_switch_plan"] == "{{ xprotect_switch_options }}"  # no plan: as the variables are now
     main = yaml.safe_load((SWITCH.parent / "main.yml").read_text(encoding="utf-8"))
-    assert any(t.get("ansible.builtin.import_tasks") == "switch.yml" for t in main)
+    imports = [t.get("ansible.builtin.import_tasks") for t in main]
+    assert imports.index("plan.yml") < imports.index("switch.yml")  # the role plans right before it switches
+
+
+def _playbook_uses(path: Path):
+    """(play index, tasks_from, vars) of every import of the encryption role's tasks, in order."""
+    for index, play in enumerate(_plays(path)):
+        for task in _tasks(play.get("tasks")):
+            spec = task.get("ansible.builtin.import_role") or {}
+            if spec.get("name") == ENCRYPTION:
+                yield index, spec.get("tasks_from", "main"), task.get("vars") or {}
+
+
+@pytest.mark.parametrize("name", ["site.yml", "phases/recording.yml", "phases/failover.yml"])
+def test_every_switch_of_a_playbook_is_planned_before(name):
+    """tasks_from: switch uses the plan (xprotect_switch_plan) as it stands: each one follows a plan
+    in its own play, or, for the first switch of a phase (the Server certificate group), a plan of
+    that group made in an earlier play, before the management server's switch in site.yml."""
+    uses = list(_playbook_uses(PLAYBOOKS / name))
+    switches = [i for i, (_p, tasks_from, _v) in enumerate(uses) if tasks_from == "switch"]
+    assert switches, uses
+    for i in switches:
+        play, _tasks_from, variables = uses[i]
+        before = [u for u in uses[:i] if u[1] in ("plan", "switch")]
+        if before and before[-1][0] == play and before[-1][1] == "plan":
+            continue  # planned right before, in the same play
+        assert variables.get("xprotect_encryption_groups") == ["server"], uses[i]
+        earlier = [u for u in uses[:i] if u[1] == "plan" and u[0] < play]
+        assert any(u[2].get("xprotect_encryption_groups") == ["server"] for u in earlier), (name, uses[i])
+
+
+def test_site_plans_phases_4_and_5_before_the_management_server_switches():
+    plays = _plays(PLAYBOOKS / "site.yml")
+    names = [p["name"] for p in plays]
+    plan = next(i for i, p in enumerate(plays) if any(u[1] == "plan" for u in _role_uses(p)))
+    assert plan < names.index("Phase 3: the management server")
+    assert "xprotect_recording_servers" in plays[plan]["hosts"] and "xprotect_failover_servers" in plays[plan]["hosts"]

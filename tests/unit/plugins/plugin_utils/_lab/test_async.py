@@ -7,13 +7,15 @@ are down for it, its endpoints and its link to the management server show it."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import socket
 import time
 
 import pytest
 from lab_helpers import CFG, GUID, HOSTS, MS, RS, adapter, enable, events, group_state
 
-from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import faults, model, programs, site
+from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import faults, jobs, model, programs, site
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError
 
 
@@ -105,6 +107,84 @@ def test_a_job_past_its_time_limit_is_ended_and_fails_as_the_watchdog_says(lab, 
     assert not group_state(lab, MS, "server")["enabled"]
     faults.inject(lab, MS, "slow_restart", 0)
     assert enable(lab, MS, "server", prepared[MS]).rc == 0
+
+
+def _parent_of(pid):
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_with_its_site_process_running_the_site_process_starts_the_run_not_the_caller(lab, prepared):
+    """As on a real site the host starts the run: the caller sends one request and forks nothing."""
+    started = site.start(lab.path)
+    try:
+        faults.inject(lab, MS, "slow_restart", 0.8)
+        a = adapter(lab, MS)
+        before = set(jobs._CHILDREN)  # runs earlier tests of this process forked, not yet reaped
+        job = a.start(_enable_argv("server", prepared[MS]), timeout=30)
+        assert not jobs._CHILDREN - before  # the caller forked nothing
+        pid_file = jobs.job_path(lab, MS, job) + ".pid"
+        deadline = time.monotonic() + 5
+        while not os.path.exists(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with open(pid_file, encoding="ascii") as fh:
+            run = int(fh.read())
+        assert _parent_of(run) == started["pid"]
+        assert _wait(a, job).result.rc == 0
+        assert group_state(lab, MS, "server")["enabled"]
+    finally:
+        site.stop(lab.path)
+
+
+def test_a_run_that_outlives_its_site_process_keeps_none_of_its_ports(lab, prepared):
+    site.start(lab.path)
+    faults.inject(lab, MS, "slow_restart", 3)
+    a = adapter(lab, MS)
+    job = a.start(_enable_argv("server", prepared[MS]), timeout=30)
+    site.stop(lab.path)
+    try:
+        assert site.start(lab.path)["changed"] is True  # the ports are free for the next site process
+    finally:
+        site.stop(lab.path)
+    assert _wait(a, job).result.rc == 0
+
+
+def test_the_spawner_refuses_what_is_not_a_start_request_of_its_site(lab, prepared):
+    started = site.start(lab.path)
+    try:
+        bad = [
+            b"not json\n",
+            json.dumps({"host": MS}).encode() + b"\n",
+            json.dumps({"host": "nobody.example", "argv": [CFG], "run_as": None, "path": "/tmp/x", "jid": "j1"}).encode()
+            + b"\n",
+            json.dumps({"host": MS, "argv": [CFG], "run_as": None, "path": "/tmp/elsewhere", "jid": "j1"}).encode()
+            + b"\n",
+        ]
+        for request in bad:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(10)
+                sock.connect(jobs.spawner_address(lab.path, started["pid"]))
+                sock.sendall(request)
+                assert sock.makefile("rb").readline().startswith(b"error: "), request
+        assert not os.path.exists(os.path.join(lab.host_dir(MS), jobs.ASYNC_DIR, "j1"))
+        # and it still serves a real request
+        a = adapter(lab, MS)
+        assert _wait(a, a.start(_enable_argv("server", prepared[MS]), timeout=30)).result.rc == 0
+    finally:
+        site.stop(lab.path)
+
+
+def test_a_start_the_site_process_does_not_confirm_is_an_error_and_is_not_forked_again(lab, prepared, monkeypatch):
+    site.start(lab.path)
+    try:
+        # a request the site process refuses: the caller says so and does not fork the run itself
+        monkeypatch.setattr(jobs, "job_path", lambda site_, host, jid: os.path.join(str(lab.path), "elsewhere", jid))
+        before = set(jobs._CHILDREN)
+        with pytest.raises(AdapterError, match="did not confirm the start of job j[0-9]+ on " + MS):
+            adapter(lab, MS).start(_enable_argv("server", prepared[MS]), timeout=30)
+        assert not jobs._CHILDREN - before
+    finally:
+        site.stop(lab.path)
 
 
 def test_status_of_an_unknown_job_is_an_error(lab):
