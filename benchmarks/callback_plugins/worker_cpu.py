@@ -35,14 +35,14 @@ ORIGINAL_RUN = worker.WorkerProcess._run
 def _timed_run(self):
     start = time.process_time()
     try:
-        if PROFILE and self._task.get_name().endswith(PROFILE_TASK):
+        if PROFILE and self._task.get_name().endswith(tuple(PROFILE_TASK.split("|"))):
             import cProfile  # noqa: PLC0415 - only when profiling
 
             profiler = cProfile.Profile()
             try:
                 return profiler.runcall(ORIGINAL_RUN, self)
             finally:
-                profiler.dump_stats(os.path.join(PROFILE, f"{os.getpid()}.prof"))
+                profiler.dump_stats(os.path.join(PROFILE, f"{self._task._uuid}-{os.getpid()}.prof"))
         return ORIGINAL_RUN(self)
     finally:
         spent = time.process_time() - start

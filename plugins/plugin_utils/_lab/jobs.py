@@ -113,6 +113,11 @@ def spawn(site_path: str, request: Dict[str, Any]) -> int:
     return pid
 
 
+def failed_to_start(request: Dict[str, Any], message: str) -> None:
+    """Record a run that could not be started as a failed job, for its status to say so."""
+    model.write_json(request["path"], {"failed": True, "msg": message, "finished": 1, "ansible_job_id": request["jid"]})
+
+
 def _close_inherited() -> None:  # pragma: no cover - runs in the forked child
     """Close what the parent had open (the site process's listeners among them: a run that outlives
     its site process must not keep its ports)."""

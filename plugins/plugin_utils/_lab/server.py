@@ -215,7 +215,7 @@ class SiteServer:
         return took
 
     async def spawn(self, reader, writer) -> None:
-        """A worker's asynchronous start (jobs.start): fork the run, then answer ``ok``."""
+        """A worker's asynchronous start (jobs.start): check the request, answer ``ok``, then fork the run."""
         try:
             request = json.loads(await asyncio.wait_for(reader.readline(), self.handshake_timeout))
             if not isinstance(request, dict) or not {"host", "argv", "run_as", "path", "jid"} <= set(request):
@@ -223,15 +223,25 @@ class SiteServer:
             self.site.require_host(request["host"])
             if request["path"] != jobs.job_path(self.site, request["host"], request["jid"]):
                 raise ValueError(f"not this site's job record: {request['path']!r}")
-            jobs.spawn(self.site.path, request)
-            writer.write(b"ok\n")
         except model.LabError as e:
-            log(f"ERROR: spawner: {e.message}")
-            writer.write(f"error: {e.message}\n".encode("utf-8"))
+            return await self._answer(writer, f"error: {e.message}")
         except (ValueError, OSError, asyncio.TimeoutError) as e:
-            log(f"ERROR: spawner: {e}")
-            writer.write(f"error: {e}\n".encode("utf-8"))
+            return await self._answer(writer, f"error: {e}")
+        # The answer first: the worker waits for it, not for the fork (a worker on a real site
+        # waits for the host to take the job, not for the program to start).
+        await self._answer(writer, "ok")
+        try:
+            jobs.spawn(self.site.path, request)
+        except OSError as e:
+            log(f"ERROR: spawner: cannot start job {request['jid']} on {request['host']}: {e}")
+            jobs.failed_to_start(request, f"the lab could not start the run: {e}")
+
+    @staticmethod
+    async def _answer(writer, line: str) -> None:
+        if line != "ok":
+            log(f"ERROR: spawner: {line}")
         with contextlib.suppress(Exception):
+            writer.write(line.encode("utf-8") + b"\n")
             await writer.drain()
             writer.close()
 
