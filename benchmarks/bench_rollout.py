@@ -267,7 +267,7 @@ def main() -> None:
     parser.add_argument("--jitter", type=float, default=5.0, help="uniform jitter of each run, seconds")
     parser.add_argument("--no-chain", action="store_true", help="skip the community.crypto anchor")
     parser.add_argument("--cpu", action="store_true", help="split the window and show the CPUs busy in it")
-    parser.add_argument("--kinds", default="fan-out,sync,zero", help="which rollouts of each size (a subset of the three)")
+    parser.add_argument("--kinds", default="fan-out,sync,zero", help="which rollouts of each size (of the three)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     realistic = {"restart_seconds": args.run_seconds, "restart_jitter_seconds": args.jitter}

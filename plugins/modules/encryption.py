@@ -175,8 +175,8 @@ options:
       - The other options as one dictionary, merged with those given directly; an option given both ways, or a key
         that is not an option, fails the task naming C(options.<key>).
       - For a role that passes many options inside the disconnection window. Ansible compiles each templated option
-        again in every forked worker, so one template for the dictionary costs a third of one per option (the
-        encryption role's switch does this).
+        again in every forked worker; the encryption role works the dictionary out before the window (its
+        C(tasks_from=plan), a fact) and its switch passes that one variable.
     type: dict
     version_added: 0.1.0
 extends_documentation_fragment:

@@ -199,7 +199,8 @@ class SiteServer:
         # Certificates may have expired while the site was stopped.
         await asyncio.to_thread(self.site.update_connectivity, None)
         # The hosts' side of an asynchronous start (jobs.py): before server.pid names this process.
-        self.spawner = await asyncio.start_unix_server(self.spawn, path=jobs.spawner_address(self.site.path, os.getpid()))
+        address = jobs.spawner_address(self.site.path, os.getpid())
+        self.spawner = await asyncio.start_unix_server(self.spawn, path=address)
         model.atomic_write(self.site.file("server.pid"), str(os.getpid()).encode("ascii"))
         self.write_status()
         took = time.monotonic() - t0

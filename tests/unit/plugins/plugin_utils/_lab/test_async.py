@@ -152,19 +152,17 @@ def test_a_run_that_outlives_its_site_process_keeps_none_of_its_ports(lab, prepa
 def test_the_spawner_refuses_what_is_not_a_start_request_of_its_site(lab, prepared):
     started = site.start(lab.path)
     try:
-        bad = [
-            b"not json\n",
-            json.dumps({"host": MS}).encode() + b"\n",
-            json.dumps({"host": "nobody.example", "argv": [CFG], "run_as": None, "path": "/tmp/x", "jid": "j1"}).encode()
-            + b"\n",
-            json.dumps({"host": MS, "argv": [CFG], "run_as": None, "path": "/tmp/elsewhere", "jid": "j1"}).encode()
-            + b"\n",
+        job = {"argv": [CFG], "run_as": None, "jid": "j1"}
+        bad = [b"not json", json.dumps({"host": MS}).encode()]
+        bad += [
+            json.dumps(dict(job, host="nobody.test", path="/tmp/x")).encode(),  # not a host of the site
+            json.dumps(dict(job, host=MS, path="/tmp/elsewhere")).encode(),  # not the host's job record
         ]
         for request in bad:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(10)
                 sock.connect(jobs.spawner_address(lab.path, started["pid"]))
-                sock.sendall(request)
+                sock.sendall(request + b"\n")
                 assert sock.makefile("rb").readline().startswith(b"error: "), request
         assert not os.path.exists(os.path.join(lab.host_dir(MS), jobs.ASYNC_DIR, "j1"))
         # and it still serves a real request
