@@ -5,7 +5,8 @@
 On a lab site of N recording servers (default 50, forks N), one play runs, on every recording
 server, three times each: ``ansible.builtin.debug`` (the anchor: Ansible's own per-host cost)
 and the encryption role's ``switch`` tasks in check mode (what phase 4 runs inside the
-disconnection window, up to the first Server Configurator call). A helper callback
+disconnection window, up to the first Server Configurator call), planned first as site.yml
+does (``tasks_from: plan``, not measured). A helper callback
 (benchmarks/callback_plugins/worker_cpu.py) logs the CPU time of every forked worker and the
 start of every task.
 
@@ -53,7 +54,12 @@ DEBUG = """    - name: debug %(n)d
 PHASE4_KEYWORDS = """  serial: "{{ xprotect_recording_batch | default(0) }}"
   max_fail_percentage: "{{ xprotect_max_fail_percentage | default(0) }}"
 """
-SWITCH = """    - name: switch %(n)d
+# As site.yml's phase 4: the switch planned before (roles/encryption/tasks/plan.yml, not measured).
+SWITCH = """    - name: plan %(n)d
+      ansible.builtin.import_role:
+        name: xprotect.encryption.encryption
+        tasks_from: plan
+    - name: switch %(n)d
       ansible.builtin.import_role:
         name: xprotect.encryption.encryption
         tasks_from: switch
