@@ -10,8 +10,8 @@ For each size (1 management server, N recording servers, 1 failover server, 1 mo
   with the fan-out switch (``xprotect_encryption_fan_out: true``) and once with the synchronous one;
 - (b) with the fan-out and runs that take no time: the controller's own share of the window;
 - (c) in (b)'s run, the worker CPU per host of phase 4's start step (and of its collect step)
-  against a bare ``ansible.builtin.debug`` task on the same site with the same forks
-  (benchmarks/callback_plugins/worker_cpu.py).
+  against a bare ``ansible.builtin.debug`` task on the same recording servers, a play run after
+  site.yml by the same ansible-playbook process (benchmarks/callback_plugins/worker_cpu.py).
 
 The window is read from the lab's event log: the management server's ``encryption_enabled`` to the
 last recording server's. At 50, (b)'s site is re-run (it must change nothing) and audited; the
@@ -203,18 +203,6 @@ def phase4_start_cpu(log: Path, recording: int) -> tuple:
     return float("nan"), float("nan")
 
 
-def debug_cpu(site: Path, forks: int, work: Path) -> float:
-    """Worker CPU per host (ms) of a bare debug task on the site's recording servers, same forks."""
-    playbook, log = work / "debug.yml", work / "debug-workers.log"
-    playbook.write_text(DEBUG_PLAY, encoding="utf-8")
-    log.unlink(missing_ok=True)
-    run_env = dict(WORKER_CPU, XPROTECT_BENCH_WORKER_LOG=str(log))
-    timed([str(BIN / "ansible-playbook"), "-i", str(site / "inventory.yml"), "-f", str(forks), str(playbook)],
-          extra_env=run_env)  # fmt: skip
-    cpus = [c for name, found in worker_tasks(log) if name == "debug anchor" for c in found]
-    return statistics.mean(cpus) * 1000
-
-
 def measure(size: int, forks: int, work: Path, *, kind: str, settings: dict, cpu: bool = False) -> dict:
     """A fresh site's first rollout and its window. ``kind``: ``fan-out`` or ``sync`` (the
     switch); ``zero`` (the fan-out, runs taking no time) also measures (c), and at 50 the re-run
@@ -228,11 +216,19 @@ def measure(size: int, forks: int, work: Path, *, kind: str, settings: dict, cpu
         log = work / f"workers-{size}-{kind}.log"
         run_env = dict(WORKER_CPU, XPROTECT_BENCH_WORKER_LOG=str(log)) if kind == "zero" else None
         argv = [str(BIN / "ansible-playbook"), *inv, *fan_out, "playbooks/site.yml"]
+        if kind == "zero":
+            # The anchor in the same run: a bare debug task on the same hosts, after the rollout,
+            # in the same ansible-playbook process (the same inventory, facts and forks).
+            anchor = work / "debug.yml"
+            anchor.write_text(DEBUG_PLAY, encoding="utf-8")
+            argv.append(str(anchor))
         row["first"], sampler = first_rollout(argv, cpu, run_env)
         row["window"], row["split"] = window_of(site, sampler)
         if kind == "zero":
             row["start_cpu"], row["collect_cpu"] = phase4_start_cpu(log, size)
-            row["debug_cpu"] = debug_cpu(site, forks, work)
+            row["debug_cpu"] = (
+                statistics.mean(c for name, found in worker_tasks(log) if name == "debug anchor" for c in found) * 1000
+            )
             if size == 50:
                 rerun, out = timed([str(BIN / "ansible-playbook"), *inv, *fan_out, "playbooks/site.yml"])
                 if re.search(r"changed=[1-9]", out.split("PLAY RECAP", 1)[-1]):
