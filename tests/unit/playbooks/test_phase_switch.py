@@ -102,3 +102,14 @@ def test_site_plans_phases_4_and_5_before_the_management_server_switches():
     plan = next(i for i, p in enumerate(plays) if any(u[1] == "plan" for u in _role_uses(p)))
     assert plan < names.index("Phase 3: the management server")
     assert "xprotect_recording_servers" in plays[plan]["hosts"] and "xprotect_failover_servers" in plays[plan]["hosts"]
+    # One server whose plan fails stops the whole run there, before the management server switches.
+    assert plays[plan]["any_errors_fatal"] is True
+
+
+@pytest.mark.parametrize("name", ["recording.yml", "failover.yml"])
+def test_a_phase_job_stops_on_a_plan_that_fails_before_its_lock(name):
+    plays = _plays(PLAYBOOKS / "phases" / name)
+    check = next(p for p in plays if "check" in p["name"].lower())
+    roles = [(t, t.get("ansible.builtin.import_role") or {}) for t in _tasks(check["tasks"])]
+    plans = [t for t, spec in roles if spec.get("tasks_from") == "plan"]
+    assert plans and all(t.get("any_errors_fatal") is True for t in plans), plans
