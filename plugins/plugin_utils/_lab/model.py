@@ -354,8 +354,14 @@ class Site:
                 self.write_config_files(tx.state)
             self.append_events(tx.events)
             if tx.dirty:
-                self.bump()
-                self.update_connectivity(name)
+                # The connectivity first, then the generation: the site process rebuilds
+                # status.json when the generation moves, from connectivity.json as it is then, so a
+                # bump before it could publish the link as it was before this change, until the
+                # next change (a failover server reported disconnected after it had switched).
+                try:
+                    self.update_connectivity(name)
+                finally:
+                    self.bump()
         if tx.dirty and not self.server_pid():
             self.write_status()
 

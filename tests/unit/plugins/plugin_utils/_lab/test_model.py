@@ -94,6 +94,22 @@ def test_every_event_has_ts_host_event(lab, prepared):
     } <= kinds
 
 
+def test_the_generation_moves_only_once_the_connectivity_says_the_change(lab, prepared, monkeypatch):
+    """The site process rebuilds status.json when the generation moves, from connectivity.json as it
+    is then: at every bump the file must already say what the change did to the links."""
+    assert enable(lab, MS, "server", prepared[MS]).rc == 0
+    seen = []
+    bump = model.Site.bump
+
+    def observed(site):
+        seen.append(json.loads(open(site.file("connectivity.json"), encoding="utf-8").read())["connected"].get(RS))
+        bump(site)
+
+    monkeypatch.setattr(model.Site, "bump", observed)
+    assert enable(lab, RS, "server", prepared[RS]).rc == 0
+    assert seen and seen[-1] is True  # the recording server's link, back up when its switch is published
+
+
 def test_generation_bumps_on_every_change(lab):
     before = lab.generation()
     adapter(lab, RS).list_services()
