@@ -93,7 +93,7 @@ def _ask_site_process(site: model.Site, request: Dict[str, Any]) -> bool:
 def spawn(site_path: str, request: Dict[str, Any]) -> int:
     """Fork the run of ``request`` (as ``start`` builds it) in a session of its own; its pid. Called by
     ``start`` without a site process, and by the site process for a worker's request."""
-    _reap()
+    reap()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the forked child (the lab tests read what it writes)
         try:
@@ -138,12 +138,8 @@ _CHILDREN: Set[int] = set()
 
 
 def reap() -> None:
-    """Reap the runs this process started that have ended (the site process calls it as it polls)."""
-    _reap()
-
-
-def _reap() -> None:
-    """Reap the runs of this process that have ended, without waiting for any; only its own."""
+    """Reap the runs this process started that have ended, without waiting for any; only its own
+    (``start`` and ``status`` call it, and the site process as it polls)."""
     for pid in list(_CHILDREN):
         try:
             done, _status = os.waitpid(pid, os.WNOHANG)
@@ -154,7 +150,7 @@ def _reap() -> None:
 
 
 def _run_detached(site_path: str, host: str, argv, run_as, *, path: str, jid: str) -> None:  # pragma: no cover
-    """The grandchild: run the program, write its result, and leave without Ansible's exit handlers."""
+    """The detached run: run the program, write its result, and leave without Ansible's exit handlers."""
     code = 0
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -180,7 +176,7 @@ def status(site: model.Site, host: str, jid: str) -> Dict[str, Any]:
     """The job's record, as async_status returns it. A job past its deadline is ended and fails,
     as the async watchdog ends it; a job whose process died without a result fails too."""
     path = job_path(site, host, jid)
-    _reap()
+    reap()
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
