@@ -38,7 +38,7 @@ def _timed_run(self):
         if PROFILE and self._task.get_name().endswith(tuple(PROFILE_TASK.split("|"))):
             import cProfile  # noqa: PLC0415 - only when profiling
 
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)  # CPU, not the wait for the host
             try:
                 return profiler.runcall(ORIGINAL_RUN, self)
             finally:

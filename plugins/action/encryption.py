@@ -36,9 +36,10 @@ class ActionModule(XProtectAction):
         mode=dict(type="str", choices=["sync", "start", "collect"], default="sync"),
         started=dict(type="dict"),
         options=dict(type="dict"),  # merged into the others by run(), before the spec is applied
+        plan=dict(type="str"),  # the host variable that holds ``options`` (run() reads it)
     )
-    # The options a role may also give as one dictionary (``options``): one template, not twelve.
-    options_known = tuple(argument_spec)
+    # The options a role may also give as one dictionary (``options``, or the variable ``plan`` names).
+    options_known = tuple(k for k in argument_spec if k != "plan")
     option_rules = {
         **encryption_flow.CONTEXT_RULES,
         "thumbprint": validate.thumbprint,
@@ -50,7 +51,10 @@ class ActionModule(XProtectAction):
 
     def run(self, tmp=None, task_vars=None):
         try:
-            self._task.args = switch.merged_options(self._task.args, self.options_known)
+            args = dict(self._task.args)
+            if "plan" in args:
+                args["options"] = self._planned(args, task_vars or {})
+            self._task.args = switch.merged_options(args, self.options_known)
         except validate.ArgumentError as e:
             host = (task_vars or {}).get("inventory_hostname", "")
             return {"failed": True, "changed": False, "msg": f"{host}: {e}" if host else str(e), "option": e.option}
@@ -60,6 +64,18 @@ class ActionModule(XProtectAction):
             # reaching the host or building an adapter (the rollout's re-run pays this per host).
             return switch_flow.passed_through(started)
         return super().run(tmp, task_vars)
+
+    def _planned(self, args, task_vars):
+        """The dictionary of options in the host variable ``plan`` names, as ``set_fact`` left it
+        (the role's ``tasks_from: plan``): not templated again inside the disconnection window. A
+        template (the role's default, the switch not planned) is templated now."""
+        name = args.pop("plan")
+        if "options" in args:
+            raise validate.refuse("plan", name, "give plan or options, not both")
+        if not isinstance(name, str) or name not in task_vars:
+            raise validate.refuse("plan", name, switch.NO_PLAN)
+        value = task_vars[name]
+        return self._templar.template(value) if isinstance(value, str) else value
 
     def work(self, args, adapter, task_vars):
         ctx = self.host_context(args, task_vars)

@@ -118,6 +118,12 @@ def no_started(fqdn: str) -> str:
     )
 
 
+NO_PLAN = (
+    "name a variable of the host that holds the switch's options as a dictionary "
+    "(the encryption role's tasks_from: plan sets xprotect_switch_plan)"
+)
+
+
 def merged_options(args: Mapping, known: Sequence[str]) -> dict:
     """The task's arguments with ``options`` (a dictionary of the other options, which a role
     builds with one template instead of one per option) merged in. An option given both ways, a

@@ -176,8 +176,18 @@ options:
         that is not an option, fails the task naming C(options.<key>).
       - For a role that passes many options inside the disconnection window. Ansible compiles each templated option
         again in every forked worker; the encryption role works the dictionary out before the window (its
-        C(tasks_from=plan), a fact) and its switch passes that one variable.
+        C(tasks_from=plan), a fact) and its switch names that variable with O(plan).
     type: dict
+    version_added: 0.1.0
+  plan:
+    description:
+      - The name of a host variable that holds O(options), a dictionary, instead of O(options).
+      - The module reads the variable as the host has it, so a dictionary that C(ansible.builtin.set_fact) set
+        (the encryption role's C(tasks_from=plan)) is not templated again inside the disconnection window. A
+        template (the role's default, when the switch was not planned) is rendered once.
+      - A name that is not a variable of the host, a value that is not a dictionary, or O(plan) with O(options),
+        fails the task naming the option, before the host is touched.
+    type: str
     version_added: 0.1.0
 extends_documentation_fragment:
   - xprotect.encryption.raw_record

@@ -57,8 +57,8 @@ def test_each_switching_phase_switches_through_the_role(name):
 def test_the_role_switch_is_start_then_collect():
     tasks = yaml.safe_load(SWITCH.read_text(encoding="utf-8"))
     first, second = (t[ENCRYPTION] for t in tasks)
-    # Inside the disconnection window the first step templates one variable, the plan.
-    assert first == {"options": "{{ xprotect_switch_plan }}"}
+    # Inside the disconnection window the first step templates nothing: it names the plan's variable.
+    assert first == {"plan": "xprotect_switch_plan"}
     assert second == {"mode": "collect", "started": "{{ xprotect_encryption }}"}
     assert [t["register"] for t in tasks] == ["xprotect_encryption", "xprotect_encryption"]
     defaults = yaml.safe_load((SWITCH.parents[1] / "defaults" / "main.yml").read_text(encoding="utf-8"))

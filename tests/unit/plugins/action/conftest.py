@@ -162,9 +162,12 @@ def ca_dir(site_ca, tmp_path_factory):
 
 @pytest.fixture
 def run_action(monkeypatch):
-    """``run_action(name, args, host, check=False, diff=False, runas=True, **task_vars)`` -> result."""
+    """``run_action(name, args, host, check=False, diff=False, runas=True, templar=None, **task_vars)`` -> result.
 
-    def run(name, args, host, *, check=False, diff=False, runas=True, **task_vars):
+    ``templar``: a function of the task's variables that returns the templar to give the plugin
+    (by default one that returns every value as it is)."""
+
+    def run(name, args, host, *, check=False, diff=False, runas=True, templar=None, **task_vars):
         module = importlib.import_module(f"ansible_collections.xprotect.encryption.plugins.action.{name}")
         task = SimpleNamespace(
             args=dict(args),
@@ -178,10 +181,10 @@ def run_action(monkeypatch):
         become = become_loader.get("runas") if runas else None
         connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir="/nonexistent"), become=become)
         play_context = SimpleNamespace(become=runas, become_method="runas" if runas else None, become_user=None)
-        templar = SimpleNamespace(template=lambda value: value)
-        plugin = module.ActionModule(task, connection, play_context, DataLoader(), templar, None)
-        monkeypatch.setattr(action_base, "get_adapter", lambda _action, _vars: host)
         hostvars = {"inventory_hostname": FQDN, "group_names": ["xprotect_management_servers"], **task_vars}
+        engine = templar(hostvars) if templar else SimpleNamespace(template=lambda value: value)
+        plugin = module.ActionModule(task, connection, play_context, DataLoader(), engine, None)
+        monkeypatch.setattr(action_base, "get_adapter", lambda _action, _vars: host)
         try:
             return plugin.run(task_vars=hostvars)
         except AnsibleActionFail as e:

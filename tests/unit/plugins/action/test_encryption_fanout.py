@@ -6,9 +6,11 @@ the stale-instance stop, a host that never settles, a run that never ends, and c
 
 from __future__ import annotations
 
+import pytest
+
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import JobStatus
 
-from .conftest import BINDING_9000, EXE, MS_CONFIG, SERVER_CONFIG, Host, RunResult, bound, ok
+from .conftest import BINDING_9000, EXE, FQDN, MS_CONFIG, SERVER_CONFIG, Host, RunResult, bound, ok
 
 TP = "0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C"
 OLD = "AB" * 20
@@ -151,3 +153,44 @@ def test_without_runas_the_start_starts_nothing(run_action):
     host = AsyncHost(OLD)
     result = run_action("encryption", dict(ARGS, mode="start"), host, runas=False)
     assert result["failed"] is True and "become is off" in result["msg"] and host.started == []
+
+
+def test_the_plan_the_role_set_is_read_from_the_host_variable_it_names(run_action):
+    host = AsyncHost(OLD)
+    plan = dict(ARGS, mode="start", settle_timeout=300)
+    started = run_action("encryption", {"plan": "xprotect_switch_plan"}, host, xprotect_switch_plan=plan)
+    assert started["changed"] is True and host.started == [(ENABLE, 300.0)]
+    assert plan == dict(ARGS, mode="start", settle_timeout=300)  # the host's variable is left as it was
+
+
+def test_a_plan_not_worked_out_is_the_role_default_template_rendered_once(run_action):
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    host = AsyncHost(OLD)
+    started = run_action(
+        "encryption",
+        {"plan": "xprotect_switch_plan"},
+        host,
+        templar=lambda variables: Templar(loader=DataLoader(), variables=variables),
+        xprotect_switch_plan=trust_as_template("{{ xprotect_switch_options }}"),
+        xprotect_switch_options=dict(ARGS, mode="start"),
+    )
+    assert started["changed"] is True and host.started == [(ENABLE, 180.0)]
+
+
+@pytest.mark.parametrize(
+    "args, task_vars, said",
+    [
+        ({"plan": "xprotect_switch_plan"}, {}, "tasks_from: plan sets xprotect_switch_plan"),
+        ({"plan": "xprotect_switch_plan", "options": {"mode": "start"}}, {"xprotect_switch_plan": ARGS}, "not both"),
+        ({"plan": "xprotect_switch_plan"}, {"xprotect_switch_plan": ["start"]}, "give a dictionary"),
+    ],
+    ids=["undefined", "with-options", "not-a-dictionary"],
+)
+def test_a_plan_that_cannot_be_used_fails_naming_the_option_and_touches_nothing(run_action, args, task_vars, said):
+    host = AsyncHost(OLD)
+    result = run_action("encryption", args, host, **task_vars)
+    assert result["failed"] is True and said in result["msg"], result
+    assert result["option"] in ("plan", "options") and result["msg"].startswith(FQDN)
+    assert host.call_log == [] and host.started == []
