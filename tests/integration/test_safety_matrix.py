@@ -109,6 +109,23 @@ def test_a_wrong_variable_stops_before_anything_changes(site, extra, cause):
     assert not (site.parent / "pki" / "ca.crt").exists()
 
 
+def test_a_value_the_settings_play_accepts_passes_every_phase(site):
+    """Seconds with a fraction, which the settings play accepts, once stopped the run at the
+    management server's gate, after its switch: the verify role validated its own variables
+    there, as whole numbers. The settings play now refuses whatever a role's argument spec
+    refuses (tests/unit/plugins/module_utils/test_validate.py) and no role validates again in a
+    phase (rolespec_validate: false), so the rollout goes through."""
+    extra = {
+        "xprotect_verify_probe_timeout": 2.5,
+        "xprotect_order_probe_timeout": 2.5,
+        "xprotect_encryption_retry_delay": 0.5,
+    }
+    proc = playbook("site.yml", site, check=False, extra=extra)
+    assert proc.returncode == 0, _text(proc)[-4000:]
+    assert "Validating arguments against arg spec" not in proc.stdout
+    _assert_every_server_connected(site, proc)
+
+
 # -- the inventory against the site the management server knows --------------------------------
 
 

@@ -67,6 +67,9 @@ def plays(name: str, extra_vars: Optional[Dict] = None, import_vars: Optional[Di
         files = [yaml.safe_load((base / f).read_text()) for f in entry.get("vars_files", [])]
         # ansible's precedence: import and play vars < vars_files < extra vars.
         variables = _variables(import_vars, entry.get("vars", {}), *files, extra_vars)
+        # A play whose hosts depend on an earlier play's finding (ca_continuity.yml's read of the
+        # Root stores): the widest case, every host it may take.
+        variables.setdefault("hostvars", {"localhost": {"xprotect_ca_continuity_check": True}})
         hosts = _resolve(entry["hosts"], variables)
         patterns = hosts if isinstance(hosts, list) else str(hosts).split(":")
         out.append(

@@ -242,3 +242,50 @@ def test_the_gate_filter_reports_a_host_whose_check_failed_and_skips_hosts_outsi
         "On rs001: xprotect_fqdn: bad",
         "On rs002: its settings could not be checked: boom",
     ]
+
+
+# Values of every kind, well and badly formed, for the comparison below.
+_PROBES = [
+    None, "", "abc", "10", "2.5", "-1", "yes", "maybe", 0, 1, -1, 2.5, 10**6, True, False,
+    [], ["a"], [1], [2.5], [{}], ["enabled"], ["server", "zzz"], {}, {"a": 1}, "enabled", "zzz",
+]  # fmt: skip
+
+
+def _refused(spec: dict, name: str, value) -> bool:
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    keep = {k: v for k, v in spec.items() if k in ("type", "choices", "elements", "required")}
+    return bool(ArgumentSpecValidator({name: keep}).validate({name: value}).error_messages)
+
+
+def _table_refuses(name: str, value) -> bool:
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    checked = ArgumentSpecValidator({name: settings.SETTINGS[name].spec}).validate({name: value})
+    return bool(checked.error_messages) or bool(settings.problems("site", checked.validated_parameters))
+
+
+def test_the_settings_play_refuses_every_value_a_role_argument_spec_refuses():
+    """site.yml validates every variable in its settings play, before anything is created or
+    switched, and runs the roles without their own argument validation (rolespec_validate:
+    false): a role's validation inside a phase would stop the rollout after the management
+    server switched. So nothing a role's argument spec refuses may pass the settings table."""
+    import yaml
+
+    passed = []
+    for spec_file in sorted((REPO / "roles").glob("*/meta/argument_specs.yml")):
+        for entry_point, entry in yaml.safe_load(spec_file.read_text())["argument_specs"].items():
+            for name, spec in entry.get("options", {}).items():
+                if name in NOT_SETTINGS:
+                    continue
+                assert "site" in settings.SETTINGS[name].playbooks, name
+                for value in _PROBES:
+                    if _refused(spec, name, value) and not _table_refuses(name, value):
+                        passed.append((spec_file.parts[-3], entry_point, name, value))
+    assert passed == []
+
+
+def test_the_comparison_sees_a_role_stricter_than_the_table():
+    # The check above would catch a role spec that says int where the table takes any number.
+    assert _refused({"type": "int"}, "xprotect_verify_probe_timeout", 2.5)
+    assert not _table_refuses("xprotect_verify_probe_timeout", 2.5)
