@@ -13,6 +13,9 @@ description:
     host adapter (and with it the lab and cryptography) once, in ansible-playbook's main process, at the start of
     the playbook. Ansible forks one worker per host and task; each inherits the lab instead of importing it
     again, which otherwise costs about 45 ms of CPU per host and task and slows a lab rollout down about twice.
+  - It also reads each lab site's C(site.json) there, so that a worker only checks that the file is unchanged
+    instead of parsing it again (about 1.3 ms of CPU per host and task on a site of 200 recording servers, a
+    cost that grows with the site and that no real host has).
   - Production code never imports the lab (the C(rollout) callback only reports); this separate callback is the
     lab's own, so that a rehearsal on the lab keeps the timing of a real window.
   - Enabled in the collection's ansible.cfg (C(callbacks_enabled)); add it to yours to rehearse from your own
@@ -34,6 +37,7 @@ from ansible.plugins.callback import CallbackBase
 # model.SITE_KIND, spelled out: deciding must not load the lab (tests hold the two equal).
 SITE_KIND = "xprotect.encryption lab site"
 _ADAPTER = "ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter"
+_MODEL = "ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.model"
 
 
 def lab_sites(sources) -> list:
@@ -66,7 +70,11 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_start(self, playbook):
         try:
-            if lab_sites(context.CLIARGS.get("inventory")):
+            sites = lab_sites(context.CLIARGS.get("inventory"))
+            if sites:
                 importlib.import_module(_ADAPTER)
+                model = importlib.import_module(_MODEL)
+                for folder in sites:
+                    model.Site(folder)  # parsed here once; a worker only checks it is unchanged
         except Exception as e:  # noqa: BLE001 - an optimisation only; the workers import what they need
             self._display.vvvv(f"xprotect.encryption: not preloading the lab: {e}")

@@ -32,12 +32,15 @@ _CHILD = textwrap.dedent(
     cb = callback_loader.get("xprotect.encryption.lab_preload")
     cb.set_options()
     cb.v2_playbook_on_start(None)
+    model = sys.modules.get("ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.model")
+    print(json.dumps(sorted(getattr(model, "_PARSED", {}))))
     print(json.dumps(sorted(m for m in sys.modules if "plugin_utils._lab" in m)))
     """
 )
 
 
-def _loaded_after_start(sources):
+def _loaded_after_start(sources, parsed=False):
+    """The lab's modules loaded after the callback's start (``parsed``: the site.json files it parsed)."""
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(COLLECTIONS), json.dumps(sources)],
         capture_output=True,
@@ -45,7 +48,7 @@ def _loaded_after_start(sources):
         check=True,
         timeout=120,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-2 if parsed else -1])
 
 
 @pytest.fixture
@@ -59,6 +62,10 @@ def test_a_run_against_a_lab_site_loads_the_lab(lab_inventory):
     assert "ansible_collections.xprotect.encryption.plugins.plugin_utils._lab.adapter" in _loaded_after_start(
         [str(lab_inventory)]
     )
+
+
+def test_a_run_against_a_lab_site_parses_its_site_json_before_the_workers_fork(lab_inventory):
+    assert _loaded_after_start([str(lab_inventory)], parsed=True) == [str(lab_inventory.parent / "site.json")]
 
 
 def test_a_run_against_real_hosts_loads_nothing_of_the_lab(tmp_path):

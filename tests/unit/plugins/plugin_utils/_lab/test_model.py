@@ -54,6 +54,20 @@ def test_site_refuses_a_folder_that_is_not_a_site(tmp_path):
         model.Site(str(tmp_path))
 
 
+def test_a_site_is_parsed_again_only_when_its_site_json_changes(lab):
+    first, again = model.Site(lab.path), model.Site(lab.path)
+    assert again.spec is first.spec and again.settings is first.settings  # unchanged: not parsed again
+    spec = json.loads(open(lab.site_json, encoding="utf-8").read())
+    spec["settings"] = {"restart_seconds": 7}
+    model.write_json(lab.site_json, spec)
+    changed = model.Site(lab.path)
+    assert changed.spec is not first.spec and changed.settings["restart_seconds"] == 7
+    assert first.settings["restart_seconds"] != 7
+    os.unlink(lab.site_json)
+    with pytest.raises(model.LabError, match="is not a lab site"):
+        model.Site(lab.path)
+
+
 def test_host_path_matches_existing_names_without_case(lab):
     p1 = lab.host_path(RS, "C:\\WINDOWS\\temp\\A.txt")
     assert p1.startswith(os.path.join(lab.host_dir(RS), "fs", "C", "Windows", "Temp"))
