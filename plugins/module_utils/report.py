@@ -198,7 +198,8 @@ def preflight_findings(cert: Optional[Mapping], trust: Optional[Mapping], info: 
 
 
 # Stage and preflight results that show whether a host answered in this run.
-_STAGE_RESULTS = ("xprotect_trust", "xprotect_certificate", "xprotect_pf_cert", "xprotect_pf_trust", "xprotect_pf_info")
+# xprotect_pf (xprotect.encryption.preflight) is unreachable when any of its reads was.
+_STAGE_RESULTS = ("xprotect_trust", "xprotect_certificate", "xprotect_pf")
 
 
 def was_unreachable(hv: Mapping) -> bool:

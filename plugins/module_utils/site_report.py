@@ -33,6 +33,16 @@ def _mapping(value: Any) -> Optional[Mapping]:
     return value if isinstance(value, Mapping) else None
 
 
+def _registered(hv: Mapping, name: str) -> Optional[Mapping]:
+    """The result a host registered under ``name``; ``name.key`` is the result in that key of
+    it (``xprotect_pf.certificate``: one read of xprotect.encryption.preflight)."""
+    first, *rest = name.split(".")
+    value = _mapping(hv.get(first))
+    for key in rest:
+        value = _mapping(value.get(key)) if value else None
+    return value
+
+
 def _reason(result: Mapping) -> str:
     msg = result.get("msg")
     if isinstance(msg, (list, tuple)):
@@ -47,6 +57,7 @@ def host_records(hosts: Sequence[str], hostvars: Mapping, keys: Mapping[str, Any
     server certificate and the encryption), ``trust`` (the Root store reading of a client),
     ``changes`` (a list: results whose ``changed`` is this run's change), ``key_access`` (a list:
     server_certificate results that verified the private key's readers, the first one found).
+    A name ``result.key`` is the result in that key of a registered result.
     """
     records = []
     for host in hosts:
@@ -54,17 +65,17 @@ def host_records(hosts: Sequence[str], hostvars: Mapping, keys: Mapping[str, Any
         record = {"host": host, "roles": _roles(hv), "fqdn": hv.get("xprotect_fqdn") or host}
         for what in ("certificate", "state", "trust"):
             name = keys.get(what)
-            record[what] = dict(_mapping(hv.get(name)) or {}) if name else {}
+            record[what] = dict(_registered(hv, name) or {}) if name else {}
         # Key access: the first of these results that verified it (key_readers).
         record["key_access"] = {}
         for name in keys.get("key_access") or ():
-            result = _mapping(hv.get(name)) or {}
+            result = _registered(hv, name) or {}
             if result.get("key_readers") is not None:
                 record["key_access"] = {"readers": list(result["key_readers"]), "reasons": result.get("reasons") or []}
                 break
         record["changes"] = {}
         for name in keys.get("changes") or ():
-            result = _mapping(hv.get(name))
+            result = _registered(hv, name)
             if result and result.get("changed") and not result.get("failed"):
                 record["changes"][name] = dict(result)
         records.append(record)

@@ -267,65 +267,15 @@ key_path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import pki, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends import ca as backend
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends.common import run_module
 
-ARGUMENT_SPEC = {
-    "path": {"type": "path"},
-    "cert_path": {"type": "path"},
-    "key_path": {"type": "path", "no_log": False},
-    "passphrase": {"type": "str", "no_log": True},
-    "allow_unencrypted_key": {"type": "bool", "default": False},
-    "cert_content": {"type": "str"},
-    "key_content": {"type": "str", "no_log": True},
-    "common_name": {"type": "str", "default": pki.CA_COMMON_NAME},
-    "key_size": {"type": "int", "default": 4096, "no_log": False},
-    "validity_days": {"type": "int", "default": pki.CA_DAYS},
-    "renew_before": {"type": "int", "default": 365},
-    "import_cert_path": {"type": "path"},
-    "import_key_path": {"type": "path", "no_log": False},
-    "import_pfx_path": {"type": "path"},
-    "import_passphrase": {"type": "str", "no_log": True},
-    "rewrap_key": {"type": "bool", "default": False},
-    "import_chain_path": {"type": "path"},
-}
-# Content mode (values, as an AWX credential injects them) writes nothing, so it takes no file or
-# import option. Each half of the CA needs one source: the folder, its own file name, or its value.
-MUTUALLY_EXCLUSIVE = [
-    *(
-        (content, other)
-        for content in backend.CONTENT_OPTIONS
-        for other in backend.FILE_OPTIONS + backend.IMPORT_OPTIONS
-    ),
-    ("import_pfx_path", "import_cert_path"),
-    ("import_pfx_path", "import_key_path"),
-]
-REQUIRED_TOGETHER = [("cert_content", "key_content"), ("import_cert_path", "import_key_path")]
-REQUIRED_ONE_OF = [("path", "cert_path", "cert_content"), ("path", "key_path", "key_content")]
-# Ranges and patterns the argument spec cannot express.
-RULES = {
-    "common_name": validate.bounded(validate.text, max_length=64),
-    "key_size": lambda v, o: validate.one_of(v, o, pki.CA_KEY_SIZES),
-    "validity_days": validate.bounded(validate.days, 1),
-    "renew_before": validate.days,
-}
-
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=MUTUALLY_EXCLUSIVE,
-        required_together=REQUIRED_TOGETHER,
-        required_one_of=REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    result = run_module(
-        module,
-        backend.run,
-        lambda e: f"path: cannot write the CA files ({e}). Check that the folder is writable.",
-        RULES,
-    )
+    # Ansible runs the action plugin of the same name (plugins/action/ca.py), in its worker on the
+    # controller; this entry point is the same work as a module (its tests and ansible-test).
+    module = AnsibleModule(argument_spec=backend.ARGUMENT_SPEC, supports_check_mode=True, **backend.RELATIONS)
+    result = run_module(module, backend.run, backend.write_error, backend.RULES)
     for warning in result.pop("warnings"):
         module.warn(warning)
     module.exit_json(**result)

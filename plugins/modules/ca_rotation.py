@@ -132,44 +132,15 @@ promoted:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import rotation, validate
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends import ca_rotation as backend
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends.common import run_module
 
-ARGUMENT_SPEC = {
-    "state": {"type": "str", "choices": ["plan", "record", "promoted"], "default": "plan"},
-    "path": {"type": "path", "required": True},
-    "new_path": {"type": "path", "required": True},
-    "new_certificate": {"type": "str", "default": ""},
-    "min_days": {"type": "int", "default": 365},
-    "step": {"type": "str", "choices": list(rotation.STEPS)},
-    "old_thumbprint": {"type": "str"},
-    "new_thumbprint": {"type": "str"},
-    "clients_pending": {"type": "list", "elements": "str"},
-}
-REQUIRED_IF = [
-    ("state", "record", ("step", "old_thumbprint", "new_thumbprint")),
-    ("state", "promoted", ("old_thumbprint",)),
-]
-RULES = {
-    "path": validate.text,
-    "new_path": validate.text,
-    "min_days": validate.days,
-    "old_thumbprint": validate.thumbprint,
-    "new_thumbprint": validate.thumbprint,
-}
-
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
-    state = module.params["state"]
-    result = run_module(
-        module,
-        lambda p, check: backend.run(dict(p, state="promote" if state == "promoted" else state), check),
-        lambda e: f"path: cannot write in the CA folders ({e}). Check that both are writable and on one file system.",
-        RULES,
-    )
-    module.exit_json(**result)
+    # Ansible runs the action plugin of the same name (plugins/action/ca_rotation.py), in its worker
+    # on the controller; this entry point is the same work as a module (its tests and ansible-test).
+    module = AnsibleModule(argument_spec=backend.ARGUMENT_SPEC, supports_check_mode=True, **backend.RELATIONS)
+    module.exit_json(**run_module(module, backend.run_task, backend.write_error, backend.RULES))
 
 
 if __name__ == "__main__":

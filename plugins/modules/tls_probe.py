@@ -295,57 +295,18 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import tls_probe, validate
+from ansible_collections.xprotect.encryption.plugins.module_utils import validate
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends import tls_probe as backend
 from ansible_collections.xprotect.encryption.plugins.module_utils._backends.common import run_module
 
-ARGUMENT_SPEC = {
-    "endpoints": {
-        "type": "list",
-        "elements": "dict",
-        "required": True,
-        "options": {
-            "host": {"type": "str", "required": True},
-            "port": {"type": "int", "required": True},
-            "server_name": {"type": "str"},
-            "label": {"type": "str"},
-        },
-    },
-    "ca_cert": {"type": "str"},
-    "ca_cert_path": {"type": "path"},
-    "ca": {"type": "dict", "options": {"path": {"type": "path"}, "cert_content": {"type": "str"}}},
-    "extra_ca_certs": {"type": "list", "elements": "str", "default": []},
-    "timeout": {"type": "float", "default": 5.0},
-    "workers": {"type": "int", "default": 32},
-    "fail_on": {"type": "list", "elements": "str", "choices": list(tls_probe.FAIL_ON_CHOICES), "default": []},
-    "expiring_days": {"type": "int", "default": 30},
-}
-
-
-def _endpoint(value: dict, option: str) -> dict:
-    value["host"] = validate.text(value["host"], f"{option}.host", spaces=False)
-    value["port"] = validate.whole_number(value["port"], f"{option}.port", 1, 65535)
-    for key in ("server_name", "label"):
-        if value.get(key) is not None:
-            value[key] = validate.text(value[key], f"{option}.{key}", spaces=key == "label")
-    return value
-
-
-RULES = {
-    "endpoints": validate.list_of(_endpoint),
-    "timeout": validate.bounded(validate.number, above=0, maximum=600),
-    "workers": validate.bounded(validate.whole_number, 1, 256),
-    "expiring_days": validate.days,
-}
-
 
 def main() -> None:
-    module = validate.naming_options(AnsibleModule, ARGUMENT_SPEC)(
-        argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=[("ca_cert", "ca_cert_path", "ca")],
-        supports_check_mode=True,
+    # Ansible runs the action plugin of the same name (plugins/action/tls_probe.py), in its worker on
+    # the controller; this entry point is the same work as a module (its tests and ansible-test).
+    module = validate.naming_options(AnsibleModule, backend.ARGUMENT_SPEC)(
+        argument_spec=backend.ARGUMENT_SPEC, supports_check_mode=True, **backend.RELATIONS
     )
-    result = run_module(module, backend.run, lambda e: f"ca_cert_path: cannot read the CA ({e}).", RULES)
+    result = run_module(module, backend.run, backend.write_error, backend.RULES)
     failure = result.pop("failure")
     if failure:
         module.fail_json(msg=failure, **result)

@@ -61,7 +61,7 @@ def test_every_plugin_renders_with_its_version(kind):
 
 def test_tls_probe_options_render_as_its_argument_spec():
     sys.path.insert(0, str(REPO / ".collections"))
-    from ansible_collections.xprotect.encryption.plugins.modules import tls_probe
+    from ansible_collections.xprotect.encryption.plugins.module_utils._backends import tls_probe
 
     doc = ansible_doc("module", ["tls_probe"])["xprotect.encryption.tls_probe"]["doc"]
     assert set(doc["options"]) == set(tls_probe.ARGUMENT_SPEC)

@@ -16,7 +16,14 @@ import os
 import stat
 from typing import Any, Optional
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import _ca_chain, _ca_store, _pkcs8, fileutil, pki
+from ansible_collections.xprotect.encryption.plugins.module_utils import (
+    _ca_chain,
+    _ca_store,
+    _pkcs8,
+    fileutil,
+    pki,
+    validate,
+)
 
 # Shorter passphrases get a warning: a stolen CA key file can be attacked offline, and 16
 # characters (or four random words) keeps even a fast guesser at PBKDF2's cost out of reach.
@@ -25,6 +32,53 @@ MIN_PASSPHRASE_LENGTH = 16
 CONTENT_OPTIONS = ("cert_content", "key_content")
 FILE_OPTIONS = ("path", "cert_path", "key_path")
 IMPORT_OPTIONS = ("import_cert_path", "import_key_path", "import_pfx_path", "import_chain_path")
+
+# The options, as the module (plugins/modules/ca.py) and the action plugin of the same name
+# (plugins/action/ca.py, what a task runs) both check them.
+ARGUMENT_SPEC = {
+    "path": {"type": "path"},
+    "cert_path": {"type": "path"},
+    "key_path": {"type": "path", "no_log": False},
+    "passphrase": {"type": "str", "no_log": True},
+    "allow_unencrypted_key": {"type": "bool", "default": False},
+    "cert_content": {"type": "str"},
+    "key_content": {"type": "str", "no_log": True},
+    "common_name": {"type": "str", "default": pki.CA_COMMON_NAME},
+    "key_size": {"type": "int", "default": 4096, "no_log": False},
+    "validity_days": {"type": "int", "default": pki.CA_DAYS},
+    "renew_before": {"type": "int", "default": 365},
+    "import_cert_path": {"type": "path"},
+    "import_key_path": {"type": "path", "no_log": False},
+    "import_pfx_path": {"type": "path"},
+    "import_passphrase": {"type": "str", "no_log": True},
+    "rewrap_key": {"type": "bool", "default": False},
+    "import_chain_path": {"type": "path"},
+}
+# Content mode (values, as an AWX credential injects them) writes nothing, so it takes no file or
+# import option. Each half of the CA needs one source: the folder, its own file name, or its value.
+_MUTUALLY_EXCLUSIVE = [
+    *((content, other) for content in CONTENT_OPTIONS for other in FILE_OPTIONS + IMPORT_OPTIONS),
+    ("import_pfx_path", "import_cert_path"),
+    ("import_pfx_path", "import_key_path"),
+]
+_REQUIRED_TOGETHER = [("cert_content", "key_content"), ("import_cert_path", "import_key_path")]
+_REQUIRED_ONE_OF = [("path", "cert_path", "cert_content"), ("path", "key_path", "key_content")]
+# Ranges and patterns the argument spec cannot express.
+RULES = {
+    "common_name": validate.bounded(validate.text, max_length=64),
+    "key_size": lambda v, o: validate.one_of(v, o, pki.CA_KEY_SIZES),
+    "validity_days": validate.bounded(validate.days, 1),
+    "renew_before": validate.days,
+}
+RELATIONS = {
+    "mutually_exclusive": _MUTUALLY_EXCLUSIVE,
+    "required_together": _REQUIRED_TOGETHER,
+    "required_one_of": _REQUIRED_ONE_OF,
+}
+
+
+def write_error(e: OSError) -> str:
+    return f"path: cannot write the CA files ({e}). Check that the folder is writable."
 
 
 # ---- the decision (pure) ------------------------------------------------------------------

@@ -16,7 +16,42 @@ import os
 import shutil
 from typing import Any, Dict, Optional
 
-from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, rotation
+from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, rotation, validate
+
+# The options, as the module (plugins/modules/ca_rotation.py) and the action plugin of the same
+# name (plugins/action/ca_rotation.py, what a task runs) both check them.
+ARGUMENT_SPEC = {
+    "state": {"type": "str", "choices": ["plan", "record", "promoted"], "default": "plan"},
+    "path": {"type": "path", "required": True},
+    "new_path": {"type": "path", "required": True},
+    "new_certificate": {"type": "str", "default": ""},
+    "min_days": {"type": "int", "default": 365},
+    "step": {"type": "str", "choices": list(rotation.STEPS)},
+    "old_thumbprint": {"type": "str"},
+    "new_thumbprint": {"type": "str"},
+    "clients_pending": {"type": "list", "elements": "str"},
+}
+_REQUIRED_IF = [
+    ("state", "record", ("step", "old_thumbprint", "new_thumbprint")),
+    ("state", "promoted", ("old_thumbprint",)),
+]
+RULES = {
+    "path": validate.text,
+    "new_path": validate.text,
+    "min_days": validate.days,
+    "old_thumbprint": validate.thumbprint,
+    "new_thumbprint": validate.thumbprint,
+}
+RELATIONS = {"required_if": _REQUIRED_IF}
+
+
+def write_error(e: OSError) -> str:
+    return f"path: cannot write in the CA folders ({e}). Check that both are writable and on one file system."
+
+
+def run_task(p: dict, check_mode: bool) -> dict:
+    """:func:`run` with the task's ``state`` (``promoted`` is the step ``promote``)."""
+    return run(dict(p, state="promote" if p["state"] == "promoted" else p["state"]), check_mode)
 
 
 def _cert(folder: str, option: str) -> Optional[Any]:

@@ -4,17 +4,48 @@
 
 The backends under ``_backends/`` are the only code in module_utils that knows an AnsibleModule;
 the pure decisions they call (``pki``, ``reissue``, ``tls_probe``, ``validate``) do not. Each
-backend's ``run(params, check_mode)`` raises on bad input; :func:`run_module` turns every
-refusal into one failed task that names the option at fault, the same way in every module.
+backend's ``run(params, check_mode)`` raises on bad input; :func:`checked_run` turns every
+refusal into one failed task that names the option at fault, the same way in every module
+(:func:`run_module`) and in an action plugin that runs a backend in its worker
+(``plugin_utils/controller.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.xprotect.encryption.plugins.module_utils import fileutil, pki, validate
+
+
+def checked_run(
+    params: dict,
+    check_mode: bool,
+    run: Callable[[dict, bool], dict],
+    write_error: Callable[[OSError], str],
+    rules: Optional[Mapping[str, Callable[[Any, str], Any]]] = None,
+) -> Tuple[dict, Optional[dict]]:
+    """``(run(params, check_mode), None)`` after the ``rules`` value checks, or ``({}, failure)``.
+
+    The argument spec and its declared relations (``mutually_exclusive``, ``required_together``
+    ...) have already been checked by the caller; ``rules`` are the checks a spec cannot express
+    (ranges, patterns, see ``validate``). No cryptography, a :class:`pki.PkiError` or
+    :class:`validate.ArgumentError` (its option), the folder lock held by another run (``path``)
+    and a failed write (``path``, text from ``write_error``) each give the failure: the keys of
+    one failed task (``msg``, and ``option`` or ``exception``).
+    """
+    if not pki.HAS_CRYPTOGRAPHY:
+        return {}, {"msg": missing_required_lib("cryptography"), "exception": str(pki.CRYPTOGRAPHY_IMPORT_ERROR)}
+    try:
+        validate.apply(params, rules or {})
+        return run(params, check_mode), None
+    except (pki.PkiError, validate.ArgumentError) as e:
+        return {}, {"msg": str(e), "option": e.option}
+    except fileutil.LockError as e:
+        return {}, {"msg": str(e), "option": "path"}
+    except OSError as e:
+        return {}, {"msg": write_error(e), "option": "path"}
 
 
 def run_module(
@@ -23,26 +54,11 @@ def run_module(
     write_error: Callable[[OSError], str],
     rules: Optional[Mapping[str, Callable[[Any, str], Any]]] = None,
 ) -> dict:
-    """``run(module.params, module.check_mode)`` after the ``rules`` value checks, or ``fail_json``.
-
-    The argument spec and its declared relations (``mutually_exclusive``, ``required_together``
-    ...) have already been checked by AnsibleModule; ``rules`` are the checks a spec cannot express
-    (ranges, patterns, see ``validate``). No cryptography, a :class:`pki.PkiError` or
-    :class:`validate.ArgumentError` (its option), the folder lock held by another run (``path``)
-    and a failed write (``path``, text from ``write_error``) each end the task. The result's
-    ``diff`` is dropped unless the task runs in diff mode.
-    """
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        validate.apply(module.params, rules or {})
-        result = run(module.params, module.check_mode)
-    except (pki.PkiError, validate.ArgumentError) as e:
-        module.fail_json(msg=str(e), option=e.option)
-    except fileutil.LockError as e:
-        module.fail_json(msg=str(e), option="path")
-    except OSError as e:
-        module.fail_json(msg=write_error(e), option="path")
+    """``run(module.params, module.check_mode)`` as :func:`checked_run`, or ``fail_json``. The
+    result's ``diff`` is dropped unless the task runs in diff mode."""
+    result, failure = checked_run(module.params, module.check_mode, run, write_error, rules)
+    if failure is not None:
+        module.fail_json(**failure)
     if not module._diff:
         result.pop("diff", None)
     return result

@@ -19,6 +19,54 @@ from ansible_collections.xprotect.encryption.plugins.module_utils import tls_pro
 _OPTIONS = ("ca_cert", "endpoints", "fail_on")
 
 
+# The options, as the module (plugins/modules/tls_probe.py) and the action plugin of the same
+# name (plugins/action/tls_probe.py, what a task runs) both check them.
+ARGUMENT_SPEC = {
+    "endpoints": {
+        "type": "list",
+        "elements": "dict",
+        "required": True,
+        "options": {
+            "host": {"type": "str", "required": True},
+            "port": {"type": "int", "required": True},
+            "server_name": {"type": "str"},
+            "label": {"type": "str"},
+        },
+    },
+    "ca_cert": {"type": "str"},
+    "ca_cert_path": {"type": "path"},
+    "ca": {"type": "dict", "options": {"path": {"type": "path"}, "cert_content": {"type": "str"}}},
+    "extra_ca_certs": {"type": "list", "elements": "str", "default": []},
+    "timeout": {"type": "float", "default": 5.0},
+    "workers": {"type": "int", "default": 32},
+    "fail_on": {"type": "list", "elements": "str", "choices": list(tls_probe.FAIL_ON_CHOICES), "default": []},
+    "expiring_days": {"type": "int", "default": 30},
+}
+RELATIONS = {"mutually_exclusive": [("ca_cert", "ca_cert_path", "ca")]}
+
+
+def _endpoint(value: dict, option: str) -> dict:
+    value["host"] = validate.text(value["host"], f"{option}.host", spaces=False)
+    value["port"] = validate.whole_number(value["port"], f"{option}.port", 1, 65535)
+    for key in ("server_name", "label"):
+        if value.get(key) is not None:
+            value[key] = validate.text(value[key], f"{option}.{key}", spaces=key == "label")
+    return value
+
+
+RULES = {
+    "endpoints": validate.list_of(_endpoint),
+    "timeout": validate.bounded(validate.number, above=0, maximum=600),
+    "workers": validate.bounded(validate.whole_number, 1, 256),
+    "expiring_days": validate.days,
+}
+
+
+def write_error(e: OSError) -> str:
+    """The message of an OSError the probe meets: it writes nothing, so it is the CA file's."""
+    return f"ca_cert_path: cannot read the CA ({e})."
+
+
 def _ca_file(p: dict) -> Tuple[str, Optional[str]]:
     """The option that names the CA file, and the file: ``ca_cert_path``, or ``ca.crt`` under ``ca.path``."""
     ca = p.get("ca") or {}

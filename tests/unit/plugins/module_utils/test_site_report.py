@@ -161,3 +161,18 @@ def test_fail_days_above_warn_days_is_a_settings_problem_naming_both():
     found = settings.problems("audit", {"xprotect_expiry_warn_days": 10, "xprotect_expiry_fail_days": 20})
     assert any("xprotect_expiry_fail_days=20" in p and "xprotect_expiry_warn_days=10" in p for p in found)
     assert not settings.problems("audit", {"xprotect_expiry_warn_days": 30, "xprotect_expiry_fail_days": 14})
+
+
+def test_a_dotted_name_reads_one_key_of_a_registered_result():
+    # The rollout's preflight registers its three reads as one result (xprotect.encryption.preflight).
+    readers = {"key_readers": ["NETWORK SERVICE"], "reasons": []}
+    hv = {
+        "rs1": {"xprotect_pf": {"certificate": readers, "trust": {}}, "xprotect_final_cert": {"thumbprint": "AA"}},
+        "rs2": {"xprotect_pf": {"unreachable": True, "msg": "gone"}},
+        "rs3": {"xprotect_pf": "not a result"},
+    }
+    keys = {"certificate": "xprotect_final_cert", "key_access": ["xprotect_pf.certificate"]}
+    records = {r["host"]: r for r in site_report.host_records(list(hv), hv, keys)}
+    assert records["rs1"]["key_access"] == {"readers": ["NETWORK SERVICE"], "reasons": []}
+    assert records["rs1"]["certificate"] == {"thumbprint": "AA"}
+    assert records["rs2"]["key_access"] == {} and records["rs3"]["key_access"] == {}

@@ -36,7 +36,7 @@ def params(**kw) -> dict:
     Warnings are checked through run(): once controller code is imported in the same process
     (other tests do), ansible-core 2.19 sends module warnings to the display instead of the result.
     """
-    base = {k: v.get("default") for k, v in ca_module.ARGUMENT_SPEC.items()}
+    base = {k: v.get("default") for k, v in backend.ARGUMENT_SPEC.items()}
     base.update(kw)
     return base
 

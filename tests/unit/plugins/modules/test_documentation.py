@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every module's documentation says what its code takes.
 
-A module here is either a controller module (its ARGUMENT_SPEC) or the documentation of the
-action plugin of the same name (the action's argument spec). Either way the documented options,
+A module here is either a controller module (its ARGUMENT_SPEC, or its backend's when its action
+plugin runs the backend in the worker) or the documentation of the action plugin of the same name
+(the action's argument spec). Either way the documented options,
 with the doc fragments they extend, must be the options the code accepts, with the same type,
 default, choices and elements; and each module says since when it exists (``version_added``).
 """
@@ -45,7 +46,12 @@ def accepted(name: str) -> dict:
     if hasattr(module, "ARGUMENT_SPEC"):
         return module.ARGUMENT_SPEC
     action = importlib.import_module(f"{PLUGINS}.action.{name}")
-    spec = getattr(action, "ARGUMENT_SPEC", None) or action.ActionModule.argument_spec
+    backend = getattr(action.ActionModule, "backend", None)  # a controller module run in the worker
+    spec = (
+        backend.ARGUMENT_SPEC
+        if backend
+        else getattr(action, "ARGUMENT_SPEC", None) or action.ActionModule.argument_spec
+    )
     if issubclass(action.ActionModule, XProtectAction):
         spec = dict(spec, **RAW_RECORD_OPTIONS)  # the template adds it to every spec
     return spec

@@ -1,6 +1,8 @@
 # Copyright: (c) 2026, xprotect.encryption contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The tls_probe module: options, check mode, fail_on, bad input - against real local servers."""
+"""tls_probe: options, check mode, fail_on, bad input - against real local servers. Every case runs
+twice: through the action plugin, as a task runs it (in its worker on the controller), and through
+the module's main(), the same backend as a module."""
 
 from __future__ import annotations
 
@@ -8,13 +10,16 @@ import datetime
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from ansible.errors import AnsibleActionFail
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module_utils"))
 
 from tls_servers import HOST, LOOPBACK, Server, closed_port, make_ca, make_leaf, write_chain  # noqa: E402
 
+from ansible_collections.xprotect.encryption.plugins.action import tls_probe as action  # noqa: E402
 from ansible_collections.xprotect.encryption.plugins.modules import tls_probe as module  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[4]
@@ -58,14 +63,37 @@ def run_module(args: dict, capsys, check_mode: bool = False) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+def run_action(args: dict, check_mode: bool = False) -> dict:
+    """The action plugin's run(), as the task executor calls it (AnsibleActionFail fails the task)."""
+    task = SimpleNamespace(args=dict(args), async_val=0, check_mode=check_mode, diff=False, action="tls_probe")
+    connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir="/nonexistent"))
+    play_context = SimpleNamespace(become=False, become_method=None, become_user=None)
+    plugin = action.ActionModule(task, connection, play_context, None, SimpleNamespace(template=lambda v: v), None)
+    try:
+        return plugin.run(task_vars={"inventory_hostname": "localhost"})
+    except AnsibleActionFail as e:  # pragma: no cover - the plugin returns its failures
+        return dict(e.result, failed=True, msg=e.message)
+
+
+@pytest.fixture(params=["action", "module"])
+def probe(request, capsys):
+    """``probe(args, check_mode=False)`` -> the task's result, through the action or the module."""
+
+    def run(args: dict, check_mode: bool = False) -> dict:
+        if request.param == "module":
+            return run_module(args, capsys, check_mode)
+        return run_action(args, check_mode)
+
+    return run
+
+
 def good(site):
     return {"host": LOOPBACK, "port": site["port"], "server_name": HOST}
 
 
-def test_check_mode_probes_and_changes_nothing(site, capsys):
-    out = run_module(
+def test_check_mode_probes_and_changes_nothing(site, probe):
+    out = probe(
         {"endpoints": [good(site), {"host": LOOPBACK, "port": closed_port()}], "ca_cert": site["ca_pem"]},
-        capsys,
         check_mode=True,
     )
     assert out["changed"] is False and not out.get("failed")
@@ -75,16 +103,15 @@ def test_check_mode_probes_and_changes_nothing(site, capsys):
     assert out["counts"]["total"] == 2 and out["counts"]["unreachable"] == 1 and out["counts"]["verified"] == 1
 
 
-def test_ca_cert_path_and_fail_on_untrusted_passes(site, capsys):
-    out = run_module({"endpoints": [good(site)], "ca_cert_path": site["ca_file"], "fail_on": ["untrusted"]}, capsys)
+def test_ca_cert_path_and_fail_on_untrusted_passes(site, probe):
+    out = probe({"endpoints": [good(site)], "ca_cert_path": site["ca_file"], "fail_on": ["untrusted"]})
     assert not out.get("failed") and out["endpoints"][0]["verified"] is True
 
 
-def test_fail_on_unreachable_names_the_endpoint(site, capsys):
+def test_fail_on_unreachable_names_the_endpoint(site, probe):
     port = closed_port()
-    out = run_module(
+    out = probe(
         {"endpoints": [good(site), {"host": LOOPBACK, "port": port}], "fail_on": ["unreachable"]},
-        capsys,
     )
     assert out["failed"] is True
     assert out["msg"] == (
@@ -94,17 +121,17 @@ def test_fail_on_unreachable_names_the_endpoint(site, capsys):
     assert len(out["endpoints"]) == 2 and out["counts"]["unreachable"] == 1
 
 
-def test_fail_on_expiring(site, capsys):
-    out = run_module({"endpoints": [good(site)], "fail_on": ["expiring"], "expiring_days": 400}, capsys)
+def test_fail_on_expiring(site, probe):
+    out = probe({"endpoints": [good(site)], "fail_on": ["expiring"], "expiring_days": 400})
     assert out["failed"] is True and f"{HOST}:{site['port']} expiring" in out["msg"]
     assert out["endpoints"][0]["expiring"] is True
-    quiet = run_module({"endpoints": [good(site)], "expiring_days": 400}, capsys)
+    quiet = probe({"endpoints": [good(site)], "expiring_days": 400})
     assert not quiet.get("failed") and quiet["counts"]["expiring"] == 1
 
 
-def test_wrong_name_fails_untrusted(site, capsys):
+def test_wrong_name_fails_untrusted(site, probe):
     endpoint = dict(good(site), server_name="mgmt01.lab.test")
-    out = run_module({"endpoints": [endpoint], "ca_cert": site["ca_pem"], "fail_on": ["untrusted"]}, capsys)
+    out = probe({"endpoints": [endpoint], "ca_cert": site["ca_pem"], "fail_on": ["untrusted"]})
     assert out["failed"] is True
     assert "mgmt01.lab.test" in out["msg"] and "wrong name" in out["msg"]
 
@@ -124,42 +151,42 @@ def test_wrong_name_fails_untrusted(site, capsys):
         ({"ca_cert": "x", "ca_cert_path": "/x"}, "mutually exclusive: ca_cert|ca_cert_path"),
     ],
 )
-def test_bad_input_names_the_option(site, capsys, args, message):
-    out = run_module({"endpoints": [good(site)], **args}, capsys)
+def test_bad_input_names_the_option(site, probe, args, message):
+    out = probe({"endpoints": [good(site)], **args})
     assert out["failed"] is True
     assert message in out["msg"]
 
 
-def test_bad_ca_file_content_names_the_path(site, capsys):
+def test_bad_ca_file_content_names_the_path(site, probe):
     path = site["dir"] / "not-a-ca.txt"
     path.write_text("hello")
-    out = run_module({"endpoints": [good(site)], "ca_cert_path": str(path)}, capsys)
+    out = probe({"endpoints": [good(site)], "ca_cert_path": str(path)})
     assert out["failed"] is True
     assert out["msg"].startswith(f"ca_cert_path ({path}): no PEM certificate found")
 
 
-def test_the_servers_own_certificate_as_ca_cert_path_is_refused_and_named(site, capsys):
+def test_the_servers_own_certificate_as_ca_cert_path_is_refused_and_named(site, probe):
     # The server's own leaf as the trust anchor: the task fails naming the file and why, and
     # never reports that endpoint as verified.
     path = site["dir"] / "good.crt"
-    out = run_module({"endpoints": [good(site)], "ca_cert_path": str(path)}, capsys)
+    out = probe({"endpoints": [good(site)], "ca_cert_path": str(path)})
     assert out["failed"] is True and "endpoints" not in out
     assert out["msg"].startswith(f"ca_cert_path ({path}): CN={HOST} (thumbprint ")
     assert "is not a CA certificate (basicConstraints CA:FALSE), so it cannot be a trust anchor" in out["msg"]
 
 
-def test_endpoint_without_port_is_refused(capsys):
-    out = run_module({"endpoints": [{"host": "rs001"}]}, capsys)
+def test_endpoint_without_port_is_refused(probe):
+    out = probe({"endpoints": [{"host": "rs001"}]})
     assert out["failed"] is True and "port" in out["msg"]
 
 
-def test_an_extra_root_verifies_a_server_of_another_ca(site, capsys):
+def test_an_extra_root_verifies_a_server_of_another_ca(site, probe):
     """The root of a brought certificate (extra_ca_certs) is an anchor beside the site CA."""
     other = make_ca("Some Site CA")
-    alone = run_module({"endpoints": [good(site)], "ca_cert": other.pem.decode(), "fail_on": ["untrusted"]}, capsys)
+    alone = probe({"endpoints": [good(site)], "ca_cert": other.pem.decode(), "fail_on": ["untrusted"]})
     assert alone["failed"] is True
     args = {"endpoints": [good(site)], "ca_cert": other.pem.decode(), "extra_ca_certs": [site["ca_pem"]]}
-    out = run_module(dict(args, fail_on=["untrusted"]), capsys)
+    out = probe(dict(args, fail_on=["untrusted"]))
     assert not out.get("failed") and out["endpoints"][0]["verified"] is True
-    bad = run_module(dict(args, extra_ca_certs=[site["ca_pem"], "garbage"]), capsys)
+    bad = probe(dict(args, extra_ca_certs=[site["ca_pem"], "garbage"]))
     assert bad["failed"] is True and bad["msg"].startswith("extra_ca_certs[1]: no PEM certificate found")
