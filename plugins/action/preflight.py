@@ -4,7 +4,9 @@
 
 The preflight's three reads of one host in one task, so one forked worker per host instead of
 three: each read is its module's own action plugin (server_certificate, trusted_ca,
-xprotect_info), run here in check mode with the options given for it, and returned as it is."""
+xprotect_info), run here with the options given for it, and returned as it is. The certificate
+and the trust are read in check mode; Server Configurator's listing runs in the task's mode, so
+that stop_stale_configurator may end a stale instance, as the switch would."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ansible_collections.xprotect.encryption.plugins.action import server_certif
 # In this order: a host that does not answer the first read is not asked the others.
 PARTS = (("certificate", server_certificate), ("trust", trusted_ca), ("configurator", xprotect_info))
 SERVER_ONLY = ("certificate", "configurator")
+CHECK_ONLY = ("certificate", "trust")  # never issue, grant or install here
 
 
 class ActionModule(ActionBase):
@@ -36,14 +39,13 @@ class ActionModule(ActionBase):
         saved = task.args, task.check_mode
         gone = None
         try:
-            task.check_mode = True  # a preflight only reads
             for name, plugin in PARTS:
                 if name in SERVER_ONLY and not args["server"]:
                     result[name] = {"skipped": True, "changed": False, "msg": "not read: the host is not a server"}
                 elif gone is not None:
                     result[name] = dict(gone)
                 else:
-                    task.args = dict(args[name])
+                    task.args, task.check_mode = dict(args[name]), saved[1] or name in CHECK_ONLY
                     result[name] = self._part(plugin, task, task_vars)
                     if result[name].get("unreachable"):
                         gone = {"unreachable": True, "changed": False, "msg": result[name].get("msg", "")}
@@ -51,7 +53,8 @@ class ActionModule(ActionBase):
             task.args, task.check_mode = saved
         if gone is not None:
             result.update(gone)
-        result["changed"] = False
+        # Only the listing may change the host: a stale Server Configurator instance it ended.
+        result["changed"] = bool(result["configurator"].get("changed"))
         return result
 
     def _part(self, plugin, task, task_vars) -> dict:

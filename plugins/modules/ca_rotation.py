@@ -35,7 +35,10 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Runs on the controller (C(localhost)).
+    description:
+      - Runs on the controller, in the worker Ansible forks for the task (an action plugin of the same name runs
+        the module's code there, without starting a new Python), as the user who runs ansible-playbook.
+      - C(delegate_to) and C(become) do not change where or as whom it runs.
 options:
   state:
     description: What to do.

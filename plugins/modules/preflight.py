@@ -9,8 +9,10 @@ module: preflight
 version_added: 0.1.0
 short_description: Read what an XProtect host needs before its switch, in one task
 description:
-  - The rollout's preflight reads of one host, in check mode, in one task, and returns each read as its own module
-    returns it. Nothing on the host changes.
+  - The rollout's preflight reads of one host, in one task, and returns each read as its own module returns it.
+  - C(certificate) and C(trust) are always read in check mode. C(configurator) runs in the task's mode, so that
+    its C(stop_stale_configurator) may end a stale Server Configurator instance, as the switch would; that is the
+    only change this task can make, and then it is C(changed).
   - C(certificate) is M(xprotect.encryption.server_certificate) with O(certificate) (a certificate valid for the
     host's names, from the site CA, not expiring within C(renew_before), its key readable by the service accounts).
   - C(trust) is M(xprotect.encryption.trusted_ca) with O(trust) (the site CA in C(LocalMachine\Root)).
@@ -47,7 +49,9 @@ options:
 attributes:
   check_mode:
     support: full
-    description: It only reads; every read runs in check mode, whatever the play's mode.
+    description:
+      - C(certificate) and C(trust) run in check mode whatever the play's mode; in check mode C(configurator) ends no
+        stale instance either.
   diff_mode:
     support: none
     description: Nothing is changed.

@@ -11,29 +11,16 @@ import json
 import os
 import stat
 
-import pytest
-
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki
 
 PASS = "action ca pass phrase"  # noqa: S105 - a test value
-
-
-@pytest.fixture
-def quick_ca(monkeypatch):
-    """3072-bit CAs: 4096 is covered in test_pki.py and the module's tests."""
-    real = pki.create_ca
-
-    def create(common_name=pki.CA_COMMON_NAME, key_size=4096, days=pki.CA_DAYS, now=None):
-        return real(common_name, 3072 if key_size == 4096 else key_size, days, now)
-
-    monkeypatch.setattr(pki, "create_ca", create)
 
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def test_the_ca_is_created_on_the_controller_once_key_0600_and_encrypted(run_action, tmp_path, quick_ca):
+def test_the_ca_is_created_on_the_controller_once_key_0600_and_encrypted(run_action, tmp_path, fast_create):
     folder = str(tmp_path / "pki")
     first = run_action("ca", {"path": folder, "passphrase": PASS}, None, diff=True)
     assert first["changed"] is True and first["created"] is True and not first.get("failed")
@@ -49,20 +36,20 @@ def test_the_ca_is_created_on_the_controller_once_key_0600_and_encrypted(run_act
     assert again["changed"] is False and again["thumbprint"] == first["thumbprint"] and "diff" not in again
 
 
-def test_check_mode_writes_nothing(run_action, tmp_path, quick_ca):
+def test_check_mode_writes_nothing(run_action, tmp_path, fast_create):
     folder = tmp_path / "pki"
     result = run_action("ca", {"path": str(folder), "passphrase": PASS}, None, check=True)
     assert result["changed"] is True and result["created"] is True and not folder.exists()
 
 
-def test_no_value_of_a_no_log_option_is_in_the_result(run_action, tmp_path, quick_ca):
+def test_no_value_of_a_no_log_option_is_in_the_result(run_action, tmp_path, fast_create):
     # The passphrase is also the CA's name here: wherever a value shows, it is masked.
     result = run_action("ca", {"path": str(tmp_path / "pki"), "passphrase": PASS, "common_name": PASS}, None)
     assert not result.get("failed") and PASS not in json.dumps(result)
     assert result["subject"] == "CN=********"
 
 
-def test_a_wrong_passphrase_fails_naming_the_option_not_its_value(run_action, tmp_path, quick_ca):
+def test_a_wrong_passphrase_fails_naming_the_option_not_its_value(run_action, tmp_path, fast_create):
     folder = str(tmp_path / "pki")
     assert run_action("ca", {"path": folder, "passphrase": PASS}, None)["created"] is True
     wrong = "not the pass phrase at all"
@@ -70,7 +57,7 @@ def test_a_wrong_passphrase_fails_naming_the_option_not_its_value(run_action, tm
     assert result["failed"] is True and result["option"] == "passphrase" and wrong not in json.dumps(result)
 
 
-def test_warnings_reach_the_result(run_action, tmp_path, quick_ca):
+def test_warnings_reach_the_result(run_action, tmp_path, fast_create):
     result = run_action("ca", {"path": str(tmp_path / "pki"), "passphrase": "short phrase"}, None)
     assert any(w.startswith("passphrase: the CA passphrase has 12 characters") for w in result["warnings"])
 
@@ -84,7 +71,7 @@ def test_the_declared_relations_and_rules_are_checked(run_action, tmp_path):
     assert unknown["failed"] is True and "colour" in unknown["msg"]
 
 
-def test_a_rotation_is_planned_and_its_promotion_needs_the_old_thumbprint(run_action, tmp_path, quick_ca):
+def test_a_rotation_is_planned_and_its_promotion_needs_the_old_thumbprint(run_action, tmp_path, fast_create):
     site, new = str(tmp_path / "pki"), str(tmp_path / "pki-new")
     assert run_action("ca", {"path": site, "passphrase": PASS}, None)["created"] is True
     plan = run_action("ca_rotation", {"path": site, "new_path": new, "min_days": 1}, None, check=True)

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.xprotect.encryption.plugins.module_utils import pki, report
 from ansible_collections.xprotect.encryption.plugins.plugin_utils.adapter import AdapterError, HostUnreachable
 
-from .conftest import BINDING_9000, FQDN, MS_CONFIG, SERVER_CONFIG, Host, bound, entry, ok
+from .conftest import BINDING_9000, FQDN, MS_CONFIG, SERVER_CONFIG, Host, RunResult, bound, entry, ok
 
 GUID = "84430eb7-847c-422d-aa00-7915cd0d7a65"
 LISTING = f"Found 'Server certificate' group with ID = {GUID}\r\n"
@@ -28,7 +28,7 @@ def server(issued, site_ca, cls=Host, **kw):
         files={MS_CONFIG: SERVER_CONFIG},
         registry={BINDING_9000: bound(pki.thumbprint(issued))},
         stores={"My": [entry(issued)], "Root": kw.pop("root", [entry(site_ca.cert)])},
-        runs=[ok(LISTING)],
+        runs=kw.pop("runs", [ok(LISTING)]),
         **kw,
     )
 
@@ -54,7 +54,9 @@ def test_a_ready_server_is_read_three_ways_in_one_task_with_no_finding(run_actio
     assert report.preflight_findings(result["certificate"], result["trust"], result["configurator"]) == []
 
 
-def test_every_read_runs_in_check_mode_whatever_the_play_s_mode(run_action, ca_dir, site_ca, issued):
+def test_the_certificate_and_the_trust_are_read_in_check_mode_whatever_the_play_s_mode(
+    run_action, ca_dir, site_ca, issued
+):
     # Outside check mode: a CA missing from Root and a key the service cannot read are findings, not changes.
     host = server(issued, site_ca, root=[], unreadable_keys=[READER])
     given = args(ca_dir)
@@ -63,6 +65,24 @@ def test_every_read_runs_in_check_mode_whatever_the_play_s_mode(run_action, ca_d
     findings = report.preflight_findings(result["certificate"], result["trust"], result["configurator"])
     assert any(f.startswith("certificate: private key not readable by") for f in findings)
     assert any(f.startswith("trust: ") for f in findings)
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_a_stale_configurator_is_ended_as_the_switch_would_only_outside_check_mode(
+    run_action, ca_dir, site_ca, issued, check
+):
+    # xprotect_stop_stale_configurator: the listing runs in the task's mode, not forced to check mode.
+    runs = [RunResult(-4, "", ""), ok(), ok(LISTING)] if not check else [RunResult(-4, "", "")]
+    host = server(issued, site_ca, runs=runs)
+    given = args(ca_dir, configurator={"certificate_groups": True, "stop_stale_configurator": True})
+    result = run_action("preflight", given, host, check=check)
+    configurator = result["configurator"]["xprotect"]["server_configurator"]
+    assert result["changed"] is (not check) and result["configurator"]["changed"] is (not check)
+    if check:
+        assert configurator["usable"] is False and host.argvs[-1][1:] == ["/listcertificategroups"]
+    else:
+        assert configurator["stale_instance_ended"] is True and configurator["group_ids"] == {"server": GUID}
+        assert ["taskkill.exe", "/F", "/IM", "ServerConfigurator.exe"] in host.argvs
 
 
 def test_a_client_is_read_for_trust_only(run_action, ca_dir, site_ca, issued):

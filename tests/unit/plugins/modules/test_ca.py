@@ -61,17 +61,6 @@ def server():
     return key, pki.issue_certificate(issuer, key.public_key(), "rs01.example.com", ["rs01.example.com"])
 
 
-@pytest.fixture
-def fast_create(monkeypatch):
-    """Create 3072-bit CAs in module tests: 4096 is covered once, in test_pki.py and below."""
-    real = pki.create_ca
-
-    def create(common_name=pki.CA_COMMON_NAME, key_size=4096, days=pki.CA_DAYS, now=None):
-        return real(common_name, 3072 if key_size == 4096 else key_size, days, now)
-
-    monkeypatch.setattr(pki, "create_ca", create)
-
-
 def write_ca(folder, ca, passphrase=PASS):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "ca.crt"), "w") as f:
