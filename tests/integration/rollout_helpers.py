@@ -9,6 +9,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
@@ -77,9 +78,18 @@ def events(site: pathlib.Path) -> list:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def status(site: pathlib.Path) -> dict:
-    data = json.loads((site / "status.json").read_text())
-    return data.get("hosts", data)
+def status(site: pathlib.Path, timeout: float = 20.0) -> dict:
+    """status.json's hosts, once it shows the site's last change. The site process rebuilds the
+    file within its poll after a change moves the site's generation, not at once: read right after
+    a run, on a loaded machine, it may still show the state before the run's last change."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data = json.loads((site / "status.json").read_text())
+        generation = site / "generation"
+        current = generation.read_text(encoding="ascii").strip() if generation.exists() else ""
+        if data.get("generation", current) == current or time.monotonic() > deadline:
+            return data.get("hosts", data)
+        time.sleep(0.1)
 
 
 def inventory(site: pathlib.Path) -> dict:
