@@ -46,14 +46,17 @@ class ControllerAction(ActionBase):
             return dict(result, failed=True, changed=False, msg=validate.option_hint(e.message, spec))
         work = getattr(self.backend, "run_task", self.backend.run)
         out, failure = checked_run(
-            params, bool(self._task.check_mode), work, self.backend.write_error, self.backend.RULES
+            params,
+            bool(self._task.check_mode),
+            work,
+            self.backend.write_error,
+            self.backend.RULES,
+            diff_mode=bool(self._task.diff),
         )
         if failure is not None:
             out = dict(failure, failed=True, changed=False)
         elif out.get("failure"):
             out.update(failed=True, msg=out["failure"])
         out.pop("failure", None)
-        if not self._task.diff:
-            out.pop("diff", None)
         result.update(out)
         return remove_values(result, checked._no_log_values)

@@ -25,8 +25,11 @@ def checked_run(
     run: Callable[[dict, bool], dict],
     write_error: Callable[[OSError], str],
     rules: Optional[Mapping[str, Callable[[Any, str], Any]]] = None,
+    *,
+    diff_mode: bool,
 ) -> Tuple[dict, Optional[dict]]:
     """``(run(params, check_mode), None)`` after the ``rules`` value checks, or ``({}, failure)``.
+    The result's ``diff`` is dropped unless the task runs in diff mode (``diff_mode``).
 
     The argument spec and its declared relations (``mutually_exclusive``, ``required_together``
     ...) have already been checked by the caller; ``rules`` are the checks a spec cannot express
@@ -39,13 +42,16 @@ def checked_run(
         return {}, {"msg": missing_required_lib("cryptography"), "exception": str(pki.CRYPTOGRAPHY_IMPORT_ERROR)}
     try:
         validate.apply(params, rules or {})
-        return run(params, check_mode), None
+        result = run(params, check_mode)
     except (pki.PkiError, validate.ArgumentError) as e:
         return {}, {"msg": str(e), "option": e.option}
     except fileutil.LockError as e:
         return {}, {"msg": str(e), "option": "path"}
     except OSError as e:
         return {}, {"msg": write_error(e), "option": "path"}
+    if not diff_mode:
+        result.pop("diff", None)
+    return result, None
 
 
 def run_module(
@@ -54,11 +60,8 @@ def run_module(
     write_error: Callable[[OSError], str],
     rules: Optional[Mapping[str, Callable[[Any, str], Any]]] = None,
 ) -> dict:
-    """``run(module.params, module.check_mode)`` as :func:`checked_run`, or ``fail_json``. The
-    result's ``diff`` is dropped unless the task runs in diff mode."""
-    result, failure = checked_run(module.params, module.check_mode, run, write_error, rules)
+    """``run(module.params, module.check_mode)`` as :func:`checked_run`, or ``fail_json``."""
+    result, failure = checked_run(module.params, module.check_mode, run, write_error, rules, diff_mode=module._diff)
     if failure is not None:
         module.fail_json(**failure)
-    if not module._diff:
-        result.pop("diff", None)
     return result
