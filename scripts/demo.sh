@@ -10,8 +10,9 @@ site="${XPROTECT_DEMO_SITE:-$PWD/.lab/site}"
 
 echo "== The lab: a simulated XProtect site on loopback =="
 # Each Server Configurator run takes 2 +/- 1 s here, its host's services down meanwhile (real runs
-# take tens of seconds; docs/lab.md, restart_seconds; benchmarks/bench_rollout.py uses 20 +/- 5).
-ansible-playbook playbooks/lab.yml -e "{\"lab_path\": \"$site\", \"lab_settings\": {\"restart_seconds\": 2, \"restart_jitter_seconds\": 1}}"
+# take tens of seconds; docs/lab.md, restart_seconds; benchmarks/bench_rollout.py uses 20 +/- 5),
+# and the ports it changed answer 1 s after it returns (endpoint_return_seconds: the gates wait).
+ansible-playbook playbooks/lab.yml -e "{\"lab_path\": \"$site\", \"lab_settings\": {\"restart_seconds\": 2, \"restart_jitter_seconds\": 1, \"endpoint_return_seconds\": 1}}"
 
 echo "== The rollout: playbooks/site.yml =="
 ansible-playbook -i "$site/inventory.yml" playbooks/site.yml
@@ -46,9 +47,9 @@ echo "The site report: $site/xprotect-report/report.html (open it in a browser; 
 cat <<EOT
 
 Done. The lab keeps running. From the repository root, after '. .venv/bin/activate':
-  ansible-playbook -i .lab/site/inventory.yml playbooks/site.yml      # run again: changes nothing
-  ansible-playbook -i .lab/site/inventory.yml playbooks/audit.yml     # drift report (check mode)
-  ansible-playbook -i .lab/site/inventory.yml playbooks/renew.yml     # re-issue certificates due for renewal
-  ansible-playbook -i .lab/site/inventory.yml playbooks/rollback.yml  # encryption off, in the safe order
-  ansible-playbook playbooks/lab.yml -e lab_state=absent              # stop and remove the lab
+  ansible-playbook -i $site/inventory.yml playbooks/site.yml      # run again: changes nothing
+  ansible-playbook -i $site/inventory.yml playbooks/audit.yml     # drift report (check mode)
+  ansible-playbook -i $site/inventory.yml playbooks/renew.yml     # re-issue certificates due for renewal
+  ansible-playbook -i $site/inventory.yml playbooks/rollback.yml  # encryption off, in the safe order
+  ansible-playbook playbooks/lab.yml -e lab_path=$site -e lab_state=absent  # stop and remove the lab
 EOT

@@ -125,6 +125,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_recording_failure": _s("str", None, choices=["stop", "revert_management"]),
     "xprotect_unreachable_recording_servers": _s("str", None, choices=["block", "continue"]),
     "xprotect_order_probe_timeout": _s("raw", validate.bounded(validate.number, above=0, maximum=600), "site rollback"),
+    "xprotect_order_settle_timeout": _s("raw", validate.bounded(validate.number, 0, 3600), "site rollback"),
     # The inventory against the site the management server knows (playbooks/stage.yml's gate)
     "xprotect_inventory_check": _s("bool", None),
     "xprotect_inventory_exclude": _s("list", _TEXTS, elements="str"),
@@ -218,6 +219,7 @@ SETTINGS: Dict[str, Setting] = {
     "xprotect_verify_probe_timeout": _s(
         "raw", validate.bounded(validate.number, above=0, maximum=600), "site renew rollback"
     ),
+    "xprotect_verify_settle_timeout": _s("raw", validate.bounded(validate.number, 0, 3600), "site renew rollback"),
     "xprotect_verify_expiring_days": _s("int", _DAYS, "site renew rollback"),
     # Roots of brought certificates that the gates' and the order guard's TLS probes accept
     "xprotect_tls_extra_roots": _s("list", validate.list_of(_pem_certificate), "site renew rollback", elements="str"),

@@ -30,6 +30,7 @@ import ipaddress
 import math
 import socket
 import ssl
+import time
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from ansible_collections.xprotect.encryption.plugins.module_utils._dns import dns_name_matches
@@ -61,6 +62,11 @@ RELAXED_POLICY = bool(
 )
 
 FAIL_ON_CHOICES = ("unreachable", "untrusted", "expiring")
+# What an endpoint must answer before probe_settled stops probing it (see settled).
+EXPECT_CHOICES = ("any", "tls", "plain")
+SETTLE_PER_CHOICES = ("endpoint", "label")
+# Seconds between two probes of an endpoint that has not settled yet.
+SETTLE_INTERVAL = 1.0
 _NO_TLS_REASONS = {
     "WRONG_VERSION_NUMBER",
     "UNKNOWN_PROTOCOL",
@@ -550,6 +556,74 @@ def probe_many(
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(int(workers), len(items)))) as pool:
         return list(pool.map(one, items))
+
+
+def settled(results: Sequence[Mapping], expect: str) -> bool:
+    """Whether endpoints that settle together (one, or a server's ports) answer as ``expect``
+    says: ``tls``, one of them completed a TLS handshake (whatever the certificate, which the
+    caller judges); ``plain``, one of them answered without TLS and none with TLS; ``any``,
+    whatever they answered. A service that Server Configurator restarted is refused, or still
+    answers the old way, for a while after the run [L]."""
+    if expect == "tls":
+        return any(r.get("tls") for r in results)
+    if expect == "plain":
+        return any(r.get("reachable") for r in results) and not any(r.get("tls") for r in results)
+    return True
+
+
+def probe_settled(
+    endpoints: Iterable[Mapping],
+    expect: str = "any",
+    settle_timeout: float = 0.0,
+    per: str = "endpoint",
+    *,
+    probe=None,
+    clock=time.monotonic,
+    sleep=time.sleep,
+    interval: float = SETTLE_INTERVAL,
+    **probe_args,
+) -> Dict[str, object]:
+    """``probe_many``, then again every ``interval`` seconds on what has not ``settled`` as
+    ``expect`` says, until everything has or ``settle_timeout`` seconds have passed. ``per``:
+    ``endpoint``, each endpoint on its own; ``label``, the endpoints of one label together.
+
+    Returns ``endpoints`` (the last result of each, in order) and ``settle``: ``expect``,
+    ``rounds`` (probes of what was probed most), ``seconds`` (how long it waited) and
+    ``pending`` (the labels, or host:port, of what never settled).
+    """
+    probe = probe or probe_many
+    if expect not in EXPECT_CHOICES:
+        raise ProbeError(f"expect: {expect!r} is not one of {', '.join(EXPECT_CHOICES)}.")
+    if per not in SETTLE_PER_CHOICES:
+        raise ProbeError(f"settle_per: {per!r} is not one of {', '.join(SETTLE_PER_CHOICES)}.")
+    items = list(endpoints or ())
+    groups: Dict[str, List[int]] = {}
+    for i, item in enumerate(items):
+        key = item.get("label") if per == "label" and item.get("label") is not None else f"#{i}"
+        groups.setdefault(key, []).append(i)
+    start = clock()
+    results = probe(items, **probe_args)
+    rounds = 1
+
+    def unsettled() -> List[str]:
+        return [key for key, idx in groups.items() if not settled([results[i] for i in idx], expect)]
+
+    pending = unsettled()
+    while pending and clock() - start + interval <= settle_timeout:
+        sleep(interval)
+        again = [i for key in pending for i in groups[key]]
+        for i, res in zip(again, probe([items[i] for i in again], **probe_args)):
+            results[i] = res
+        rounds += 1
+        pending = unsettled()
+    names = []
+    for key in pending:
+        first = results[groups[key][0]]
+        names.append(first.get("label") or f"{first.get('host')}:{first.get('port')}")
+    return {
+        "endpoints": results,
+        "settle": {"expect": expect, "rounds": rounds, "seconds": round(clock() - start, 3), "pending": names},
+    }
 
 
 def problems_of(result: Mapping, expiring_days: int = 30, have_ca: bool = True) -> List[str]:

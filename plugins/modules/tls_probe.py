@@ -127,6 +127,38 @@ options:
       - The threshold of O(fail_on=expiring) and of RV(counts.expiring), in days from 0 to 36500.
     type: int
     default: 30
+  expect:
+    description:
+      - What every endpoint should answer, for O(settle_timeout) to wait for.
+      - V(tls) - a completed TLS handshake, whatever the certificate (RV(endpoints[].verified) and the rest judge it).
+      - V(plain) - a TCP connection without TLS.
+      - V(any) - whatever it answers; nothing is waited for.
+    type: str
+    choices: [any, tls, plain]
+    default: any
+  settle_timeout:
+    description:
+      - With O(expect=tls) or O(expect=plain), the endpoints that do not answer that way yet are probed again every
+        second until they do, for at most this many seconds (0 to 3600). RV(endpoints) holds each endpoint's last
+        result.
+      - Server Configurator restarts the services it touches; after it returns, their endpoints may refuse
+        connections, or answer as before, for a while. A gate right after a switch waits for them here instead of
+        failing on a service still starting.
+      - An endpoint that never answers as expected costs the whole timeout, then is reported as it was last seen.
+      - 0 (the default) probes once. A value above 0 needs O(expect=tls) or O(expect=plain).
+    type: float
+    default: 0
+  settle_per:
+    description:
+      - What settles together while O(settle_timeout) waits.
+      - V(endpoint) - each endpoint on its own, as a gate wants every port of a server to answer.
+      - V(label) - the endpoints with the same O(endpoints[].label) together, as one server's ports; with
+        O(expect=tls) they have settled when one of them completes a TLS handshake, with O(expect=plain) when one of
+        them answers without TLS and none with TLS. The order guard probes a management server's HTTPS and HTTP
+        ports this way, since only one of them answers at a time. An endpoint without a label settles on its own.
+    type: str
+    choices: [endpoint, label]
+    default: endpoint
 notes:
   - XProtect does not warn before a certificate expires; schedule this probe with O(fail_on=expiring).
 seealso:
@@ -144,6 +176,16 @@ EXAMPLES = r"""
   xprotect.encryption.tls_probe:
     endpoints: "{{ rs_endpoints }}"
     ca_cert_path: "{{ xprotect_ca_path }}/ca.crt"
+    fail_on: [unreachable, untrusted]
+  delegate_to: localhost
+  run_once: true
+
+- name: After the switch, wait up to a minute for the restarted services to answer in TLS, then judge
+  xprotect.encryption.tls_probe:
+    endpoints: "{{ rs_endpoints }}"
+    ca_cert_path: "{{ xprotect_ca_path }}/ca.crt"
+    expect: tls
+    settle_timeout: 60
     fail_on: [unreachable, untrusted]
   delegate_to: localhost
   run_once: true
@@ -260,6 +302,30 @@ endpoints:
       description: Why there was no connection or no handshake.
       type: str
       sample: "no TLS: the port answers plain HTTP (HTTP/1.1 400 Bad Request)"
+settle:
+  description: How the probe waited (O(settle_timeout)).
+  returned: always
+  type: dict
+  contains:
+    expect:
+      description: O(expect).
+      type: str
+      sample: tls
+    rounds:
+      description:
+        - How many times the endpoint probed most often was probed; 1 when every endpoint answered as expected at
+          once.
+      type: int
+      sample: 3
+    seconds:
+      description: Seconds from the first probe to the last.
+      type: float
+      sample: 2.04
+    pending:
+      description: The endpoints (label, or host:port) that never answered as O(expect) says.
+      type: list
+      elements: str
+      sample: []
 counts:
   description: Totals over all endpoints.
   returned: always

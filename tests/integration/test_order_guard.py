@@ -99,6 +99,40 @@ def test_revert_management_leaves_every_recording_server_connected(site):
     assert [e for e in _switches(site) if e["host"] == fo[0]] == []
 
 
+def test_with_services_slow_to_come_back_the_gates_and_the_put_back_wait_for_them(tmp_path):
+    # After each Server Configurator run the host's ports stay closed for 2 s (services still
+    # starting). The management server's gate waits for TLS, so phase 4 starts; after the failed
+    # recording server, the put-back waits for the management server to answer plain HTTP again
+    # before it switches the recording server back (it used to refuse, leaving rs[0] cut off).
+    site = tmp_path / "site"
+    lab(
+        site,
+        recording_servers=2,
+        failover_servers=1,
+        mobile_servers=0,
+        event_servers=0,
+        clients=0,
+        settings={"endpoint_return_seconds": 2},
+    )
+    try:
+        ms = hosts_in(site, "xprotect_management_servers")[0]
+        rs = hosts_in(site, "xprotect_recording_servers")
+        fault(site, rs[1], "configurator_exit", -1)
+        extra = {"xprotect_recording_failure": "revert_management", "xprotect_recording_batch": 1}
+        proc = playbook("site.yml", site, check=False, extra=extra)
+        assert proc.returncode != 0
+        assert "Put back to plain HTTP: " in proc.stdout
+        assert f"{rs[1]} did not switch" in proc.stdout
+        assert "Refusing to switch encryption off" not in proc.stdout
+        off = {e["host"]: e["ts"] for e in _switches(site, "encryption_disabled")}
+        assert off[ms] < off[rs[0]]
+        st = status(site)
+        assert all(st[host]["connected"] for host in rs + hosts_in(site, "xprotect_failover_servers"))
+        assert not any(e.get("tls") for e in st[ms]["endpoints"])
+    finally:
+        lab(site, state="absent")
+
+
 def test_an_unreachable_recording_server_does_not_keep_the_failover_servers_cut_off(site):
     rs = hosts_in(site, "xprotect_recording_servers")
     fo = hosts_in(site, "xprotect_failover_servers")

@@ -41,6 +41,9 @@ ARGUMENT_SPEC = {
     "workers": {"type": "int", "default": 32},
     "fail_on": {"type": "list", "elements": "str", "choices": list(tls_probe.FAIL_ON_CHOICES), "default": []},
     "expiring_days": {"type": "int", "default": 30},
+    "expect": {"type": "str", "choices": list(tls_probe.EXPECT_CHOICES), "default": "any"},
+    "settle_timeout": {"type": "float", "default": 0.0},
+    "settle_per": {"type": "str", "choices": list(tls_probe.SETTLE_PER_CHOICES), "default": "endpoint"},
 }
 RELATIONS = {"mutually_exclusive": [("ca_cert", "ca_cert_path", "ca")]}
 
@@ -59,6 +62,7 @@ RULES = {
     "timeout": validate.bounded(validate.number, above=0, maximum=600),
     "workers": validate.bounded(validate.whole_number, 1, 256),
     "expiring_days": validate.days,
+    "settle_timeout": validate.bounded(validate.number, 0, 3600),
 }
 
 
@@ -115,6 +119,11 @@ def extra_anchors(pems: list) -> list:
 
 def run(p: dict, check_mode: bool) -> dict:
     """Probe every endpoint; ``failure`` is the task's failure message when a ``fail_on`` category is hit."""
+    if p["settle_timeout"] and p["expect"] == "any":
+        raise validate.ArgumentError(
+            "settle_timeout: waiting needs something to wait for - set expect to tls or plain, or settle_timeout to 0.",
+            "settle_timeout",
+        )
     ca_text = read_ca(p)
     try:
         cas = tls_probe.load_ca_certs(ca_text) + extra_anchors(p.get("extra_ca_certs") or [])
@@ -122,15 +131,24 @@ def run(p: dict, check_mode: bool) -> dict:
             raise tls_probe.ProbeError(
                 "fail_on: 'untrusted' needs the CA to verify against - set ca_cert or ca_cert_path."
             )
-        results = tls_probe.probe_many(p["endpoints"], ca_pem=cas, timeout=p["timeout"], workers=p["workers"])
+        probed = tls_probe.probe_settled(
+            p["endpoints"],
+            p["expect"],
+            p["settle_timeout"],
+            p["settle_per"],
+            ca_pem=cas,
+            timeout=p["timeout"],
+            workers=p["workers"],
+        )
     except tls_probe.ProbeError as e:
         raise _argument_error(e, p) from e
-    have_ca = bool(cas)
+    results, have_ca = probed["endpoints"], bool(cas)
     for res in results:
         res["expiring"] = res.get("days_left") is not None and res["days_left"] < p["expiring_days"]
     return {
         "changed": False,
         "endpoints": results,
+        "settle": probed["settle"],
         "counts": tls_probe.summarize(results, p["expiring_days"], have_ca),
         "failure": tls_probe.failure_message(results, p["fail_on"], p["expiring_days"], have_ca),
     }

@@ -79,6 +79,10 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
     # Each enable/disable run takes restart_seconds plus a uniform draw in [-jitter, +jitter]
     # (never below 0), so that a site's runs do not all end at the same instant.
     "restart_jitter_seconds": 0.0,
+    # After a run (or any change) that changes a host's endpoints, its ports stay closed this long
+    # before they answer the new way: services still starting once Server Configurator has
+    # returned (IIS has been seen stopped after a run [L]). The site process's listeners only.
+    "endpoint_return_seconds": 0.0,
     "group_ids": dict(DEFAULT_GROUP_IDS),
     "group_names": dict(DEFAULT_GROUP_NAMES),
     "service_accounts": {
@@ -661,6 +665,7 @@ def unknown_settings(overrides: Mapping[str, Any]) -> List[str]:
 SETTING_SECONDS = {
     "restart_seconds": (0, 3600),
     "restart_jitter_seconds": (0, 3600),
+    "endpoint_return_seconds": (0, 3600),
     "connectivity_poll_seconds": (None, 3600),
 }
 # A Windows exit code is 32 bits: signed as Server Configurator's callers print it, or unsigned.

@@ -105,6 +105,8 @@ class SiteServer:
         self.states: Dict[str, Dict[str, Any]] = {}
         self.stamps: Dict[str, Tuple[int, int, int]] = {}
         self.plans: Dict[str, Dict[int, conn.Endpoint]] = {}
+        # Hosts whose endpoints changed, closed until this monotonic time (endpoint_return_seconds).
+        self.returning: Dict[str, float] = {}
         self.listeners: Dict[Tuple[str, int], asyncio.AbstractServer] = {}
         self.contexts: Dict[Tuple[str, str], ssl.SSLContext] = {}
         self.generation = ""
@@ -165,7 +167,7 @@ class SiteServer:
 
     async def reconcile(self, name: str, strict: bool = False) -> None:
         """Open and close this host's listeners to match its endpoint plan."""
-        want = set(self.plans.get(name, {}))
+        want = set() if name in self.returning else set(self.plans.get(name, {}))
         have = {d for (n, d) in self.listeners if n == name}
         for default in sorted(have - want):
             server = self.listeners.pop((name, default))
@@ -249,14 +251,32 @@ class SiteServer:
     async def refresh(self) -> None:
         changed = []
         for h in self.site.hosts:
+            before = self.plans.get(h["name"])
             try:
                 if self._load(h["name"]):
                     changed.append(h["name"])
+                    self._hold(h["name"], before)
             except (OSError, ValueError) as e:  # a state file mid-replace cannot happen; a removed one can
                 log(f"WARNING: cannot read the state of {h['name']}: {e}")
         for name in changed:
             await self.reconcile(name)
         self.write_status()
+
+    def _hold(self, name: str, before: Optional[Dict[int, conn.Endpoint]]) -> None:
+        """Keep ``name``'s ports closed for ``endpoint_return_seconds`` when its endpoints come
+        back changed (from down during a run, or from another plan)."""
+        seconds = float(self.site.settings.get("endpoint_return_seconds") or 0)
+        plan = self.plans.get(name)
+        if seconds > 0 and before is not None and plan and plan != before:
+            self.returning[name] = time.monotonic() + seconds
+
+    async def release(self, now: float) -> bool:
+        """Open the ports of the hosts whose endpoint_return_seconds have passed."""
+        due = [name for name, until in self.returning.items() if until <= now]
+        for name in due:
+            del self.returning[name]
+            await self.reconcile(name)
+        return bool(due)
 
     def collect(self, now: float) -> bool:
         """Free what failed connections left in reference cycles (see COLLECT_EVERY).
@@ -289,6 +309,8 @@ class SiteServer:
             if gen != self.generation:
                 self.generation = gen
                 await self.refresh()
+            if await self.release(time.monotonic()):
+                self.write_status()
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + period
                 events = await asyncio.to_thread(self.site.update_connectivity, None)

@@ -587,3 +587,110 @@ def test_failure_message_names_endpoints_and_truncates():
     many = [result(server_name=f"rs{i:03d}", reachable=False, error="connection refused") for i in range(25)]
     long = tls_probe.failure_message(many, ["unreachable"], limit=20)
     assert long.endswith("; and 5 more") and "rs019" in long and "rs020" not in long
+
+
+class _Clock:
+    """A clock that moves only when the probe sleeps, and a probe that answers from a script."""
+
+    def __init__(self, script):
+        self.now, self.script, self.asked = 0.0, script, []
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def probe(self, items, **_args):
+        keys = [i.get("key", i["label"]) for i in items]
+        self.asked.append(keys)
+        return [dict(self.script[k](self.now), label=i["label"]) for k, i in zip(keys, items)]
+
+
+_REFUSED = {"reachable": False, "tls": False}
+_PLAIN = {"reachable": True, "tls": False}
+_TLS = {"reachable": True, "tls": True}
+
+
+@pytest.mark.parametrize(
+    ("expect", "answer", "settled"),
+    [
+        ("tls", _TLS, True),
+        ("tls", _PLAIN, False),
+        ("tls", _REFUSED, False),
+        ("plain", _PLAIN, True),
+        ("plain", _TLS, False),
+        ("plain", _REFUSED, False),
+        ("any", _REFUSED, True),
+    ],
+)
+def test_settled(expect, answer, settled):
+    assert tls_probe.settled([answer], expect) is settled
+
+
+@pytest.mark.parametrize(
+    ("expect", "answers", "settled"),
+    [
+        # A management server: HTTPS and HTTP ports, settling together.
+        ("tls", [_TLS, _REFUSED], True),
+        ("tls", [_REFUSED, _REFUSED], False),
+        ("plain", [_REFUSED, _PLAIN], True),
+        ("plain", [_PLAIN, _REFUSED], True),
+        ("plain", [_TLS, _PLAIN], False),
+        ("plain", [_REFUSED, _REFUSED], False),
+    ],
+)
+def test_the_ports_of_one_label_settle_together(expect, answers, settled):
+    assert tls_probe.settled(answers, expect) is settled
+
+
+def test_probe_settled_per_label_probes_the_whole_label_again():
+    # The management server being switched back: 443 stays closed, 80 answers plain from 2 s on;
+    # the recording server answers plain at once and is not probed again.
+    script = {
+        "ms:443": lambda t: _REFUSED,
+        "ms:80": lambda t: _PLAIN if t >= 2 else _REFUSED,
+        "rs:9001": lambda t: _PLAIN,
+    }
+    clock = _Clock(script)
+    endpoints = [{"label": "ms", "key": "ms:443"}, {"label": "ms", "key": "ms:80"}, {"label": "rs", "key": "rs:9001"}]
+    out = tls_probe.probe_settled(
+        endpoints, "plain", 10, "label", probe=clock.probe, clock=lambda: clock.now, sleep=clock.sleep
+    )
+    assert clock.asked == [["ms:443", "ms:80", "rs:9001"], ["ms:443", "ms:80"], ["ms:443", "ms:80"]]
+    assert out["settle"] == {"expect": "plain", "rounds": 3, "seconds": 2.0, "pending": []}
+    # Each endpoint on its own, 443 never answers plain: it is the one left pending.
+    clock = _Clock(script)
+    out = tls_probe.probe_settled(endpoints, "plain", 3, probe=clock.probe, clock=lambda: clock.now, sleep=clock.sleep)
+    assert out["settle"]["pending"] == ["ms"] and clock.asked[-1] == ["ms:443"]
+
+
+def test_probe_settled_probes_again_only_what_has_not_settled():
+    clock = _Clock({"ms": lambda t: _TLS if t >= 3 else _REFUSED, "rs": lambda t: _TLS})
+    out = tls_probe.probe_settled(
+        [{"label": "ms"}, {"label": "rs"}], "tls", 10, probe=clock.probe, clock=lambda: clock.now, sleep=clock.sleep
+    )
+    assert clock.asked == [["ms", "rs"], ["ms"], ["ms"], ["ms"]]
+    assert [e["tls"] for e in out["endpoints"]] == [True, True]
+    assert out["settle"] == {"expect": "tls", "rounds": 4, "seconds": 3.0, "pending": []}
+
+
+def test_probe_settled_gives_up_at_the_timeout_and_names_what_is_pending():
+    clock = _Clock({"ms": lambda t: _TLS})
+    out = tls_probe.probe_settled(
+        [{"label": "ms"}], "plain", 2.5, probe=clock.probe, clock=lambda: clock.now, sleep=clock.sleep
+    )
+    # Probes at 0, 1 and 2 s; a third sleep would end past the timeout.
+    assert len(clock.asked) == 3 and out["settle"]["pending"] == ["ms"] and out["settle"]["seconds"] == 2.0
+
+
+def test_probe_settled_without_a_timeout_probes_once():
+    clock = _Clock({"ms": lambda t: _REFUSED})
+    out = tls_probe.probe_settled(
+        [{"label": "ms"}], "tls", 0, probe=clock.probe, clock=lambda: clock.now, sleep=clock.sleep
+    )
+    assert len(clock.asked) == 1 and out["settle"]["pending"] == ["ms"]
+
+
+def test_probe_settled_refuses_an_unknown_expectation_or_grouping():
+    with pytest.raises(tls_probe.ProbeError, match="expect: 'sometimes'"):
+        tls_probe.probe_settled([], "sometimes")
+    with pytest.raises(tls_probe.ProbeError, match="settle_per: 'host'"):
+        tls_probe.probe_settled([], "tls", 1, "host")

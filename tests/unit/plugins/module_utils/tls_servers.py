@@ -133,7 +133,7 @@ class Server:
     closes without a word).
     """
 
-    def __init__(self, mode: str, cert_file: Optional[str] = None, key_file: Optional[str] = None):
+    def __init__(self, mode: str, cert_file: Optional[str] = None, key_file: Optional[str] = None, port: int = 0):
         self.mode = mode
         self.ctx = None
         if mode == "tls":
@@ -141,7 +141,7 @@ class Server:
             self.ctx.load_cert_chain(cert_file, key_file)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((LOOPBACK, 0))
+        self.listener.bind((LOOPBACK, port))
         self.listener.listen(64)
         self.listener.settimeout(0.05)  # accept() wakes up to see stop(); close() alone does not wake it
         self.port = self.listener.getsockname()[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -190,3 +191,57 @@ def test_an_extra_root_verifies_a_server_of_another_ca(site, probe):
     assert not out.get("failed") and out["endpoints"][0]["verified"] is True
     bad = probe(dict(args, extra_ca_certs=[site["ca_pem"], "garbage"]))
     assert bad["failed"] is True and bad["msg"].startswith("extra_ca_certs[1]: no PEM certificate found")
+
+
+def test_settle_waits_for_a_service_that_comes_back_in_tls(site, probe):
+    """As after Server Configurator: the port refuses for a while, then serves TLS; the probe
+    waits for it (expect=tls) and reports the endpoint as it finally answered."""
+    port = closed_port()
+    cert, key = site["dir"] / "good.crt", site["dir"] / "good.key"
+    started = []
+    timer = threading.Timer(1.2, lambda: started.append(Server("tls", str(cert), str(key), port=port)))
+    timer.start()
+    try:
+        endpoint = {"host": LOOPBACK, "port": port, "server_name": HOST, "label": "rs001"}
+        out = probe({"endpoints": [endpoint], "ca_cert": site["ca_pem"], "expect": "tls", "settle_timeout": 30})
+    finally:
+        timer.join()
+        for server in started:
+            server.stop()
+    assert not out.get("failed")
+    assert out["endpoints"][0]["verified"] is True
+    assert out["settle"]["expect"] == "tls" and out["settle"]["pending"] == []
+    assert out["settle"]["rounds"] >= 2 and out["settle"]["seconds"] >= 1.0
+
+
+def test_settle_reports_an_endpoint_that_never_answers_as_expected(site, probe):
+    plain = Server("http")
+    try:
+        endpoint = {"host": LOOPBACK, "port": plain.port, "label": "rs002"}
+        out = probe({"endpoints": [endpoint, good(site)], "expect": "tls", "settle_timeout": 1.5})
+        # Plain HTTP is what a disabled endpoint answers: expect=plain has nothing to wait for.
+        again = probe({"endpoints": [endpoint], "expect": "plain", "settle_timeout": 30})
+    finally:
+        plain.stop()
+    assert not out.get("failed")
+    assert out["settle"]["pending"] == ["rs002"] and out["settle"]["rounds"] == 2
+    assert out["endpoints"][0]["tls"] is False and out["endpoints"][1]["tls"] is True
+    assert again["settle"] == {"expect": "plain", "rounds": 1, "seconds": again["settle"]["seconds"], "pending": []}
+    assert again["settle"]["seconds"] < 30
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"settle_timeout": 5}, "settle_timeout: waiting needs something to wait for - set expect to tls or plain"),
+        ({"settle_timeout": -1, "expect": "tls"}, "settle_timeout: -1"),
+        ({"settle_timeout": 4000, "expect": "tls"}, "settle_timeout: 4000"),
+        ({"settle_timeout": "soon", "expect": "tls"}, "settle_timeout"),
+        ({"expect": "sometimes"}, "expect"),
+        ({"expect": "tls", "settle_timeout": 1, "settle_per": "host"}, "settle_per"),
+    ],
+)
+def test_bad_settle_input_names_the_option(site, probe, args, message):
+    out = probe({"endpoints": [good(site)], **args})
+    assert out["failed"] is True and "endpoints" not in out
+    assert message in out["msg"]

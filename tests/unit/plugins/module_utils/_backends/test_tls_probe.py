@@ -19,6 +19,9 @@ def params(**kw) -> dict:
         "workers": 1,
         "fail_on": [],
         "expiring_days": 30,
+        "expect": "any",
+        "settle_timeout": 0.0,
+        "settle_per": "endpoint",
     }
     base.update(kw)
     return base

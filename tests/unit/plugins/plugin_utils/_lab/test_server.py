@@ -166,6 +166,32 @@ def test_handshake_fails_when_the_service_cannot_read_the_key(lab, prepared, ca)
         assert image["tls"] and not image["handshake"] and image["listening"]
 
 
+def test_changed_endpoints_answer_only_after_endpoint_return_seconds(lab, prepared, ca):
+    # Services still starting after Server Configurator returned: the ports stay closed, then
+    # answer the new way. A host whose endpoints did not change keeps answering throughout.
+    spec = lab.spec
+    site.ensure_site(lab.path, hosts=spec["hosts"], port_offset=0, settings={"endpoint_return_seconds": 1.5})
+    lab = model.Site(lab.path)
+    with Running(lab) as r:
+        assert http(r.addr(MS, 80))[0] == 200
+        enable(lab, MS, "server", prepared[MS])
+        changed = time.monotonic()
+        r.sync()
+        for port in (80, 443):
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(r.addr(MS, port), timeout=2)
+        assert http(r.addr(RS, 9001))[0] == 200
+        deadline = changed + 10
+        while time.monotonic() < deadline:
+            try:
+                thumbprint = tls_thumbprint(r.addr(MS, 443), ca.cert_pem, MS)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+        assert time.monotonic() - changed >= 1.5
+        assert thumbprint == prepared[MS]
+
+
 def test_unreachable_host_stops_listening(lab):
     with Running(lab) as r:
         assert http(r.addr(RS, 9001))[0] == 200
