@@ -584,7 +584,8 @@ def probe_settled(
     **probe_args,
 ) -> Dict[str, object]:
     """``probe_many``, then again every ``interval`` seconds on what has not ``settled`` as
-    ``expect`` says, until everything has or ``settle_timeout`` seconds have passed. ``per``:
+    ``expect`` says, until everything has or ``settle_timeout`` seconds have passed (the last
+    probe then comes at the timeout). ``per``:
     ``endpoint``, each endpoint on its own; ``label``, the endpoints of one label together.
 
     Returns ``endpoints`` (the last result of each, in order) and ``settle``: ``expect``,
@@ -609,8 +610,8 @@ def probe_settled(
         return [key for key, idx in groups.items() if not settled([results[i] for i in idx], expect)]
 
     pending = unsettled()
-    while pending and clock() - start + interval <= settle_timeout:
-        sleep(interval)
+    while pending and clock() - start < settle_timeout:
+        sleep(min(interval, settle_timeout - (clock() - start)))
         again = [i for key in pending for i in groups[key]]
         for i, res in zip(again, probe([items[i] for i in again], **probe_args)):
             results[i] = res

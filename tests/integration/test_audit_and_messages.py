@@ -117,9 +117,12 @@ def test_a_tls_gate_failure_is_summarised_naming_the_host_not_the_one_that_carri
     first = hosts_in(site, "xprotect_management_servers")[0]
     (site / "host_vars").mkdir()
     (site / "host_vars" / f"{rs}.yml").write_text("xprotect_port_offset: 1000\n")
-    proc = playbook("renew.yml", site, check=False)
+    # The gate probes the unreachable ports again for up to xprotect_verify_settle_timeout, and says so.
+    proc = playbook("renew.yml", site, check=False, extra={"xprotect_verify_settle_timeout": 2})
     assert proc.returncode != 0
     summary = _summary(proc.stdout)
+    waited = rf"Probed again for [23] s \(xprotect_verify_settle_timeout\), {re.escape(rs)} still did not answer"
+    assert re.search(waited, summary), summary
     assert summary.startswith(" Renew phase 2")
     assert "Gate | endpoints serve the right certificate' (run once for the play)" in summary
     assert f"TLS gate: the endpoints of {rs} do not serve" in summary

@@ -677,8 +677,8 @@ def test_probe_settled_gives_up_at_the_timeout_and_names_what_is_pending():
     out = tls_probe.probe_settled(
         [{"label": "ms"}], "plain", 2.5, probe=clock.probe, clock=lambda: clock.now, sleep=clock.sleep
     )
-    # Probes at 0, 1 and 2 s; a third sleep would end past the timeout.
-    assert len(clock.asked) == 3 and out["settle"]["pending"] == ["ms"] and out["settle"]["seconds"] == 2.0
+    # Probes at 0, 1, 2 and, the last one, at the timeout.
+    assert len(clock.asked) == 4 and out["settle"]["pending"] == ["ms"] and out["settle"]["seconds"] == 2.5
 
 
 def test_probe_settled_without_a_timeout_probes_once():
