@@ -36,7 +36,7 @@ class FilterModule:
             "site_report_records": lambda hosts, hostvars, keys: site_report.host_records(
                 hosts, _plain(hostvars), keys
             ),
-            "probe_gate": lambda probes, hostvars, expect_tls=True: report.probe_gate(
-                probes, _plain(hostvars), expect_tls
+            "probe_gate": lambda probes, hostvars, expect_tls=True, settle=None: report.probe_gate(
+                probes, _plain(hostvars), expect_tls, settle
             ),
         }

@@ -125,9 +125,13 @@ def probe_problems(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: boo
     return problems
 
 
-def probe_gate(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: bool = True) -> Dict[str, object]:
+def probe_gate(
+    probes: Sequence[Mapping], hostvars: Mapping, expect_tls: bool = True, settle: Optional[Mapping] = None
+) -> Dict[str, object]:
     """The TLS gate after a phase: ``ok``, the ``hosts`` whose endpoints failed, their
-    ``problems`` (``probe_problems``) and one message that names those hosts first."""
+    ``problems`` (``probe_problems``) and one message that names those hosts first. ``settle``:
+    the probe's own (tls_probe's ``settle``); the message then says how long it probed again,
+    and what still did not answer as expected."""
     problems, hosts = [], []
     for p in probes or ():
         found = probe_problems([p], hostvars, expect_tls)
@@ -142,6 +146,12 @@ def probe_gate(probes: Sequence[Mapping], hostvars: Mapping, expect_tls: bool = 
             f"TLS gate: the endpoints of {', '.join(map(str, hosts))} do not serve what this phase should leave: "
             + "; ".join(problems)
         )
+        pending = list(dict.fromkeys((settle or {}).get("pending") or ()))
+        if pending:
+            msg += (
+                f". Probed again for {round(float(settle.get('seconds') or 0))} s (xprotect_verify_settle_timeout), "
+                f"{', '.join(map(str, pending))} still did not answer as expected."
+            )
     return {"ok": not problems, "hosts": hosts, "problems": problems, "msg": msg}
 
 

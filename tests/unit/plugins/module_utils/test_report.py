@@ -266,6 +266,13 @@ def test_probe_gate_names_the_hosts_whose_endpoints_failed():
     assert not gate["ok"] and gate["hosts"] == ["ms.example.com"] and len(gate["problems"]) == 2
     assert gate["msg"].startswith("TLS gate: the endpoints of ms.example.com do not serve")
     assert "rs1.example.com" not in gate["msg"]
+    # The probe waited for both ports (one label): the message says so, naming the host once.
+    settle = {"expect": "tls", "rounds": 61, "seconds": 60.2, "pending": ["ms.example.com", "ms.example.com"]}
+    waited = report.probe_gate([good, bad, dict(bad, port=80)], HV, settle=settle)
+    assert waited["msg"] == gate["msg"] + (
+        ". Probed again for 60 s (xprotect_verify_settle_timeout), ms.example.com still did not answer as expected."
+    )
+    assert report.probe_gate([good], HV, settle=settle)["msg"] == ""
 
 
 def test_reach_endpoints_are_the_gates_ports_and_their_plain_twins_once_each():
