@@ -58,6 +58,9 @@ def stopped_in_settings(site, book, extra, *named):
         ({"xprotect_encryption_retries": -1}, ["xprotect_encryption_retries", "-1", "from 0 to 100"]),
         ({"xprotect_trust_retired_thumbprints": ["0B5E typo"]}, ["xprotect_trust_retired_thumbprints[0]", "40 hex"]),
         ({"xprotect_max_fail_percentage": 120}, ["xprotect_max_fail_percentage", "from 0 to 100"]),
+        # The probes' waits for restarted services: a gate must never fail on them after a switch.
+        ({"xprotect_verify_settle_timeout": -1}, ["xprotect_verify_settle_timeout", "-1"]),
+        ({"xprotect_order_settle_timeout": "soon"}, ["xprotect_order_settle_timeout", "soon"]),
     ],
 )
 def test_site_stops_before_phase_0_on_a_wrong_value(site, extra, named):
