@@ -11,11 +11,12 @@ The lab does the same with a detached process, which runs the program (Server Co
 simulated run, with its modelled duration) and writes the result to ``<host folder>/.async/<jid>``.
 The site process (server.py), which stands for the hosts, starts it: the calling worker sends the
 request to the site process's spawner (a Unix socket of the abstract namespace named after the
-site and the site process's pid) and the site process forks. So the controller's worker pays what
-a worker pays on a real site, one request, and not a fork of itself (about 3 ms of CPU per host
-in the disconnection window, docs/performance.md). Where no site process runs (a unit test, a
-stopped site), the caller forks the run itself, once, in a session of its own; a process that
-stays reaps the runs it started at its next start or status, and the site process reaps its own.
+site and the site process's pid) and the site process writes the job's record and forks. So the
+controller's worker pays what a worker pays on a real site, one request, and neither a fork of
+itself (about 3 ms of CPU per host in the disconnection window, docs/performance.md) nor a file
+written. Where no site process runs (a unit test, a stopped site), the caller writes the record
+and forks the run itself, once, in a session of its own; a process that stays reaps the runs it
+started at its next start or status, and the site process reaps its own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from typing import Any, Dict, Optional, Sequence, Set
 from ansible_collections.xprotect.encryption.plugins.plugin_utils._lab import model, programs
 
 ASYNC_DIR = ".async"
+# What a start request (start, to the site process's spawner) carries.
+REQUEST_KEYS = ("host", "argv", "run_as", "path", "jid", "deadline")
 
 
 def job_path(site: model.Site, host: str, jid: str) -> str:
@@ -47,13 +50,23 @@ def start(site: model.Site, host: str, argv: Sequence[str], run_as: Optional[str
         raise model.LabError("start: argv is empty; give the program and its arguments as a list.", option="argv")
     jid = f"j{secrets.randbelow(999999999999)}"
     path = job_path(site, host, jid)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    # Written before the fork, so that a quick child's result is never overwritten by it.
-    model.write_json(path, {"started": 1, "finished": 0, "ansible_job_id": jid, "deadline": time.time() + timeout})
     request = {"host": host, "argv": list(argv), "run_as": run_as, "path": path, "jid": jid}
+    request["deadline"] = time.time() + timeout
+    # Whoever forks the run writes its record first (record_start), so that a quick child's
+    # result is never overwritten by it: the site process, before it answers, or this process.
     if not _ask_site_process(site, request):
+        record_start(request)
         spawn(site.path, request)
     return jid
+
+
+def record_start(request: Dict[str, Any]) -> None:
+    """The job's record while it runs (``finished: 0``), as async_status reads it."""
+    os.makedirs(os.path.dirname(request["path"]), exist_ok=True)
+    model.write_json(
+        request["path"],
+        {"started": 1, "finished": 0, "ansible_job_id": request["jid"], "deadline": float(request["deadline"])},
+    )
 
 
 def spawner_address(site_path: str, pid: int) -> str:
@@ -76,7 +89,7 @@ def _ask_site_process(site: model.Site, request: Dict[str, Any]) -> bool:
             return False  # a site process without a spawner, or one that just stopped
         try:
             sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
-            reply = sock.makefile("rb").readline()
+            reply = _line(sock)
         except OSError as e:
             reply = str(e).encode("utf-8")
     finally:
@@ -88,6 +101,17 @@ def _ask_site_process(site: model.Site, request: Dict[str, Any]) -> bool:
             f"({reply.strip().decode('utf-8', 'replace') or 'no answer'}); see its server.log."
         )
     return True
+
+
+def _line(sock: socket.socket) -> bytes:
+    """The site process's one-line answer (it closes the connection after it)."""
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = sock.recv(256)
+        if not chunk:
+            break
+        reply += chunk
+    return reply
 
 
 def spawn(site_path: str, request: Dict[str, Any]) -> int:
@@ -221,7 +245,6 @@ def _end(pid: int) -> None:
 
 def _pid(path: str) -> Optional[int]:
     try:
-        with open(path + ".pid", encoding="ascii") as fh:
-            return int(fh.read().strip() or 0) or None
+        return int(model.read_ascii(path + ".pid").strip() or 0) or None
     except (OSError, ValueError):
         return None

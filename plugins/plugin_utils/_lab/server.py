@@ -221,14 +221,16 @@ class SiteServer:
         """A worker's asynchronous start (jobs.start): check the request, answer ``ok``, then fork the run."""
         try:
             request = json.loads(await asyncio.wait_for(reader.readline(), self.handshake_timeout))
-            if not isinstance(request, dict) or not {"host", "argv", "run_as", "path", "jid"} <= set(request):
+            if not isinstance(request, dict) or not set(jobs.REQUEST_KEYS) <= set(request):
                 raise ValueError(f"not a start request: {request!r}")
             self.site.require_host(request["host"])
             if request["path"] != jobs.job_path(self.site, request["host"], request["jid"]):
                 raise ValueError(f"not this site's job record: {request['path']!r}")
+            # Before the answer: the worker's next step (collect) reads it.
+            jobs.record_start(request)
         except model.LabError as e:
             return await self._answer(writer, f"error: {e.message}")
-        except (ValueError, OSError, asyncio.TimeoutError) as e:
+        except (ValueError, TypeError, OSError, asyncio.TimeoutError) as e:
             return await self._answer(writer, f"error: {e}")
         # The answer first: the worker waits for it, not for the fork (a worker on a real site
         # waits for the host to take the job, not for the program to start).
@@ -518,9 +520,8 @@ async def serve(path: str) -> int:
     finally:
         await server.stop()
         with contextlib.suppress(Exception):
-            with open(server.site.file("server.pid"), encoding="ascii") as fh:
-                if fh.read().strip() == str(os.getpid()):
-                    os.unlink(server.site.file("server.pid"))
+            if model.read_ascii(server.site.file("server.pid")).strip() == str(os.getpid()):
+                os.unlink(server.site.file("server.pid"))
         with contextlib.suppress(Exception):
             server.site.write_status(None, states=server.states)
             server.site.emit(

@@ -123,6 +123,8 @@ def test_with_its_site_process_running_the_site_process_starts_the_run_not_the_c
         before = set(jobs._CHILDREN)  # runs earlier tests of this process forked, not yet reaped
         job = a.start(_enable_argv("server", prepared[MS]), timeout=30)
         assert not jobs._CHILDREN - before  # the caller forked nothing
+        # The site process wrote the job's record before it confirmed the start.
+        assert jobs.status(lab, MS, job)["finished"] == 0
         pid_file = jobs.job_path(lab, MS, job) + ".pid"
         deadline = time.monotonic() + 5
         while not os.path.exists(pid_file) and time.monotonic() < deadline:
@@ -158,6 +160,8 @@ def test_the_spawner_refuses_what_is_not_a_start_request_of_its_site(lab, prepar
             json.dumps(dict(job, host="nobody.test", path="/tmp/x")).encode(),  # not a host of the site
             json.dumps(dict(job, host=MS, path="/tmp/elsewhere")).encode(),  # not the host's job record
         ]
+        record = jobs.job_path(lab, MS, "j1")
+        bad += [json.dumps(dict(job, host=MS, path=record, deadline=d)).encode() for d in ("soon", None)]
         for request in bad:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(10)
