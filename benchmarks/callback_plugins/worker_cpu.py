@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark helper (not part of the collection): the CPU time of every forked worker.
 
-Loaded by benchmarks/bench_task_cost.py through ANSIBLE_CALLBACK_PLUGINS. It wraps the worker's
-run in the main process before any fork, so each worker appends one line
+Loaded by benchmarks/bench_task_cost.py and bench_rollout.py through ANSIBLE_CALLBACK_PLUGINS. It
+wraps the worker's run in the main process before any fork, so each worker appends one line
 ``<task name>\t<cpu seconds>`` to the file named by XPROTECT_BENCH_WORKER_LOG, and the main
 process appends ``start\t<task name>\t<time>`` at every task start.
 """
@@ -15,7 +15,7 @@ name: worker_cpu
 type: aggregate
 short_description: Log the CPU time of each forked worker (benchmark helper)
 description:
-  - Used by benchmarks/bench_task_cost.py only.
+  - Used by benchmarks/bench_task_cost.py and bench_rollout.py only.
 options: {}
 """
 
