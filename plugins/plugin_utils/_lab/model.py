@@ -208,8 +208,8 @@ def pid_alive(pid: Optional[int]) -> bool:
 
 def read_ascii(path: str) -> str:
     """A small text file the lab writes in ASCII (a pid, a generation). Read as bytes: a text-mode
-    ``open(encoding="ascii")`` imports the ascii codec in every forked worker that reads one, about
-    0.4 ms of CPU per host inside the disconnection window (docs/performance.md)."""
+    ``open(encoding="ascii")`` imports the ascii codec in every forked worker that reads one, up to
+    1 ms of CPU per host inside the disconnection window (docs/performance.md)."""
     with open(path, "rb") as fh:
         return fh.read().decode("ascii", "replace")
 

@@ -218,7 +218,8 @@ class SiteServer:
         return took
 
     async def spawn(self, reader, writer) -> None:
-        """A worker's asynchronous start (jobs.start): check the request, answer ``ok``, then fork the run."""
+        """A worker's asynchronous start (jobs.start): check the request, write the job's record,
+        answer ``ok``, then fork the run."""
         try:
             request = json.loads(await asyncio.wait_for(reader.readline(), self.handshake_timeout))
             if not isinstance(request, dict) or not set(jobs.REQUEST_KEYS) <= set(request):
